@@ -1,0 +1,218 @@
+"""Registry events: one service function per kind of change, each recorded in the append-only event log.
+
+Every function loads the licence under a row lock, lets the domain validate the new value, bumps the licence's
+`version`, and appends a `RegistryEvent` in the same transaction. Later parts (e-licence voiding and refresh)
+react to these events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from edl.db.models import LicenceRow, RecordRow, RegistryEvent
+from edl.domain import (
+    IssuingAuthority,
+    Licence,
+    RecordEntry,
+    RecordKind,
+    Status,
+    Validity,
+    ValidityTerm,
+    VehicleClass,
+    format_classes,
+)
+from edl.domain.errors import DomainError
+from edl.domain.events import EventKind
+from edl.domain.points import PointsCycle
+from edl.domain.status import normalise_statuses
+from edl.registry.mapping import licence_from_row, row_values
+
+
+class LicenceNotFound(DomainError):
+    """No licence with that number in the registry."""
+
+
+@dataclass(frozen=True)
+class AppliedEvent:
+    id: int
+    kind: EventKind
+    licence: Licence
+    version: int
+    at: datetime
+
+
+def load_for_update(session: Session, number: str) -> LicenceRow:
+    row = session.execute(
+        select(LicenceRow).where(LicenceRow.number == number.strip().upper()).with_for_update()
+    ).scalar_one_or_none()
+    if row is None:
+        raise LicenceNotFound(f"登记库中没有此驾驶证: {number} / no licence {number} in the registry")
+    return row
+
+
+def _apply(
+    session: Session,
+    number: str,
+    kind: EventKind,
+    change: Callable[[Licence], Licence],
+    payload: dict[str, Any],
+    *,
+    actor: str,
+    at: datetime,
+    record: RecordEntry | None = None,
+) -> AppliedEvent:
+    row = load_for_update(session, number)
+    before = licence_from_row(row)
+    after = change(before)
+    for key, value in row_values(after, at=at).items():
+        setattr(row, key, value)
+    row.version += 1
+    if record is not None:
+        session.add(
+            RecordRow(
+                licence_number=row.number,
+                on=record.on,
+                kind=record.kind.value,
+                description=record.description,
+                points=record.points,
+            )
+        )
+    event = RegistryEvent(
+        licence_number=row.number, kind=kind.value, payload=payload, actor=actor, at=at, licence_version=row.version
+    )
+    session.add(event)
+    session.flush()
+    return AppliedEvent(event.id, kind, after, row.version, at)
+
+
+def set_status(session: Session, number: str, status: Status, *, actor: str, at: datetime) -> AppliedEvent:
+    """Add a status (e.g. 暂扣); 正常 is dropped while any other status holds."""
+
+    def change(lic: Licence) -> Licence:
+        return lic.replace(statuses=normalise_statuses({*lic.statuses, status}))
+
+    rec = RecordEntry(at.date(), RecordKind.STATUS, f"状态设置：{status.info.name_zh}")
+    return _apply(
+        session, number, EventKind.STATUS_SET, change, {"status": status.value}, actor=actor, at=at, record=rec
+    )
+
+
+def clear_status(session: Session, number: str, status: Status, *, actor: str, at: datetime) -> AppliedEvent:
+    """Remove a status; when none is left the licence is 正常 again."""
+
+    def change(lic: Licence) -> Licence:
+        return lic.replace(statuses=normalise_statuses(set(lic.statuses) - {status}))
+
+    rec = RecordEntry(at.date(), RecordKind.STATUS, f"状态解除：{status.info.name_zh}")
+    return _apply(
+        session, number, EventKind.STATUS_CLEARED, change, {"status": status.value}, actor=actor, at=at, record=rec
+    )
+
+
+def change_classes(
+    session: Session, number: str, classes: tuple[VehicleClass, ...], *, actor: str, at: datetime
+) -> AppliedEvent:
+    """增驾 / 降级: a new card with other classes (voids the e-licence)."""
+    text = format_classes(classes)
+    rec = RecordEntry(at.date(), RecordKind.CLASS_CHANGE, f"准驾车型变更为{text}")
+    return _apply(
+        session,
+        number,
+        EventKind.CLASSES_CHANGED,
+        lambda lic: lic.replace(classes=classes),
+        {"classes": text},
+        actor=actor,
+        at=at,
+        record=rec,
+    )
+
+
+def renew(session: Session, number: str, term: ValidityTerm, start: date, *, actor: str, at: datetime) -> AppliedEvent:
+    """换证: a new validity period (voids the e-licence). Clears 逾期未换证."""
+    validity = Validity.of(term, start)
+
+    def change(lic: Licence) -> Licence:
+        return lic.replace(validity=validity, statuses=normalise_statuses(set(lic.statuses) - {Status.RENEWAL_OVERDUE}))
+
+    rec = RecordEntry(at.date(), RecordKind.RENEWAL, f"换证，有效期{validity.label_zh()}")
+    payload = {
+        "term": term.value,
+        "start": start.isoformat(),
+        "end": validity.end.isoformat() if validity.end else None,
+    }
+    return _apply(session, number, EventKind.RENEWED, change, payload, actor=actor, at=at, record=rec)
+
+
+def change_authority(
+    session: Session, number: str, authority: IssuingAuthority, *, actor: str, at: datetime
+) -> AppliedEvent:
+    """转入: the record is now held by another issuing authority (voids the e-licence)."""
+    rec = RecordEntry(at.date(), RecordKind.OTHER, f"发证机关变更为{authority.name}")
+    payload = {"code": authority.code, "name": authority.name, "city": authority.city}
+    return _apply(
+        session,
+        number,
+        EventKind.AUTHORITY_CHANGED,
+        lambda lic: lic.replace(authority=authority),
+        payload,
+        actor=actor,
+        at=at,
+        record=rec,
+    )
+
+
+def add_points(
+    session: Session, number: str, points: int, on: date, description: str, *, actor: str, at: datetime
+) -> AppliedEvent:
+    """记分 for an offence on `on`; reaching 12 in the cycle adds 超分."""
+
+    def change(lic: Licence) -> Licence:
+        cycle = (lic.points or PointsCycle(on, 0)).add(points, on, lic.first_issue)
+        statuses = set(lic.statuses) | ({Status.POINTS_LIMIT} if cycle.limit_reached else set())
+        return lic.replace(points=cycle, statuses=normalise_statuses(statuses))
+
+    rec = RecordEntry(on, RecordKind.OFFENCE, description, points)
+    payload = {"points": points, "on": on.isoformat(), "description": description}
+    return _apply(session, number, EventKind.POINTS_ADDED, change, payload, actor=actor, at=at, record=rec)
+
+
+def change_address(session: Session, number: str, address: str, *, actor: str, at: datetime) -> AppliedEvent:
+    """住址变更 (shown at once on the secondary page)."""
+
+    def change(lic: Licence) -> Licence:
+        return lic.replace(holder=dataclasses.replace(lic.holder, address=address.strip()))
+
+    return _apply(session, number, EventKind.ADDRESS_CHANGED, change, {"address": address.strip()}, actor=actor, at=at)
+
+
+def new_photo(
+    session: Session, number: str, photo_ref: str, *, compliant: bool, actor: str, at: datetime
+) -> AppliedEvent:
+    """A new stored photo (存档照片), by its SHA-256 in the photo store."""
+    return _apply(
+        session,
+        number,
+        EventKind.PHOTO_CHANGED,
+        lambda lic: lic.replace(photo_ref=photo_ref, photo_compliant=compliant),
+        {"photo_ref": photo_ref, "compliant": compliant},
+        actor=actor,
+        at=at,
+    )
+
+
+def events_for(session: Session, number: str, limit: int = 100) -> list[RegistryEvent]:
+    """The newest events of one licence, newest first."""
+    stmt = (
+        select(RegistryEvent)
+        .where(RegistryEvent.licence_number == number)
+        .order_by(RegistryEvent.id.desc())
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
