@@ -30,6 +30,12 @@ class Container:
     sessions: sessionmaker[Session]
     photos: PhotoStore
     clock: Clock = field(default=utc_now)
+    read_sessions: sessionmaker[Session] | None = None
+    """Sessions on the read replica (verification and search traffic); the primary when none is configured."""
+
+    @property
+    def readers(self) -> sessionmaker[Session]:
+        return self.read_sessions or self.sessions
 
     @property
     def rollout(self) -> Rollout:
@@ -37,6 +43,10 @@ class Container:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.read_sessions is not None and self.read_sessions.kw.get("bind") is not self.engine:
+            bind = self.read_sessions.kw.get("bind")
+            if isinstance(bind, Engine):
+                bind.dispose()
 
 
 def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now, migrate: bool = False) -> Container:
@@ -48,10 +58,12 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now, migra
         from edl.db.migrate import upgrade
 
         upgrade(engine)
+    replica = settings.database_replica_url
     return Container(
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
         photos=FilePhotoStore(data_dir / "photos"),
         clock=clock,
+        read_sessions=make_session_factory(make_engine(replica)) if replica else None,
     )

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -45,7 +46,7 @@ class LicenceRow(Base):
 
     number: Mapped[str] = mapped_column(String(18), primary_key=True)
     file_number: Mapped[str] = mapped_column(String(12), unique=True)
-    name: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(64))
     sex: Mapped[int] = mapped_column(SmallInteger)
     nationality: Mapped[str] = mapped_column(String(3))
     birth_date: Mapped[date] = mapped_column(Date)
@@ -66,6 +67,12 @@ class LicenceRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     """Incremented by every change; later issues compare it to void or refresh e-licences."""
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        # Prefix search (LIKE 'x%') uses these on PostgreSQL whatever the database collation is.
+        Index("ix_licences_number_pattern", "number", postgresql_ops={"number": "varchar_pattern_ops"}),
+        Index("ix_licences_name_pattern", "name", postgresql_ops={"name": "varchar_pattern_ops"}),
+    )
 
 
 class RecordRow(Base):
@@ -111,3 +118,29 @@ class ImportRun(Base):
     accepted: Mapped[int] = mapped_column(BigInteger, default=0)
     rejected: Mapped[int] = mapped_column(BigInteger, default=0)
     actor: Mapped[str] = mapped_column(String(128))
+
+
+class ElicenceRow(Base):
+    """An issued e-licence (电子驾驶证): which licence version it reflects, who signed it, and whether it is void.
+
+    The mdoc itself is not stored: it is re-signed from the registry on demand (short MSO validity keeps status
+    fresh), so only what is needed to re-sign, void and audit it lives here.
+    """
+
+    __tablename__ = "elicences"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    licence_number: Mapped[str] = mapped_column(ForeignKey("licences.number", ondelete="RESTRICT"), index=True)
+    licence_version: Mapped[int] = mapped_column(Integer)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    """validUntil of the newest MSO signed for it."""
+    signer_serial: Mapped[str] = mapped_column(String(64))
+    device_key: Mapped[bytes] = mapped_column(LargeBinary)
+    """The holder device's public key as a COSE_Key (CBOR)."""
+    photo_ref: Mapped[str] = mapped_column(String(64))
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    void_reason: Mapped[str | None] = mapped_column(String(64))
+    issued_by: Mapped[str] = mapped_column(String(128))
+
+    __table_args__ = (Index("ix_elicences_active", "licence_number", "voided_at"),)

@@ -59,7 +59,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("licences", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_licences_authority_code"), ["authority_code"], unique=False)
-        batch_op.create_index(batch_op.f("ix_licences_name"), ["name"], unique=False)
+        batch_op.create_index(
+            "ix_licences_number_pattern", ["number"], unique=False, postgresql_ops={"number": "varchar_pattern_ops"}
+        )
+        batch_op.create_index(
+            "ix_licences_name_pattern", ["name"], unique=False, postgresql_ops={"name": "varchar_pattern_ops"}
+        )
 
     op.create_table(
         "registry_events",
@@ -137,7 +142,8 @@ def downgrade() -> None:
 
     op.drop_table("registry_events")
     with op.batch_alter_table("licences", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_licences_name"))
+        batch_op.drop_index("ix_licences_name_pattern")
+        batch_op.drop_index("ix_licences_number_pattern")
         batch_op.drop_index(batch_op.f("ix_licences_authority_code"))
 
     op.drop_table("licences")

@@ -1,0 +1,51 @@
+"""The web application factory. Nothing is built at import time: `create_app(container)` wires everything.
+
+The app keeps no state between requests apart from what is safe to lose (metrics of this process, the
+placeholder image and static-file hashes read at start), so any number of `edl serve` processes can run
+behind a load balancer against one PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import structlog
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from edl.bootstrap import Container
+from edl.web.errors import install_error_handlers
+from edl.web.observability import ObservabilityMiddleware, RequestMetrics, configure_logging
+from edl.web.rendering import STATIC_DIR, Pages
+from edl.web.routes import health, registry
+from edl.web.security import SecurityHeadersMiddleware
+
+PLACEHOLDER_PORTRAIT = "portrait-placeholder.svg"
+
+
+def create_app(container: Container) -> FastAPI:
+    """Build the eDL web app around `container` (kept on `app.state.container`; the caller disposes of it)."""
+    if not structlog.is_configured():
+        configure_logging(container.settings.log_level)
+    app = FastAPI(
+        title="eDL",
+        summary="电子驾驶证 registry browser and operations endpoints",
+        docs_url=None,  # the interactive docs load scripts from a CDN; we serve none
+        redoc_url=None,
+        openapi_url=None,
+    )
+    placeholder = (STATIC_DIR / PLACEHOLDER_PORTRAIT).read_bytes()
+    app.state.container = container
+    app.state.pages = Pages(container.clock)
+    app.state.metrics = RequestMetrics()
+    app.state.placeholder = placeholder
+    app.state.placeholder_etag = f'"placeholder-{hashlib.sha256(placeholder).hexdigest()[:16]}"'
+
+    app.include_router(health.router)
+    app.include_router(registry.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_error_handlers(app)
+    # Last added runs first: observability sees every response, including the security headers.
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
+    return app

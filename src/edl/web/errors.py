@@ -1,0 +1,108 @@
+"""Map errors to pages a person can act on: domain errors → 400, unknown licence → 404, bugs → 500 without a trace.
+
+The message shown is the domain's own (it says what is wrong and what to do), in the page's language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from edl.domain import DomainError, InvalidIdNumber
+from edl.registry.queries import LicenceNotFound
+from edl.web.i18n import Lang, Translator, negotiate
+from edl.web.masking import mask_numbers_in
+from edl.web.rendering import Pages
+
+
+class PageError(Exception):
+    """Raised by a route to answer with an error page: status, a catalogue key for the heading, and the detail."""
+
+    def __init__(self, status_code: int, title_key: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.title_key = title_key
+        self.detail = detail
+
+
+def localise(message: str, lang: Lang) -> str:
+    """Domain messages read '中文 / English': keep the half in the page's language."""
+    zh, sep, en = message.partition(" / ")
+    if not sep:
+        return message
+    return zh.strip() if lang is Lang.ZH else en.strip()
+
+
+def error_page(request: Request, status_code: int, title: str, detail: str) -> Response:
+    pages: Pages = request.app.state.pages
+    return pages.render(request, "error.html", {"title": title, "detail": detail}, status_code=status_code)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers on `app` (called by the app factory)."""
+
+    @app.exception_handler(PageError)
+    async def on_page_error(request: Request, exc: PageError) -> Response:
+        t = Translator(negotiate(request))
+        return error_page(request, exc.status_code, t(exc.title_key), exc.detail)
+
+    @app.exception_handler(LicenceNotFound)
+    async def on_licence_not_found(request: Request, exc: LicenceNotFound) -> Response:
+        t = Translator(negotiate(request))
+        return error_page(
+            request, 404, t("error.licence_not_found"), t("error.licence_not_found_detail", number=exc.number)
+        )
+
+    @app.exception_handler(DomainError)
+    async def on_domain_error(request: Request, exc: DomainError) -> Response:
+        lang = negotiate(request)
+        title = "error.bad_number" if isinstance(exc, InvalidIdNumber) else "error.bad_request"
+        return error_page(request, 400, Translator(lang)(title), localise(str(exc), lang))
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
+        t = Translator(negotiate(request))
+        detail = "; ".join(_describe(e) for e in exc.errors())
+        return error_page(request, 422, t("error.bad_request"), t("error.invalid_input", detail=detail))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        t = Translator(negotiate(request))
+        if exc.status_code == 404:
+            title, detail = t("error.not_found"), t("error.not_found_detail")
+        elif exc.status_code == 405:
+            title, detail = t("error.method"), t("error.method_detail")
+        else:
+            title, detail = t("error.title"), str(exc.detail)
+        response = error_page(request, exc.status_code, title, detail)
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        request_id = str(getattr(request.state, "request_id", "-"))
+        structlog.get_logger("edl.web").error(
+            "unhandled_error",
+            request_id=request_id,
+            error=type(exc).__name__,
+            message=mask_numbers_in(str(exc))[:300],
+            route=_route(request),
+        )
+        t = Translator(negotiate(request))
+        return error_page(request, 500, t("error.server"), t("error.server_detail", request_id=request_id))
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = ".".join(str(part) for part in error.get("loc", ()) if part not in ("query", "path"))
+    return f"{where}: {error.get('msg', '')}" if where else str(error.get("msg", ""))
+
+
+def _route(request: Request) -> str:
+    return str(getattr(request.scope.get("route"), "path", "-"))

@@ -1,0 +1,198 @@
+"""The registry browser (登记库查询, staff-facing): search licences, one licence's detail page, its photo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import structlog
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from edl.bootstrap import Container
+from edl.domain import Licence
+from edl.registry.queries import MAX_PAGE, LicencePage, get_licence_detail, get_photo_ref, search_licences
+from edl.storage.photos import PhotoNotFound
+from edl.web.deps import db_session, get_container, get_pages
+from edl.web.errors import PageError
+from edl.web.i18n import Translator, negotiate
+from edl.web.presenters import (
+    Badge,
+    beijing_time,
+    beijing_today,
+    class_rows,
+    nationality_text,
+    points_view,
+    record_kind_text,
+    sex_text,
+    status_badges,
+    validity_end_text,
+)
+from edl.web.rendering import Pages
+
+router = APIRouter(tags=["registry"])
+
+PHOTO_CACHE = "private, max-age=300"
+"""Photos are personal data: browsers may keep them briefly, shared caches never. ETag makes revalidation cheap."""
+PLACEHOLDER_CACHE = "private, max-age=60"
+
+
+@dataclass(frozen=True, slots=True)
+class ListRow:
+    number: str
+    name: str
+    classes: str
+    authority: str
+    badges: tuple[Badge, ...]
+    points: int
+    url: str
+
+
+def parse_page(raw: str | None, t: Translator) -> int:
+    """`page` from the query string: a whole number 1..MAX_PAGE, else a 400 that says what to type."""
+    if raw is None or raw.strip() == "":
+        return 1
+    text = raw.strip()
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_PAGE:
+        return int(text)
+    raise PageError(400, "error.bad_request", t("error.bad_page", value=text[:20], max=MAX_PAGE))
+
+
+def detail_path(request: Request, number: str) -> str:
+    return request.scope.get("root_path", "") + request.app.url_path_for("registry_detail", number=number)
+
+
+def list_path(request: Request, q: str, page: int) -> str:
+    params = {k: v for k, v in (("q", q), ("page", str(page) if page > 1 else "")) if v}
+    base = request.scope.get("root_path", "") + request.app.url_path_for("registry_list")
+    return f"{base}?{urlencode(params)}" if params else base
+
+
+def list_row(request: Request, licence: Licence, t: Translator, container: Container) -> ListRow:
+    today = beijing_today(container.clock())
+    return ListRow(
+        number=str(licence.number),
+        name=licence.holder.name,
+        classes=" ".join(c.value for c in licence.classes),
+        authority=licence.authority.name,
+        badges=status_badges(licence.effective_statuses(today), t),
+        points=licence.points_on(today),
+        url=detail_path(request, str(licence.number)),
+    )
+
+
+@router.get("/", name="home", include_in_schema=False)
+def home(request: Request) -> RedirectResponse:
+    """The registry browser is the home page (the query string, e.g. ?lang=en, is kept)."""
+    target = request.app.url_path_for("registry_list")
+    query = request.url.query
+    return RedirectResponse(f"{request.scope.get('root_path', '')}{target}{'?' + query if query else ''}", 307)
+
+
+@router.get("/registry", name="registry_list")
+def registry_list(
+    request: Request,
+    q: str | None = Query(None, description="licence-number prefix or name (prefix)"),
+    page: str | None = Query(None, description="page number, from 1"),
+    session: Session = Depends(db_session),
+    container: Container = Depends(get_container),
+    pages: Pages = Depends(get_pages),
+) -> Response:
+    """Search by licence-number prefix or by name (exact or prefix), 50 per page, ordered by number."""
+    t = Translator(negotiate(request))
+    result: LicencePage = search_licences(session, q, page=parse_page(page, t))
+    rows = [list_row(request, lic, t, container) for lic in result.items]
+    return pages.render(
+        request,
+        "registry/list.html",
+        {
+            "q": result.query,
+            "result": result,
+            "rows": rows,
+            "prev_url": list_path(request, result.query, result.page - 1) if result.has_prev else None,
+            "next_url": list_path(request, result.query, result.page + 1) if result.has_next else None,
+            "first_url": list_path(request, result.query, 1),
+            "clear_url": list_path(request, "", 1),
+        },
+    )
+
+
+@router.get("/registry/{number}", name="registry_detail")
+def registry_detail(
+    request: Request,
+    number: str,
+    session: Session = Depends(db_session),
+    container: Container = Depends(get_container),
+    pages: Pages = Depends(get_pages),
+) -> Response:
+    """One licence: holder, photo, classes, validity, statuses, points, record, events and today's eligibility."""
+    t = Translator(negotiate(request))
+    detail = get_licence_detail(session, number)
+    lic = detail.licence
+    today = beijing_today(container.clock())
+    eligibility = lic.eligibility(today, container.rollout)
+    return pages.render(
+        request,
+        "registry/detail.html",
+        {
+            "d": detail,
+            "lic": lic,
+            "today": today.isoformat(),
+            "sex": sex_text(lic.holder.sex, t),
+            "nationality": nationality_text(lic.holder.nationality, t),
+            "validity_end": validity_end_text(lic.validity, t),
+            "badges": status_badges(lic.effective_statuses(today), t),
+            "points": points_view(lic, today),
+            "classes": class_rows(lic.classes),
+            "eligible": eligibility.eligible,
+            "reasons": [t.pick(zh, en) for _code, zh, en in eligibility.reasons],
+            "record": [
+                (e.on.isoformat(), record_kind_text(e.kind.value, t), e.description, e.points) for e in lic.record
+            ],
+            "events": [(beijing_time(e.at), e) for e in detail.events],
+            "updated_at": beijing_time(detail.updated_at),
+            "photo_url": detail_path(request, str(lic.number)) + "/photo",
+            "list_url": list_path(request, "", 1),
+        },
+    )
+
+
+@router.get("/registry/{number}/photo", name="registry_photo")
+def registry_photo(
+    request: Request,
+    number: str,
+    session: Session = Depends(db_session),
+    container: Container = Depends(get_container),
+) -> Response:
+    """The stored photo (ETag = its SHA-256), or a neutral placeholder SVG when the licence has none."""
+    ref = get_photo_ref(session, number)
+    data: bytes | None = None
+    if ref is not None:
+        try:
+            data = container.photos.get(ref)
+        except PhotoNotFound:
+            structlog.get_logger("edl.web").warning("photo_missing", ref=ref[:12])
+    if data is None or ref is None:
+        return _cached(request, request.app.state.placeholder, "image/svg+xml", request.app.state.placeholder_etag)
+    return _cached(request, data, image_type(data), f'"{ref}"', cache=PHOTO_CACHE)
+
+
+def image_type(data: bytes) -> str:
+    """Media type from the magic bytes (the store keeps bytes only)."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "application/octet-stream"
+
+
+def _cached(request: Request, body: bytes, media_type: str, etag: str, cache: str = PLACEHOLDER_CACHE) -> Response:
+    headers = {"ETag": etag, "Cache-Control": cache}
+    sent = {tag.strip().removeprefix("W/") for tag in request.headers.get("if-none-match", "").split(",")}
+    if etag in sent:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
