@@ -1,0 +1,187 @@
+"""Credential throughput: eDL issue/verify beside raw ECDSA P-256 and beside pymdoccbor.
+
+A plain script: it prints its figures and asserts nothing about timings.
+
+    .venv/bin/python bench/credential.py [--seconds 1.0]
+
+The credential is an mDL with 15 data elements and a ~20 KB portrait (random bytes in a JPEG
+wrapper), in a DeviceResponse. Each figure is the best of three timed rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import logging
+import os
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from edl.credentials import MDL_DOCTYPE, MDL_NAMESPACE, device_response, issue_mdoc, verify_mdoc
+from edl.credentials.cose import cose_key
+from edl.pki import AuthorityProfile, PrivateKeySigner, key_id_of
+from edl.pki.profiles import ds_builder, iaca_builder
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def rate(fn: Callable[[], object], seconds: float) -> float:
+    """Calls per second of `fn`: best of three rounds of about `seconds` each."""
+    fn()
+    best = 0.0
+    for _ in range(3):
+        count, start = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < seconds:
+            for _ in range(10):
+                fn()
+            count += 10
+        best = max(best, count / elapsed)
+    return best
+
+
+def make_pki() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey, x509.Certificate]:
+    profile = AuthorityProfile()
+    start = NOW - timedelta(days=1)
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    root = iaca_builder(root_key.public_key(), profile, start).sign(root_key, hashes.SHA256())
+    ds_key = ec.generate_private_key(ec.SECP256R1())
+    ds = ds_builder(ds_key.public_key(), root, profile, start, "1").sign(root_key, hashes.SHA256())
+    return root, ds_key, ds
+
+
+def mdl_elements() -> dict[str, object]:
+    portrait = b"\xff\xd8\xff\xe0" + os.urandom(20_000 - 6) + b"\xff\xd9"
+    return {
+        "family_name": "张",
+        "given_name": "三",
+        "birth_date": date(1990, 5, 17),
+        "issue_date": date(2021, 3, 1),
+        "expiry_date": date(2031, 3, 1),
+        "issuing_country": "CN",
+        "issuing_authority": "天津市公安局交通警察总队",
+        "document_number": "120101199005171234",
+        "portrait": portrait,
+        "driving_privileges": [
+            {"vehicle_category_code": "C1", "issue_date": date(2015, 3, 1), "expiry_date": date(2031, 3, 1)}
+        ],
+        "un_distinguishing_sign": "CHN",
+        "sex": 1,
+        "age_over_18": True,
+        "nationality": "CN",
+        "resident_address": "天津市和平区南京路100号",
+    }
+
+
+def as_pymdoccbor_data(elements: dict[str, object]) -> dict[str, object]:
+    """The same data as pymdoccbor takes it: dates as ISO strings (it tags them 1004 by name)."""
+
+    def plain(value: object) -> object:
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+
+    return {k: plain(v) for k, v in elements.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=1.0, help="length of one timed round")
+    seconds = parser.parse_args().seconds
+    logging.getLogger("pymdoccbor").setLevel(logging.ERROR)
+
+    root, ds_key, ds = make_pki()
+    signer = PrivateKeySigner(ds_key, [ds], key_id_of(ds))
+    device_key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    elements = mdl_elements()
+    namespaces = {MDL_NAMESPACE: elements}
+
+    def edl_issue() -> bytes:
+        issued = issue_mdoc(
+            MDL_DOCTYPE,
+            namespaces,
+            signer,
+            device_key,
+            valid_from=NOW,
+            valid_until=NOW + timedelta(days=30),
+            signed_at=NOW,
+        )
+        return device_response([(MDL_DOCTYPE, issued)])
+
+    response = edl_issue()
+    assert verify_mdoc(response, [root], at=NOW).valid
+
+    message = os.urandom(1024)
+    der_signature = ds_key.sign(message, ec.ECDSA(hashes.SHA256()))
+    public_key = ds_key.public_key()
+
+    figures: dict[str, float] = {
+        "raw ECDSA P-256 sign": rate(lambda: ds_key.sign(message, ec.ECDSA(hashes.SHA256())), seconds),
+        "raw ECDSA P-256 verify": rate(
+            lambda: public_key.verify(der_signature, message, ec.ECDSA(hashes.SHA256())), seconds
+        ),
+        "eDL issue": rate(edl_issue, seconds),
+        "eDL verify": rate(lambda: verify_mdoc(response, [root], at=NOW), seconds),
+    }
+
+    try:
+        from pymdoccbor.mdoc.issuer import MdocCborIssuer
+        from pymdoccbor.mdoc.verifier import MdocCbor
+    except ImportError:
+        MdocCborIssuer = MdocCbor = None
+
+    if MdocCborIssuer is not None and MdocCbor is not None:
+        d = ds_key.private_numbers().private_value.to_bytes(32, "big")
+        private_key = {"KTY": "EC2", "CURVE": "P_256", "ALG": "ES256", "D": d, "KID": b"bench"}
+        pym_data = {MDL_NAMESPACE: as_pymdoccbor_data(elements)}
+        validity = {
+            "issuance_date": NOW.date().isoformat(),
+            "expiry_date": (NOW + timedelta(days=30)).date().isoformat(),
+        }
+        pym_device_key = cose_key(device_key)
+
+        def pym_issue() -> bytes:
+            issuer = MdocCborIssuer(private_key=private_key, alg="ES256")
+            issuer.new(
+                data=copy.deepcopy(pym_data),  # pymdoccbor wraps dates in place: give it a fresh copy
+                doctype=MDL_DOCTYPE,
+                validity=validity,
+                devicekeyinfo=pym_device_key,
+                x509_chain=[ds],
+            )
+            dumped: bytes = issuer.dump()
+            return dumped
+
+        def pym_verify() -> bool:
+            mdoc = MdocCbor()
+            mdoc.loads(response)
+            ok: bool = mdoc.verify(trusted_root_certs=[root])
+            return ok
+
+        assert pym_verify()
+        assert verify_mdoc(pym_issue(), [root], at=NOW + timedelta(seconds=5)).valid
+        figures["pymdoccbor issue"] = rate(pym_issue, seconds)
+        figures["pymdoccbor verify"] = rate(pym_verify, seconds)
+
+    portrait = elements["portrait"]
+    assert isinstance(portrait, bytes)
+    print(f"mDL: {len(elements)} elements, portrait {len(portrait)} bytes, DeviceResponse {len(response)} bytes")
+    for name, value in figures.items():
+        print(f"{name:24s} {value:10.0f} /s")
+    verify_share = figures["eDL verify"] / figures["raw ECDSA P-256 verify"]
+    print(f"eDL verify / raw ECDSA verify: {verify_share:.0%}")
+    if "pymdoccbor issue" in figures:
+        print(f"eDL issue  / pymdoccbor issue:  {figures['eDL issue'] / figures['pymdoccbor issue']:.1f}x")
+        print(f"eDL verify / pymdoccbor verify: {figures['eDL verify'] / figures['pymdoccbor verify']:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""What verification returns: a result object that is valid only when every check passed."""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from cbor2 import CBORTag
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from edl.credentials.errors import VerificationError
+
+Claims = Mapping[str, Mapping[str, object]]
+
+
+@dataclass(frozen=True)
+class SignerInfo:
+    """Public facts about the document-signer certificate (shown whether or not it is trusted)."""
+
+    subject: str
+    serial: str
+    not_after: datetime
+
+    @classmethod
+    def of(cls, certificate: x509.Certificate) -> SignerInfo:
+        return cls(
+            subject=certificate.subject.rfc4514_string(),
+            serial=format(certificate.serial_number, "x"),
+            not_after=certificate.not_valid_after_utc,
+        )
+
+    def to_json_dict(self) -> dict[str, str]:
+        return {"subject": self.subject, "serial": self.serial, "not_after": _iso(self.not_after)}
+
+
+@dataclass(frozen=True)
+class DocumentResult:
+    """The verdict on one document. `claims` is empty unless `valid`."""
+
+    valid: bool
+    doctype: str | None
+    errors: tuple[VerificationError, ...]
+    claims: Claims
+    signer: SignerInfo | None
+    valid_until: datetime | None = None
+    device_key: ec.EllipticCurvePublicKey | None = field(default=None, repr=False, compare=False)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "valid": self.valid,
+            "doctype": self.doctype,
+            "errors": [e.to_json_dict() for e in self.errors],
+            "claims": json_value(self.claims),
+            "signer": self.signer.to_json_dict() if self.signer else None,
+        }
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    """The verdict on a DeviceResponse or IssuerSigned.
+
+    `valid` is true only when the input held at least one document and every check of every
+    document passed. `doctype`, `claims` and `signer` are those of the first document; `errors`
+    gathers the errors of all documents (prefixed with ``document[i]:`` when there are several);
+    `documents` has the per-document results. `claims` is empty unless `valid`: data from a
+    refused credential is never handed out.
+    """
+
+    valid: bool
+    doctype: str | None
+    errors: tuple[VerificationError, ...]
+    claims: Claims
+    signer: SignerInfo | None
+    documents: tuple[DocumentResult, ...] = ()
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """JSON-ready: byte strings as base64, dates and times as ISO-8601 strings."""
+        out: dict[str, Any] = {
+            "valid": self.valid,
+            "doctype": self.doctype,
+            "errors": [e.to_json_dict() for e in self.errors],
+            "claims": json_value(self.claims),
+            "signer": self.signer.to_json_dict() if self.signer else None,
+        }
+        if len(self.documents) > 1:
+            out["documents"] = [d.to_json_dict() for d in self.documents]
+        return out
+
+
+def _iso(value: datetime) -> str:
+    utc = value.astimezone(UTC).replace(tzinfo=None)
+    return utc.isoformat() + "Z"
+
+
+def json_value(value: object) -> Any:
+    """Convert a decoded claim value to JSON types (bytes → base64, date/datetime → ISO-8601)."""
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, Mapping):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    if isinstance(value, CBORTag):
+        return {"tag": value.tag, "value": json_value(value.value)}
+    return str(value)

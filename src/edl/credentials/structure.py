@@ -1,0 +1,245 @@
+"""Strict parsing of the signed parts of an mdoc: IssuerAuth (COSE_Sign1), x5chain and the MSO.
+
+Parsing checks shapes and types only; the decisions (trust, signature, digests, validity) are in
+`edl.credentials.verify`. A shape that is wrong raises `Refusal` with a stable error code.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Final, NamedTuple
+
+import cbor2
+from cbor2 import CBORTag
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.utils import CryptographyDeprecationWarning
+
+from edl.credentials import cbor
+from edl.credentials.cose import (
+    COSE_SIGN1_TAG,
+    HEADER_ALG,
+    HEADER_CRIT,
+    HEADER_X5CHAIN,
+    CoseKeyError,
+    public_key_from_cose,
+)
+from edl.credentials.errors import ErrorCode
+
+
+class Refusal(Exception):
+    """A check failed in a way that stops the current step; carries a stable code."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Sign1:
+    """A parsed COSE_Sign1 (IssuerAuth). `alg` comes from the protected header only."""
+
+    protected: bytes
+    alg: int | None
+    x5chain: tuple[bytes, ...]
+    payload: bytes
+    signature: bytes
+
+
+class Mso(NamedTuple):
+    """The fields of a MobileSecurityObject, decoded but not yet judged."""
+
+    version: object
+    digest_algorithm: object
+    doctype: object
+    value_digests: Mapping[str, Mapping[int, bytes]]
+    device_key: ec.EllipticCurvePublicKey
+    signed: datetime
+    valid_from: datetime
+    valid_until: datetime
+
+
+def _malformed(message: str) -> Refusal:
+    return Refusal(ErrorCode.MALFORMED, message)
+
+
+def decode_strict(data: bytes, what: str) -> Any:
+    """`cbor.decode` with errors mapped to `Refusal` (``invalid_date`` or ``malformed``)."""
+    try:
+        return cbor.decode(data)
+    except cbor.InvalidDateError as exc:
+        raise Refusal(ErrorCode.INVALID_DATE, f"{what}: {exc}") from None
+    except cbor.CborError as exc:
+        raise _malformed(f"{what}: {exc}") from None
+
+
+def parse_sign1(value: object) -> Sign1:
+    """IssuerAuth: an *untagged* COSE_Sign1 array, as ISO/IEC 18013-5 specifies (tag 18 is refused:
+    accepting both forms would let the same credential travel in two encodings)."""
+    if isinstance(value, CBORTag) and value.tag == COSE_SIGN1_TAG:
+        raise _malformed("issuerAuth must be an untagged COSE_Sign1 (ISO/IEC 18013-5), not tag 18")
+    if not isinstance(value, list) or len(value) != 4:
+        raise _malformed("issuerAuth is not a COSE_Sign1 array of 4 elements")
+    protected, unprotected, payload, signature = value
+    if not isinstance(protected, bytes) or not isinstance(unprotected, dict):
+        raise _malformed("COSE_Sign1 headers are not a byte string and a map")
+    if not isinstance(payload, bytes):
+        raise _malformed("COSE_Sign1 payload is missing (detached payloads are not allowed here)")
+    if not isinstance(signature, bytes):
+        raise _malformed("COSE_Sign1 signature is not a byte string")
+    prot = decode_strict(protected, "protected header") if protected else {}
+    if not isinstance(prot, dict):
+        raise _malformed("protected header is not a map")
+    if not all(type(label) in (int, str) for label in (*prot, *unprotected)):
+        # cbor2 makes simple(33) equal to 33: only a real int or text label may name a header.
+        raise _malformed("a COSE header label is not an integer or a text string")
+    if set(prot) & set(unprotected):
+        raise _malformed("a COSE header label appears in both protected and unprotected headers")
+    if HEADER_CRIT in prot:
+        raise _malformed("critical COSE headers are not supported")
+    if HEADER_ALG in unprotected:
+        raise Refusal(ErrorCode.UNSUPPORTED_ALGORITHM, "the COSE algorithm must be in the protected header")
+    alg = prot.get(HEADER_ALG)
+    if alg is not None and not isinstance(alg, int):
+        raise Refusal(ErrorCode.UNSUPPORTED_ALGORITHM, f"COSE algorithm {alg!r} is not supported")
+    chain = prot.get(HEADER_X5CHAIN, unprotected.get(HEADER_X5CHAIN))
+    # RFC 9360: one certificate is a byte string, several are an array (so never an array of one).
+    if isinstance(chain, bytes):
+        ders: tuple[bytes, ...] = (chain,)
+    elif isinstance(chain, list) and len(chain) >= 2 and all(isinstance(c, bytes) for c in chain):
+        ders = tuple(chain)
+    else:
+        raise _malformed("x5chain (COSE header 33) is not one certificate (bstr) or an array of several")
+    return Sign1(protected, alg, ders, payload, signature)
+
+
+@lru_cache(maxsize=256)
+def _certificate(der: bytes) -> x509.Certificate:
+    # cryptography still parses (with a deprecation warning) what RFC 5280 forbids, such as a
+    # serial number <= 0: make that an error here. Runs once per distinct certificate (cached).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CryptographyDeprecationWarning)
+        return x509.load_der_x509_certificate(der)
+
+
+def parse_certificates(ders: tuple[bytes, ...]) -> tuple[x509.Certificate, ...]:
+    """Parse x5chain certificates (leaf first); parsed objects are cached by their DER bytes.
+
+    The certificate signature is outside what the signature covers, so its encoding is pinned
+    too: the BIT STRING that ends the certificate must declare no unused bits (cryptography
+    ignores that count, which would let the same certificate travel in several encodings).
+    """
+    try:
+        certs = tuple(_certificate(der) for der in ders)
+    except (ValueError, CryptographyDeprecationWarning):
+        raise _malformed("an x5chain certificate is not a valid DER X.509 certificate (RFC 5280)") from None
+    for der, cert in zip(ders, certs, strict=True):
+        signature = cert.signature
+        if not der.endswith(signature) or der[-len(signature) - 1] != 0:
+            raise _malformed("an x5chain certificate signature is not a whole-byte BIT STRING")
+    return certs
+
+
+def _tdate_field(info: Mapping[Any, Any], name: str) -> datetime:
+    value = info.get(name)
+    if not isinstance(value, datetime):
+        raise Refusal(ErrorCode.INVALID_DATE, f"validityInfo.{name} is missing or not a tdate (tag 0)")
+    return value
+
+
+def _value_digests(value: object) -> dict[str, Mapping[int, bytes]]:
+    if not isinstance(value, dict) or not value:
+        raise _malformed("MSO valueDigests is missing or empty")
+    for namespace, digests in value.items():
+        if not isinstance(namespace, str) or not isinstance(digests, dict) or not digests:
+            raise _malformed("MSO valueDigests must map namespaces to non-empty digest maps")
+        for digest_id, digest in digests.items():
+            if type(digest_id) is not int or digest_id < 0 or not isinstance(digest, bytes):
+                raise _malformed(f"MSO valueDigests[{namespace!r}] must map unsigned digest IDs to byte strings")
+    return value
+
+
+def parse_mso(payload: bytes) -> Mso:
+    """Decode ``24(<< MobileSecurityObject >>)`` strictly and check the shape of its fields."""
+    wrapped = decode_strict(payload, "MSO payload")
+    if not isinstance(wrapped, CBORTag) or wrapped.tag != cbor.ENCODED_CBOR or not isinstance(wrapped.value, bytes):
+        raise _malformed("COSE_Sign1 payload is not MobileSecurityObjectBytes (tag 24)")
+    mso = decode_strict(wrapped.value, "MSO")
+    if not isinstance(mso, dict):
+        raise _malformed("the MSO is not a map")
+    key_info = mso.get("deviceKeyInfo")
+    if not isinstance(key_info, dict):
+        raise _malformed("MSO deviceKeyInfo is missing")
+    try:
+        device_key = public_key_from_cose(key_info.get("deviceKey"))
+    except CoseKeyError as exc:
+        raise _malformed(f"MSO deviceKey: {exc}") from None
+    validity = mso.get("validityInfo")
+    if not isinstance(validity, dict):
+        raise _malformed("MSO validityInfo is missing")
+    signed = _tdate_field(validity, "signed")
+    valid_from = _tdate_field(validity, "validFrom")
+    valid_until = _tdate_field(validity, "validUntil")
+    if "expectedUpdate" in validity:
+        _tdate_field(validity, "expectedUpdate")
+    return Mso(
+        version=mso.get("version"),
+        digest_algorithm=mso.get("digestAlgorithm"),
+        doctype=mso.get("docType"),
+        value_digests=_value_digests(mso.get("valueDigests")),
+        device_key=device_key,
+        signed=signed,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
+
+
+class Item(NamedTuple):
+    """A disclosed IssuerSignedItem; `digest` is the hash of the tag-24 bytes it was received as."""
+
+    digest_id: int
+    identifier: str
+    value: object
+    digest: bytes
+
+
+_ITEM_KEYS = frozenset({"digestID", "random", "elementIdentifier", "elementValue"})
+TAG24_HEAD: Final = cbor2.dumps(CBORTag(cbor.ENCODED_CBOR, b""))[:-1]
+"""The head of tag 24 as cbor2 writes it (preferred serialization: 0xd8 0x18)."""
+
+# dumps(24(bstr)) is the tag head followed by dumps(bstr): the hashing below relies on it.
+assert cbor2.dumps(CBORTag(cbor.ENCODED_CBOR, b"\x00" * 300)) == TAG24_HEAD + cbor2.dumps(b"\x00" * 300)
+
+
+def parse_item(tagged: object, namespace: str, hasher: Callable[[bytes], Any]) -> Item:
+    """Decode one IssuerSignedItemBytes and hash its received bytes with `hasher`.
+
+    The received bytes are ``TAG24_HEAD + dumps(inner)`` (= ``dumps(24(inner))``): that equals the
+    input because `cbor.decode_envelope` proved the whole envelope is in preferred serialization.
+    """
+    if type(tagged) is not CBORTag or tagged.tag != cbor.ENCODED_CBOR or type(tagged.value) is not bytes:
+        raise _malformed(f"an item of namespace {namespace!r} is not IssuerSignedItemBytes (tag 24)")
+    inner: bytes = tagged.value
+    try:
+        item = cbor.decode(inner)
+    except cbor.InvalidDateError as exc:
+        raise Refusal(ErrorCode.INVALID_DATE, f"item of namespace {namespace!r}: {exc}") from None
+    except cbor.CborError as exc:
+        raise _malformed(f"item of namespace {namespace!r}: {exc}") from None
+    if type(item) is not dict or item.keys() != _ITEM_KEYS:
+        raise _malformed(f"an item of namespace {namespace!r} is not an IssuerSignedItem")
+    digest_id, salt, identifier = item["digestID"], item["random"], item["elementIdentifier"]
+    if type(digest_id) is not int or digest_id < 0:
+        raise _malformed(f"an item of namespace {namespace!r} has an invalid digestID")
+    if type(salt) is not bytes or len(salt) < 16:
+        raise _malformed(f"an item of namespace {namespace!r} has a random salt shorter than 16 bytes")
+    if type(identifier) is not str:
+        raise _malformed(f"an item of namespace {namespace!r} has a non-text elementIdentifier")
+    digest = hasher(TAG24_HEAD)
+    digest.update(cbor2.dumps(inner))
+    return Item(digest_id, identifier, item["elementValue"], digest.digest())

@@ -1,0 +1,293 @@
+"""Verifying an ISO/IEC 18013-5 mdoc: issuer data authentication, offline.
+
+`verify_mdoc` accepts a whole DeviceResponse (every document is verified) or a bare IssuerSigned.
+For each document it checks, without stopping at the first failure so the result lists every
+problem:
+
+1. the DS certificate chain (x5chain, leaf first) leads to a trusted IACA root at `at`
+   (`edl.pki.trust`: cryptography's path validation with the 18013-5 extension profile);
+2. the COSE_Sign1 signature over the MSO, with the algorithm of the protected header, which must
+   be ES256/ES384/ES512 and match the DS key's curve (``kid`` is never used to pick a key);
+3. the MSO: version "1.0", digestAlgorithm SHA-256/384/512, docType equal to the document's,
+   validity ``signed <= validFrom <= validUntil`` with leeway on signed/validFrom only;
+4. every disclosed item: SHA of its *received* tag-24 bytes equals the MSO digest for its ID.
+
+Device authentication (deviceSigned) needs a session transcript and is out of scope of this
+offline check; it is not verified and does not affect `valid`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from edl.credentials import cbor
+from edl.credentials.cose import ALGORITHMS_BY_ID, sig_structure, verify_signature
+from edl.credentials.errors import ErrorCode, VerificationError
+from edl.credentials.result import DocumentResult, SignerInfo, VerificationResult
+from edl.credentials.structure import (
+    Item,
+    Mso,
+    Refusal,
+    Sign1,
+    parse_certificates,
+    parse_item,
+    parse_mso,
+    parse_sign1,
+)
+from edl.pki.errors import ChainValidationError
+from edl.pki.trust import TrustStore, trust_store
+
+DEFAULT_LEEWAY: Final = timedelta(seconds=60)
+# The CDDL of ISO/IEC 18013-5 §8.3.2.1.2.2 names every key of these maps; anything else is refused
+# (an unknown key in an unsigned envelope can only be a corruption or an attempt to hide data).
+_RESPONSE_KEYS: Final = frozenset({"version", "documents", "documentErrors", "status"})
+_DOCUMENT_KEYS: Final = frozenset({"docType", "issuerSigned", "deviceSigned", "errors"})
+_ISSUER_SIGNED_KEYS: Final = frozenset({"nameSpaces", "issuerAuth"})
+SUPPORTED_VERSION: Final = "1.0"
+DIGESTS: Final[dict[str, Callable[[bytes], Any]]] = {
+    "SHA-256": hashlib.sha256,
+    "SHA-384": hashlib.sha384,
+    "SHA-512": hashlib.sha512,
+}
+
+
+def verify_mdoc(
+    data: bytes,
+    trust_roots: TrustStore | Sequence[x509.Certificate],
+    at: datetime | None = None,
+    leeway: timedelta = DEFAULT_LEEWAY,
+    *,
+    expected_doctype: str | None = None,
+) -> VerificationResult:
+    """Verify an encoded DeviceResponse or IssuerSigned against `trust_roots` at time `at`.
+
+    `at` defaults to now (UTC); `leeway` tolerates clock skew on signed/validFrom only.
+    Malformed or untrusted input gives a result with errors, never an exception.
+    """
+    moment = datetime.now(UTC) if at is None else at
+    if moment.tzinfo is None:
+        raise ValueError("`at` must be timezone-aware")
+    moment = moment.astimezone(UTC)
+    try:
+        trust = trust_store(trust_roots)
+        documents = _documents(data)
+        results = [
+            _verify_document(doc, doctype, trust, moment, leeway, expected_doctype) for doctype, doc in documents
+        ]
+    except Refusal as refusal:
+        return _refused(refusal.code, refusal.message)
+    except Exception as exc:  # a bug must never turn into an acceptance, nor into a crash
+        return _refused(ErrorCode.MALFORMED, f"unexpected error while verifying: {type(exc).__name__}")
+    return _combine(results)
+
+
+def _refused(code: ErrorCode, message: str) -> VerificationResult:
+    return VerificationResult(False, None, (VerificationError(code, message),), {}, None)
+
+
+def _combine(results: list[DocumentResult]) -> VerificationResult:
+    valid = all(r.valid for r in results)
+    if len(results) == 1:
+        errors = results[0].errors
+    else:
+        errors = tuple(
+            VerificationError(e.code, f"document[{i}]: {e.message}") for i, r in enumerate(results) for e in r.errors
+        )
+    first = results[0]
+    return VerificationResult(valid, first.doctype, errors, first.claims if valid else {}, first.signer, tuple(results))
+
+
+def _documents(data: bytes) -> list[tuple[str | None, Any]]:
+    """(docType, IssuerSigned) pairs of a DeviceResponse, or ``[(None, IssuerSigned)]``."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise Refusal(ErrorCode.MALFORMED, "input is not bytes")
+    try:
+        top = cbor.decode_envelope(bytes(data))
+    except cbor.CborError as exc:
+        raise Refusal(ErrorCode.MALFORMED, str(exc)) from None
+    if isinstance(top, dict) and "documents" in top:
+        if not top.keys() <= _RESPONSE_KEYS:
+            raise Refusal(ErrorCode.MALFORMED, "DeviceResponse has keys the standard does not define")
+        if not isinstance(top.get("version"), str):
+            raise Refusal(ErrorCode.MALFORMED, "DeviceResponse has no version")
+        if top["version"] != SUPPORTED_VERSION:
+            raise Refusal(ErrorCode.UNSUPPORTED_VERSION, f"DeviceResponse version {top.get('version')!r} is not '1.0'")
+        if top.get("status") != 0 or type(top.get("status")) is not int:
+            raise Refusal(ErrorCode.MALFORMED, f"DeviceResponse status {top.get('status')!r} is not 0 (OK)")
+        documents = top["documents"]
+        if not isinstance(documents, list) or not documents:
+            raise Refusal(ErrorCode.MALFORMED, "DeviceResponse has no documents")
+        pairs: list[tuple[str | None, Any]] = []
+        for doc in documents:
+            if not isinstance(doc, dict) or not isinstance(doc.get("docType"), str) or "issuerSigned" not in doc:
+                raise Refusal(ErrorCode.MALFORMED, "a DeviceResponse document lacks docType or issuerSigned")
+            if not doc.keys() <= _DOCUMENT_KEYS:
+                raise Refusal(ErrorCode.MALFORMED, "a DeviceResponse document has keys the standard does not define")
+            pairs.append((doc["docType"], doc["issuerSigned"]))
+        return pairs
+    if isinstance(top, dict) and "issuerAuth" in top:
+        return [(None, top)]
+    raise Refusal(ErrorCode.MALFORMED, "input is neither a DeviceResponse nor an IssuerSigned")
+
+
+_signer_cache: dict[bytes, tuple[SignerInfo, object]] = {}
+
+
+def _signer_facts(der: bytes, cert: x509.Certificate) -> tuple[SignerInfo, object]:
+    """Signer summary and public key of a DS certificate, cached by its DER bytes (bounded)."""
+    facts = _signer_cache.get(der)
+    if facts is None:
+        if len(_signer_cache) >= 256:
+            _signer_cache.clear()
+        facts = _signer_cache[der] = (SignerInfo.of(cert), cert.public_key())
+    return facts
+
+
+class _Document:
+    """Checks one IssuerSigned, collecting every error."""
+
+    def __init__(self, at: datetime, leeway: timedelta) -> None:
+        self.at = at
+        self.leeway = leeway
+        self.errors: list[VerificationError] = []
+
+    def fail(self, code: ErrorCode, message: str) -> None:
+        self.errors.append(VerificationError(code, message))
+
+    def check_chain(self, trust: TrustStore, certs: Sequence[x509.Certificate], ders: Sequence[bytes]) -> None:
+        try:
+            trust.validate(certs, ders, self.at)
+        except ChainValidationError as exc:
+            self.fail(ErrorCode(exc.code), exc.message)
+
+    def check_signature(self, sign1: Sign1, public_key: object) -> None:
+        algorithm = ALGORITHMS_BY_ID.get(sign1.alg) if sign1.alg is not None else None
+        if algorithm is None:
+            self.fail(ErrorCode.UNSUPPORTED_ALGORITHM, f"COSE algorithm {sign1.alg!r} is not ES256, ES384 or ES512")
+            return
+        if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(public_key.curve, algorithm.curve):
+            self.fail(ErrorCode.UNSUPPORTED_ALGORITHM, f"{algorithm.name} does not match the document-signer key")
+            return
+        try:
+            verify_signature(public_key, algorithm, sig_structure(sign1.protected, sign1.payload), sign1.signature)
+        except InvalidSignature:
+            self.fail(ErrorCode.SIGNATURE_INVALID, "the issuer signature over the MSO does not verify")
+
+    def check_mso(self, mso: Mso, doctype: str | None, expected_doctype: str | None) -> None:
+        if mso.version != SUPPORTED_VERSION:
+            self.fail(ErrorCode.UNSUPPORTED_VERSION, f"MSO version {mso.version!r} is not '1.0'")
+        if not isinstance(mso.digest_algorithm, str) or mso.digest_algorithm not in DIGESTS:
+            self.fail(
+                ErrorCode.UNSUPPORTED_ALGORITHM, f"digest algorithm {mso.digest_algorithm!r} is not SHA-256/384/512"
+            )
+        if not isinstance(mso.doctype, str):
+            self.fail(ErrorCode.MALFORMED, "MSO docType is missing")
+        else:
+            if doctype is not None and mso.doctype != doctype:
+                self.fail(ErrorCode.DOCTYPE_MISMATCH, f"MSO docType {mso.doctype!r} differs from document {doctype!r}")
+            if expected_doctype is not None and mso.doctype != expected_doctype:
+                self.fail(
+                    ErrorCode.DOCTYPE_MISMATCH, f"docType {mso.doctype!r} is not the expected {expected_doctype!r}"
+                )
+        if not mso.signed <= mso.valid_from <= mso.valid_until:
+            self.fail(ErrorCode.INVALID_DATE, "validityInfo must satisfy signed <= validFrom <= validUntil")
+        latest = self.at + self.leeway
+        if mso.signed > latest:
+            self.fail(ErrorCode.NOT_YET_VALID, f"MSO signed in the future ({mso.signed.isoformat()})")
+        if mso.valid_from > latest:
+            self.fail(ErrorCode.NOT_YET_VALID, f"credential valid only from {mso.valid_from.isoformat()}")
+        if self.at > mso.valid_until:
+            self.fail(ErrorCode.EXPIRED, f"credential expired at {mso.valid_until.isoformat()}")
+
+    def check_items(self, name_spaces: object, mso: Mso) -> dict[str, dict[str, object]]:
+        """Hash and decode every disclosed item; returns the claims that matched their digests."""
+        if type(name_spaces) is not dict:
+            self.fail(ErrorCode.MALFORMED, "IssuerSigned nameSpaces is not a map")
+            return {}
+        hasher = DIGESTS.get(mso.digest_algorithm) if type(mso.digest_algorithm) is str else None
+        if hasher is None:  # (check_mso reports why) no item can be checked, so none may be accepted
+            self.fail(ErrorCode.UNSUPPORTED_ALGORITHM, "disclosed items cannot be checked without a supported digest")
+            return {}
+        claims: dict[str, dict[str, object]] = {}
+        for namespace, items in name_spaces.items():
+            if type(namespace) is not str or type(items) is not list or not items:
+                self.fail(ErrorCode.MALFORMED, "nameSpaces must map namespace names to non-empty item arrays")
+                continue
+            expected = mso.value_digests.get(namespace)
+            if expected is None:
+                self.fail(ErrorCode.DIGEST_MISSING, f"namespace {namespace!r} has no digests in the MSO")
+                continue
+            elements: dict[str, object] = {}
+            seen_ids: set[int] = set()
+            for tagged in items:
+                try:
+                    item = parse_item(tagged, namespace, hasher)
+                except Refusal as refusal:
+                    self.fail(refusal.code, refusal.message)
+                    continue
+                want = expected.get(item.digest_id)
+                if item.digest_id in seen_ids or item.identifier in elements:
+                    self.fail(ErrorCode.MALFORMED, f"{_where(namespace, item)} is disclosed twice")
+                elif want is None:
+                    self.fail(ErrorCode.DIGEST_MISSING, f"{_where(namespace, item)} has no digest in the MSO")
+                elif not hmac.compare_digest(item.digest, want):
+                    self.fail(ErrorCode.DIGEST_MISMATCH, f"{_where(namespace, item)} does not match its MSO digest")
+                else:
+                    elements[item.identifier] = item.value
+                seen_ids.add(item.digest_id)
+            claims[namespace] = elements
+        return claims
+
+
+def _where(namespace: str, item: Item) -> str:
+    return f"{namespace}/{item.identifier} (digestID {item.digest_id})"
+
+
+def _verify_document(
+    issuer_signed: Any,
+    doctype: str | None,
+    trust: TrustStore,
+    at: datetime,
+    leeway: timedelta,
+    expected_doctype: str | None,
+) -> DocumentResult:
+    check = _Document(at, leeway)
+    signer: SignerInfo | None = None
+    claims: dict[str, dict[str, object]] = {}
+    mso: Mso | None = None
+    try:
+        if not isinstance(issuer_signed, dict) or "issuerAuth" not in issuer_signed:
+            raise Refusal(ErrorCode.MALFORMED, "issuerSigned lacks issuerAuth")
+        if not issuer_signed.keys() <= _ISSUER_SIGNED_KEYS:
+            raise Refusal(ErrorCode.MALFORMED, "issuerSigned has keys the standard does not define")
+        sign1 = parse_sign1(issuer_signed["issuerAuth"])
+        certs = parse_certificates(sign1.x5chain)
+        signer, public_key = _signer_facts(sign1.x5chain[0], certs[0])
+        check.check_chain(trust, certs, sign1.x5chain)
+        check.check_signature(sign1, public_key)
+        mso = parse_mso(sign1.payload)
+        check.check_mso(mso, doctype, expected_doctype)
+        claims = check.check_items(issuer_signed.get("nameSpaces", {}), mso)
+    except Refusal as refusal:
+        check.fail(refusal.code, refusal.message)
+    valid = not check.errors
+    reported_doctype = (
+        doctype if doctype is not None else (mso.doctype if mso and isinstance(mso.doctype, str) else None)
+    )
+    return DocumentResult(
+        valid=valid,
+        doctype=reported_doctype,
+        errors=tuple(check.errors),
+        claims=claims if valid else {},
+        signer=signer,
+        valid_until=mso.valid_until if mso else None,
+        device_key=mso.device_key if mso and valid else None,
+    )

@@ -1,0 +1,231 @@
+"""Trust anchors and document-signer chain validation under the ISO/IEC 18013-5 profile.
+
+Chains are validated by cryptography's own path builder (`PolicyBuilder`, an explicit `Store` and
+an explicit time) with custom extension policies for the 18013-5 profile instead of the web-PKI
+defaults:
+
+* leaf (DS): KeyUsage with digitalSignature (critical), ExtendedKeyUsage containing
+  1.0.18013.5.1.2 (critical), and not a CA;
+* CA certificates: BasicConstraints cA (critical) and KeyUsage with keyCertSign (critical).
+
+On top of that the chain must have at least two certificates (a DS cannot be its own anchor) and
+the anchor must itself be a CA with keyCertSign; roots that are not are dropped from the store.
+
+Successful validations are cached per (chain DER, store): a later call only re-checks the validity
+windows of the cached path at its own time (the rest of path validation does not depend on time);
+when that fails the full validation runs again and reports why. Failures are never cached.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.x509.verification import (
+    Criticality,
+    ExtensionPolicy,
+    Policy,
+    PolicyBuilder,
+    Store,
+    VerificationError,
+)
+
+from edl.pki.errors import ChainValidationError
+from edl.pki.profiles import MDL_DS_EKU
+
+CHAIN_UNTRUSTED = "chain_untrusted"
+CERTIFICATE_EXPIRED = "certificate_expired"
+CERTIFICATE_NOT_YET_VALID = "certificate_not_yet_valid"
+
+_CACHE_SIZE = 256
+
+
+def _ds_key_usage(_policy: Policy, _cert: x509.Certificate, ku: x509.KeyUsage) -> None:
+    if not ku.digital_signature:
+        raise ValueError("document signer KeyUsage lacks digitalSignature")
+
+
+def _ds_eku(_policy: Policy, _cert: x509.Certificate, eku: x509.ExtendedKeyUsage) -> None:
+    if MDL_DS_EKU not in eku:
+        raise ValueError("document signer lacks ExtendedKeyUsage 1.0.18013.5.1.2 (mdlDS)")
+
+
+def _ds_not_ca(_policy: Policy, _cert: x509.Certificate, bc: x509.BasicConstraints | None) -> None:
+    if bc is not None and bc.ca:
+        raise ValueError("a CA certificate cannot sign credentials")
+
+
+def _ca_basic_constraints(_policy: Policy, _cert: x509.Certificate, bc: x509.BasicConstraints) -> None:
+    if not bc.ca:
+        raise ValueError("issuer certificate is not a CA")
+
+
+def _ca_key_usage(_policy: Policy, _cert: x509.Certificate, ku: x509.KeyUsage) -> None:
+    if not ku.key_cert_sign:
+        raise ValueError("issuer certificate KeyUsage lacks keyCertSign")
+
+
+def _ca_policy() -> ExtensionPolicy:
+    return (
+        ExtensionPolicy.permit_all()
+        .require_present(x509.BasicConstraints, Criticality.CRITICAL, _ca_basic_constraints)
+        .require_present(x509.KeyUsage, Criticality.CRITICAL, _ca_key_usage)
+    )
+
+
+def _ds_policy() -> ExtensionPolicy:
+    return (
+        ExtensionPolicy.permit_all()
+        .require_present(x509.KeyUsage, Criticality.CRITICAL, _ds_key_usage)
+        .require_present(x509.ExtendedKeyUsage, Criticality.CRITICAL, _ds_eku)
+        .may_be_present(x509.BasicConstraints, Criticality.AGNOSTIC, _ds_not_ca)
+    )
+
+
+def is_ca_anchor(cert: x509.Certificate) -> bool:
+    """Whether `cert` may act as a trust anchor: a CA whose KeyUsage allows keyCertSign."""
+    try:
+        bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except (x509.ExtensionNotFound, ValueError):
+        return False
+    return bc.ca and ku.key_cert_sign
+
+
+def _valid_at(cert: x509.Certificate, at: datetime) -> bool:
+    return cert.not_valid_before_utc <= at <= cert.not_valid_after_utc
+
+
+class TrustStore:
+    """A fixed set of IACA roots, and validation of document-signer chains against them."""
+
+    def __init__(self, roots: Sequence[x509.Certificate]) -> None:
+        self._roots = tuple(r for r in roots if is_ca_anchor(r))
+        self._store = Store(list(self._roots)) if self._roots else None
+        self._ca_policy = _ca_policy()
+        self._ds_policy = _ds_policy()
+        self._verified: OrderedDict[tuple[bytes, ...], tuple[x509.Certificate, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def roots(self) -> tuple[x509.Certificate, ...]:
+        return self._roots
+
+    def validate(
+        self, chain: Sequence[x509.Certificate], chain_der: Sequence[bytes], at: datetime
+    ) -> tuple[x509.Certificate, ...]:
+        """Validate `chain` (leaf first; `chain_der` its exact DER) at `at`; return the path to a root.
+
+        Raises `ChainValidationError` with code ``chain_untrusted``, ``certificate_expired`` or
+        ``certificate_not_yet_valid``.
+        """
+        if at.tzinfo is None:
+            raise ValueError("validation time must be timezone-aware")
+        key = tuple(chain_der)
+        with self._lock:
+            cached = self._verified.get(key)
+            if cached is not None:
+                self._verified.move_to_end(key)
+        if cached is not None and all(_valid_at(c, at) for c in cached):
+            return cached
+        path = self._validate_uncached(chain, at)
+        with self._lock:
+            self._verified[key] = path
+            while len(self._verified) > _CACHE_SIZE:
+                self._verified.popitem(last=False)
+        return path
+
+    def _validate_uncached(self, chain: Sequence[x509.Certificate], at: datetime) -> tuple[x509.Certificate, ...]:
+        """Build and check the path; a leaf outside its validity is judged at its nearest valid
+        instant first, so an untrusted certificate is reported untrusted rather than expired."""
+        if not chain:
+            raise ChainValidationError(CHAIN_UNTRUSTED, "no document-signer certificate")
+        if self._store is None:
+            raise ChainValidationError(
+                CHAIN_UNTRUSTED, "no usable trust anchor (an IACA root is a CA with keyCertSign)"
+            )
+        leaf = chain[0]
+        if at > leaf.not_valid_after_utc:
+            self._path(chain, leaf.not_valid_after_utc)  # untrusted takes precedence over expired
+            raise ChainValidationError(
+                CERTIFICATE_EXPIRED,
+                f"document-signer certificate expired at {leaf.not_valid_after_utc.isoformat()}",
+            )
+        if at < leaf.not_valid_before_utc:
+            self._path(chain, leaf.not_valid_before_utc)
+            raise ChainValidationError(
+                CERTIFICATE_NOT_YET_VALID,
+                f"document-signer certificate is valid only from {leaf.not_valid_before_utc.isoformat()}",
+            )
+        return self._path(chain, at)
+
+    def _path(self, chain: Sequence[x509.Certificate], at: datetime) -> tuple[x509.Certificate, ...]:
+        """cryptography's path validation at `at` with the 18013-5 policies, plus the anchor rules."""
+        store = self._store
+        if store is None:
+            raise ChainValidationError(CHAIN_UNTRUSTED, "no usable trust anchor")
+        verifier = (
+            PolicyBuilder()
+            .store(store)
+            .time(at.astimezone(UTC))
+            .max_chain_depth(2)
+            .extension_policies(ca_policy=self._ca_policy, ee_policy=self._ds_policy)
+            .build_client_verifier()
+        )
+        try:
+            verified = verifier.verify(chain[0], list(chain[1:]))
+        except VerificationError as exc:
+            raise ChainValidationError(CHAIN_UNTRUSTED, f"certificate chain rejected: {exc}") from None
+        path = tuple(verified.chain)
+        if len(path) < 2 or not is_ca_anchor(path[-1]) or path[-1] not in self._roots:
+            raise ChainValidationError(CHAIN_UNTRUSTED, "the chain does not end at a trusted IACA root")
+        return path
+
+
+_stores: OrderedDict[tuple[int, ...], tuple[tuple[x509.Certificate, ...], TrustStore]] = OrderedDict()
+_stores_lock = threading.Lock()
+
+
+def trust_store(roots: TrustStore | Sequence[x509.Certificate]) -> TrustStore:
+    """A `TrustStore` for `roots`, reused across calls with the same root objects (so its cache works).
+
+    Keyed by object identity (hashing a certificate costs more than verifying its use): the
+    cached entry keeps the root objects alive, so an id cannot be reused while it is cached.
+    """
+    if isinstance(roots, TrustStore):
+        return roots
+    certs = tuple(roots)
+    key = tuple(map(id, certs))
+    with _stores_lock:
+        hit = _stores.get(key)
+        if hit is not None and all(a is b for a, b in zip(hit[0], certs, strict=True)):
+            _stores.move_to_end(key)
+            return hit[1]
+        store = TrustStore(certs)
+        _stores[key] = (certs, store)
+        while len(_stores) > 32:
+            _stores.popitem(last=False)
+        return store
+
+
+def load_trust_roots(path: Path) -> list[x509.Certificate]:
+    """Read every certificate of a PEM file (or every ``*.pem`` of a folder) as trust roots.
+
+    Raises `ValueError` when nothing readable is found.
+    """
+    path = Path(path)
+    files = sorted(path.glob("*.pem")) if path.is_dir() else [path]
+    certs: list[x509.Certificate] = []
+    for file in files:
+        data = file.read_bytes()
+        try:
+            certs.extend(x509.load_pem_x509_certificates(data))
+        except ValueError:
+            raise ValueError(f"{file} is not a PEM certificate file") from None
+    if not certs:
+        raise ValueError(f"no certificate found in {path}")
+    return certs
