@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from edl.config import Settings
 from edl.db.session import make_engine, make_session_factory
 from edl.domain import Rollout
+from edl.pki import Authority
 from edl.storage.photos import FilePhotoStore, PhotoStore
 
 Clock = Callable[[], datetime]
@@ -36,6 +38,11 @@ class Container:
     @property
     def readers(self) -> sessionmaker[Session]:
         return self.read_sessions or self.sessions
+
+    @cached_property
+    def authority(self) -> Authority:
+        """The issuing authority's PKI (root, document signers) in the data directory's key store."""
+        return Authority.open(self.settings.data_dir)
 
     @property
     def rollout(self) -> Rollout:

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     port: int = 8000
     rollout: str = Field(default="all", description="'all' or comma-separated issuing-authority codes")
     clock_skew_seconds: int = 60
+    mso_validity_hours: int = Field(
+        default=72, ge=1, le=24 * 30, description="how long a signed mdoc stays valid before it must be re-signed"
+    )
     log_level: str = "INFO"
     demo: bool = False
 

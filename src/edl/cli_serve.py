@@ -1,0 +1,110 @@
+"""`edl serve`, `edl demo` and `edl credential ...`: the long-running and operator commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edl.bootstrap import Container
+
+credential_app = typer.Typer(help="Issue e-licence credentials (ISO/IEC 18013-5 mdoc).", no_args_is_help=True)
+
+
+def _serve(container: Container) -> None:
+    import uvicorn
+
+    from edl.web.app import create_app
+    from edl.web.observability import configure_logging
+
+    settings = container.settings
+    configure_logging(settings.log_level)
+    # uvicorn's own access log is off: it would log paths that contain licence numbers in full.
+    uvicorn.run(
+        create_app(container),
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+        proxy_headers=True,
+        log_level=settings.log_level.lower(),
+    )
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to listen on (default EDL_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default EDL_PORT)")] = None,
+) -> None:
+    """Serve the web pages and API (migrates the database first)."""
+    from edl.cli import open_container
+
+    container = open_container(migrate=True)
+    if host:
+        container.settings.host = host
+    if port:
+        container.settings.port = port
+    typer.echo(f"eDL listening on http://{container.settings.host}:{container.settings.port}/")
+    _serve(container)
+
+
+def demo(
+    count: Annotated[int, typer.Option(min=1, max=100_000, help="synthetic drivers to load on first start")] = 1000,
+    port: Annotated[int | None, typer.Option(help="port (default EDL_PORT, 8000)")] = None,
+    seed: Annotated[int, typer.Option(help="seed for the synthetic data")] = 2021,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="prepare everything, then exit")] = False,
+) -> None:
+    """The main job: data directory, migrations, keys, synthetic drivers, then the web server on 127.0.0.1."""
+    from edl.cli import open_container
+    from edl.demo import prepare_demo
+
+    container = open_container(migrate=True)
+    container.settings.demo = True
+    container.settings.host = "127.0.0.1"
+    if port:
+        container.settings.port = port
+    summary = prepare_demo(container, count=count, seed=seed, echo=typer.echo)
+    for line in summary:
+        typer.echo(line)
+    if no_serve:
+        container.dispose()
+        return
+    typer.echo(f"eDL demo: open http://127.0.0.1:{container.settings.port}/  (Ctrl+C stops)")
+    _serve(container)
+
+
+@credential_app.command("issue")
+def credential_issue(
+    number: Annotated[str, typer.Argument(help="licence number (证号)")],
+    out: Annotated[Path, typer.Option("--out", help="where to write the mdoc (CBOR DeviceResponse)")],
+    device_key: Annotated[
+        Path | None, typer.Option(help="holder device public key (PEM); default: generate one")
+    ] = None,
+    actor: Annotated[str, typer.Option(help="who issues (recorded)")] = "cli",
+) -> None:
+    """Issue an ISO/IEC 18013-5 mdoc for a registry licence (refused, with the reason, if it is not eligible)."""
+    from edl.cli import fail, open_container
+    from edl.elicences.service import IssuanceRefused, issue_elicence, load_device_public_key
+
+    container = open_container()
+    try:
+        holder_key = load_device_public_key(device_key) if device_key else None
+        issued = issue_elicence(container, number, device_key=holder_key, actor=actor)
+    except IssuanceRefused as exc:
+        fail(str(exc))
+    finally:
+        container.dispose()
+    out.write_bytes(issued.device_response)
+    typer.echo(f"wrote {out} (e-licence {issued.elicence_id}, valid until {issued.valid_until:%Y-%m-%dT%H:%M:%SZ})")
+    if issued.device_private_key_pem is not None:
+        key_path = out.with_name(out.name + ".device-key.pem")
+        _write_private(key_path, issued.device_private_key_pem)
+        typer.echo(f"wrote the generated holder device key to {key_path} (owner-only)")
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    import os
+
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)

@@ -1,0 +1,152 @@
+"""Issue an e-licence for a registry licence: eligibility, portrait, mdoc signed by the current document signer.
+
+Used by `edl credential issue` and by the application workflow. One transaction: the e-licence row and the void
+of any earlier e-licence of the same licence are written together, or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import cbor2
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from edl.bootstrap import Container
+from edl.credentials import IssuanceError, device_response, generate_device_key, issue_mdoc
+from edl.credentials.licence_mdl import MDL_DOCTYPE, mdl_namespaces
+from edl.db.models import ElicenceRow, LicenceRow, RecordRow
+from edl.db.session import transaction
+from edl.domain import DomainError, Licence
+from edl.domain.dates import china_date
+from edl.pki import PkiError
+from edl.registry.mapping import licence_from_row
+from edl.storage.photos import PhotoNotFound
+
+
+class IssuanceRefused(DomainError):
+    """No e-licence can be issued; the message says why in plain words."""
+
+
+@dataclass(frozen=True)
+class IssuedElicence:
+    elicence_id: str
+    licence_number: str
+    issuer_signed: bytes
+    device_response: bytes
+    valid_from: datetime
+    valid_until: datetime
+    device_private_key_pem: bytes | None
+    """The holder device key, when eDL generated one (the caller hands it to the holder; never stored here)."""
+
+
+def load_device_public_key(path: Path) -> ec.EllipticCurvePublicKey:
+    """A holder device public key from a PEM file (P-256)."""
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise IssuanceRefused(f"cannot read a device public key from {path}: {exc}") from None
+    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise IssuanceRefused("the device key must be an EC P-256 public key")
+    return key
+
+
+def _cose_key(key: ec.EllipticCurvePublicKey) -> bytes:
+    nums = key.public_numbers()
+    return cbor2.dumps({1: 2, -1: 1, -2: nums.x.to_bytes(32, "big"), -3: nums.y.to_bytes(32, "big")})
+
+
+def _load_licence(session: Session, number: str) -> tuple[LicenceRow, Licence]:
+    row = session.execute(
+        select(LicenceRow).where(LicenceRow.number == number.strip().upper()).with_for_update()
+    ).scalar_one_or_none()
+    if row is None:
+        raise IssuanceRefused(f"登记库中没有此驾驶证 / no licence {number} in the registry")
+    record = session.execute(select(RecordRow).where(RecordRow.licence_number == row.number)).scalars().all()
+    return row, licence_from_row(row, record)
+
+
+def issue_elicence(
+    container: Container,
+    number: str,
+    *,
+    device_key: ec.EllipticCurvePublicKey | None = None,
+    actor: str,
+    at: datetime | None = None,
+) -> IssuedElicence:
+    """Issue (or re-issue) the e-licence of licence `number`; refuse with every reason when it is not eligible."""
+    now = at or container.clock()
+    with transaction(container.sessions) as session:
+        row, lic = _load_licence(session, number)
+        verdict = lic.eligibility(china_date(now), container.rollout)
+        if not verdict.eligible:
+            raise IssuanceRefused(
+                "；".join(r[1] for r in verdict.reasons) + " / " + " ".join(r[2] for r in verdict.reasons)
+            )
+        if not lic.photo_ref:
+            raise IssuanceRefused("没有存档照片，请先提交照片 / no stored photo: submit a photo first")
+        try:
+            portrait = container.photos.get(lic.photo_ref)
+            signer = container.authority.current_signer(now)
+        except (PhotoNotFound, PkiError) as exc:
+            raise IssuanceRefused(str(exc)) from None
+        valid_until = min(
+            now + timedelta(hours=container.settings.mso_validity_hours),
+            signer.certificate.not_valid_after_utc,
+        )
+        private_key = None
+        if device_key is None:
+            private_key = generate_device_key()
+            device_key = private_key.public_key()
+        try:
+            issued = issue_mdoc(
+                MDL_DOCTYPE,
+                mdl_namespaces(lic, portrait=portrait, generated_at=now, valid_from=now),
+                signer,
+                device_key,
+                valid_from=now,
+                valid_until=valid_until,
+                signed_at=now,
+            )
+        except IssuanceError as exc:
+            raise IssuanceRefused(f"签发失败 / cannot sign: {exc}") from None
+        session.execute(
+            update(ElicenceRow)
+            .where(ElicenceRow.licence_number == row.number, ElicenceRow.voided_at.is_(None))
+            .values(voided_at=now, void_reason="reissued")
+        )
+        elicence_id = uuid.uuid4().hex
+        session.add(
+            ElicenceRow(
+                id=elicence_id,
+                licence_number=row.number,
+                licence_version=row.version,
+                issued_at=now,
+                valid_until=valid_until,
+                signer_serial=format(signer.certificate.serial_number, "x"),
+                device_key=_cose_key(device_key),
+                photo_ref=lic.photo_ref,
+                issued_by=actor,
+            )
+        )
+    pem = (
+        private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        if private_key is not None
+        else None
+    )
+    return IssuedElicence(
+        elicence_id=elicence_id,
+        licence_number=row.number,
+        issuer_signed=issued,
+        device_response=device_response([(MDL_DOCTYPE, issued)]),
+        valid_from=now.replace(microsecond=0),
+        valid_until=valid_until.replace(microsecond=0),
+        device_private_key_pem=pem,
+    )
