@@ -1,0 +1,115 @@
+"""The README's main job, as a user runs it: `edl demo` on a fresh data directory, then the pages and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _edl(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "edl", *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    data = tmp_path_factory.mktemp("demo") / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDL_")}
+    env["EDL_DATA_DIR"] = str(data)
+    yield env
+
+
+@pytest.fixture(scope="module")
+def demo_server(demo_env: dict[str, str]) -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edl", "demo", "--count", "200", "--port", str(port)],
+        env=demo_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"edl demo exited early:\n{proc.stdout.read() if proc.stdout else ''}")
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("edl demo did not start serving in time")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_demo_serves_the_registry_in_chinese(demo_server: str) -> None:
+    page = httpx.get(f"{demo_server}/registry", timeout=10)
+    assert page.status_code == 200
+    assert 'lang="zh-CN"' in page.text
+    assert "驾驶证" in page.text
+
+
+def test_demo_keys_are_owner_only(demo_server: str, demo_env: dict[str, str]) -> None:
+    keys = Path(demo_env["EDL_DATA_DIR"]) / "keys"
+    files = [p for p in keys.rglob("*") if p.is_file()]
+    assert files
+    for p in files:
+        assert p.stat().st_mode & 0o077 == 0, f"{p} is readable by others"
+
+
+def test_demo_data_issues_and_verifies_a_credential(demo_server: str, demo_env: dict[str, str], tmp_path: Path) -> None:
+    """An eligible demo driver gets an mdoc that `edl verify` accepts; an ineligible one is refused with exit 2."""
+    import sqlite3
+
+    db = Path(demo_env["EDL_DATA_DIR"]) / "edl.db"
+    with sqlite3.connect(db) as conn:
+        good = conn.execute(
+            "SELECT number FROM licences WHERE statuses IN ('A','H','I') AND photo_ref IS NOT NULL "
+            "AND (valid_until IS NULL OR valid_until > date('now', '+1 day')) LIMIT 1"
+        ).fetchone()[0]
+        bad = conn.execute(
+            "SELECT number FROM licences WHERE statuses LIKE '%D%' OR statuses LIKE '%F%' LIMIT 1"
+        ).fetchone()
+    out = tmp_path / "e.mdoc"
+    issued = _edl(demo_env, "credential", "issue", good, "--out", str(out))
+    assert issued.returncode == 0, issued.stderr
+    trust = tmp_path / "trust"
+    exported = _edl(demo_env, "trust", "export", "--out", str(trust))
+    assert exported.returncode == 0, exported.stderr
+    verified = _edl(demo_env, "verify", "--mdoc", str(out), "--trust", str(trust / "iaca-root.pem"))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    result = json.loads(verified.stdout)
+    assert result["valid"] is True
+    assert result["claims"]["org.iso.18013.5.1"]["document_number"] == good
+    if bad is not None:
+        refused = _edl(demo_env, "credential", "issue", bad[0], "--out", str(tmp_path / "x.mdoc"))
+        assert refused.returncode == 2
+        assert len(refused.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "x.mdoc").exists()
