@@ -1,1 +1,1 @@
-"""Test vectors from /work/shared/vectors (the `shared` folder beside the repository root)."""
+"""Public test vectors kept in the repository (ISO/IEC 18013-5 Annex D in `annexd/`)."""

@@ -1,7 +1,8 @@
 """ISO/IEC 18013-5:2021 Annex D test vectors (D.4.1.2 mdoc response and its demo PKI).
 
-The files live in ``shared/vectors`` beside the repository root; every file is one line of hex
-(see its README.txt for the source of each: multipaz TestVectors.kt, nl-wallet examples.rs).
+The files live in ``tests/vectors/annexd/`` (public example data copied from the project's shared
+vectors folder so a clone is self-contained); every file is one line of hex (see its README.txt for
+the source of each: multipaz TestVectors.kt, nl-wallet examples.rs).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-VECTORS = (Path(__file__).resolve().parents[2] / "../shared/vectors").resolve()
+VECTORS = Path(__file__).resolve().parent / "annexd"
 
 DEVICE_RESPONSE = "annexd_device_response.hex"
 """D.4.1.2 DeviceResponse: one mDL, 6 disclosed items, ES256, DS cert in x5chain."""

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from time import perf_counter
 from types import TracebackType
@@ -33,12 +33,12 @@ from sqlalchemy import Engine
 from edl.bootstrap import Container
 from edl.db.models import ImportRun, LicenceRow
 from edl.db.session import transaction
+from edl.domain.dates import china_date
 from edl.registry.formats import DB_COLUMNS, ImportRefused, RegistryFile, RowParser, RowRejected, db_values
 
 __all__ = ["ImportAborted", "ImportProgress", "ImportRefused", "ImportReport", "import_file"]
 
 DEFAULT_BATCH = 10_000
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
 class ImportAborted(Exception):
@@ -120,7 +120,7 @@ def import_file(
     rejects_to = Path(rejects_path) if rejects_path else default_rejects_path(path)
     with RegistryFile(path) as source, _RejectFile(rejects_to) as rejects:
         sha256 = _sha256(path)
-        parser = RowParser(container.clock().astimezone(CHINA).date())
+        parser = RowParser(china_date(container.clock()))
         run_id = _start_run(container, path, sha256, actor)
         tally = _Tally()
         started = perf_counter()

@@ -8,24 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from edl.domain import CLASS_TABLE, STATUS_TABLE, Licence, Status, Validity, VehicleClass
-from edl.domain.dates import add_years
+from edl.domain.dates import CHINA_TZ, add_years, china_date
 from edl.domain.points import POINTS_LIMIT, cycle_start
 from edl.web.i18n import Translator
 
-BEIJING = timezone(timedelta(hours=8), "UTC+8")
-"""China keeps one time zone and no daylight saving: the registry's 'today' is the date in Beijing."""
-
-
-def beijing_today(now: datetime) -> date:
-    return now.astimezone(BEIJING).date()
+beijing_today = china_date
+"""The registry's 'today' is the date in China (one time zone, no daylight saving)."""
 
 
 def beijing_time(at: datetime) -> str:
-    return at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+    return at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 class Tone(StrEnum):
