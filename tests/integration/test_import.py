@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from PIL import Image
 
 from edl.bootstrap import Container
-from edl.db.models import ImportRun, LicenceRow
+from edl.db.models import ImportRun, LicenceRow, RegistryEvent
+from edl.domain.events import EventKind
 from edl.registry.formats import ImportRefused, RowParser
 from edl.registry.importer import BatchWriter, ImportAborted, ImportReport, import_file
 from edl.registry.mapping import licence_from_row, row_values
@@ -255,3 +256,50 @@ def test_a_batch_of_only_rejected_rows_is_fine(container: Container, tmp_path: P
     path = write_csv(tmp_path / "a.csv", [row(0), row(1, sex="2"), row(2, sex="2"), row(3)])
     report = run(container, path, batch_size=1)
     assert (report.inserted, report.rejected, report.rows) == (2, 2, 4)
+
+
+def events(container: Container) -> list[tuple[str, str, str, int, dict[str, object]]]:
+    with container.sessions() as s:
+        found = s.scalars(sa.select(RegistryEvent).order_by(RegistryEvent.id))
+        return [(e.licence_number, e.kind, e.actor, e.licence_version, e.payload) for e in found]
+
+
+def test_a_first_import_and_an_unchanged_reimport_record_no_events(container: Container, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "a.csv", rows(5))
+    run(container, path)
+    run(container, path)
+    assert events(container) == []
+
+
+@pytest.mark.parametrize("batch_size", [1000, 2])
+def test_a_changed_row_is_recorded_as_the_events_it_implies(
+    container: Container, tmp_path: Path, batch_size: int
+) -> None:
+    run(container, write_csv(tmp_path / "a.csv", rows(3)))
+    changed = [row(0), row(1, statuses="DH", classes="C1E", address="成都市青羊区西大街2号"), row(2, points="6")]
+    report = run(container, write_csv(tmp_path / "b.csv", changed), batch_size=batch_size)
+    one, two = row(1)["number"], row(2)["number"]
+    kinds = {(n, k) for n, k, *_ in events(container)}
+    assert kinds == {
+        (one, "classes_changed"),
+        (one, "address_changed"),
+        (one, "status_set"),
+        (two, "record_corrected"),
+    }
+    by_kind = {(n, k): (actor, version, payload) for n, k, actor, version, payload in events(container)}
+    actor, version, payload = by_kind[(one, "classes_changed")]
+    assert (actor, version) == ("test", 2)
+    assert payload == {"classes": "C1E", "previous": {"classes": "C1"}, "import_run": report.run_id}
+    statuses = [p["status"] for n, k, _, _, p in events(container) if k == "status_set"]
+    assert sorted(statuses) == ["D", "H"]
+    assert by_kind[(two, "record_corrected")][2]["points"] == 6
+
+
+def test_a_cleared_status_and_a_renewal_by_import_are_events(container: Container, tmp_path: Path) -> None:
+    run(container, write_csv(tmp_path / "a.csv", [row(0, statuses="D")]))
+    renewed = row(0, statuses="A", valid_from="2028-06-01", valid_until="2038-06-01", points="0", points_cycle_start="")
+    container.clock = lambda: datetime(2028, 6, 2, tzinfo=UTC)
+    run(container, write_csv(tmp_path / "b.csv", [renewed]))
+    kinds = sorted(k for _, k, *_ in events(container))
+    assert kinds == ["record_corrected", "renewed", "status_cleared"]
+    assert EventKind.RENEWED.voids_elicence

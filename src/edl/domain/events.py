@@ -14,6 +14,7 @@ class EventKind(StrEnum):
     POINTS_ADDED = "points_added"  # 记分
     ADDRESS_CHANGED = "address_changed"  # 住址变更
     PHOTO_CHANGED = "photo_changed"  # 新的存档照片
+    RECORD_CORRECTED = "record_corrected"  # 其他登记信息更正 (姓名, 档案编号, 记分重算 … by a re-import)
 
     @property
     def voids_elicence(self) -> bool:

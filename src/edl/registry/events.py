@@ -8,7 +8,7 @@ react to these events.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -205,6 +205,63 @@ def new_photo(
         actor=actor,
         at=at,
     )
+
+
+_IMPORT_GROUPS: tuple[tuple[EventKind, frozenset[str]], ...] = (
+    (EventKind.CLASSES_CHANGED, frozenset({"classes"})),
+    (EventKind.RENEWED, frozenset({"validity_term", "valid_from", "valid_until"})),
+    (EventKind.AUTHORITY_CHANGED, frozenset({"authority_code", "authority_name", "authority_city"})),
+    (EventKind.ADDRESS_CHANGED, frozenset({"address"})),
+    (EventKind.PHOTO_CHANGED, frozenset({"photo_ref", "photo_compliant"})),
+)
+"""How a re-import's changed `licences` columns map to the event kinds the services record."""
+
+
+def import_changes(
+    before: Mapping[str, object], after: Mapping[str, object], *, run_id: int
+) -> list[tuple[EventKind, dict[str, Any]]]:
+    """The registry events a re-import implies when a stored row (`before`) is replaced by `after` (both as
+    `licences` column values): the same kinds the service functions record, so e-licences react to a changed
+    record the same way whether it came from an event or a new file. Each payload holds the new values, the
+    previous ones and the import run."""
+    changed = {c for c in after if c != "number" and _plain(before.get(c), c) != _plain(after[c], c)}
+    events: list[tuple[EventKind, dict[str, Any]]] = []
+
+    def payload(columns: Iterable[str]) -> dict[str, Any]:
+        cols = sorted(columns)
+        return {
+            **{c: _plain(after[c], c) for c in cols},
+            "previous": {c: _plain(before.get(c), c) for c in cols},
+            "import_run": run_id,
+        }
+
+    for kind, columns in _IMPORT_GROUPS:
+        if changed & columns:
+            events.append((kind, payload(changed & columns)))
+    if "statuses" in changed:
+        old, new = _status_codes(before.get("statuses")), _status_codes(after["statuses"])
+        for code in sorted(new - old):
+            events.append((EventKind.STATUS_SET, {"status": code, "import_run": run_id}))
+        for code in sorted(old - new):
+            events.append((EventKind.STATUS_CLEARED, {"status": code, "import_run": run_id}))
+    rest = changed - {"statuses"} - {c for _, cols in _IMPORT_GROUPS for c in cols}
+    if rest:
+        events.append((EventKind.RECORD_CORRECTED, payload(rest)))
+    return events
+
+
+def _status_codes(value: object) -> set[str]:
+    """The status letters of a stored `statuses` value, without 正常 (which only means "none of the others")."""
+    return {c for c in str(value or "") if c != Status.NORMAL.value}
+
+
+def _plain(value: object, column: str) -> object:
+    """A column value as JSON: dates as ISO text, SQLite's 0/1 flag as a boolean."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if column == "photo_compliant" and value is not None:
+        return bool(value)
+    return value
 
 
 def events_for(session: Session, number: str, limit: int = 100) -> list[RegistryEvent]:

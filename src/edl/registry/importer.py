@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import re
 import sqlite3
 import sys
@@ -28,12 +29,14 @@ from types import TracebackType
 from typing import Any, TextIO
 
 import psycopg
+from psycopg.types.json import Json
 from sqlalchemy import Engine
 
 from edl.bootstrap import Container
 from edl.db.models import ImportRun, LicenceRow
 from edl.db.session import transaction
 from edl.domain.dates import china_date
+from edl.registry.events import import_changes
 from edl.registry.formats import DB_COLUMNS, ImportRefused, RegistryFile, RowParser, RowRejected, db_values
 
 __all__ = ["ImportAborted", "ImportProgress", "ImportRefused", "ImportReport", "import_file"]
@@ -125,7 +128,7 @@ def import_file(
         tally = _Tally()
         started = perf_counter()
         try:
-            with _Pipeline(container) as pipeline:
+            with _Pipeline(container, actor=actor, run_id=run_id) as pipeline:
 
                 def written(batch: _Batch, result: BatchResult) -> None:
                     tally.add(batch, result, rejects)
@@ -210,11 +213,13 @@ class _Pipeline:
     moment after every database round trip, and waiting 5 ms each time would leave the database idle.
     """
 
-    def __init__(self, container: Container, depth: int = 2) -> None:
+    def __init__(self, container: Container, *, actor: str, run_id: int, depth: int = 2) -> None:
         self._clock = container.clock
         self._depth = depth
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="edl-import")
-        self._writer: BatchWriter = self._pool.submit(open_writer, container.engine).result()
+        self._writer: BatchWriter = self._pool.submit(
+            open_writer, container.engine, actor=actor, run_id=run_id
+        ).result()
         self._queue: deque[tuple[_Batch, Future[BatchResult]]] = deque()
         self._interval = sys.getswitchinterval()
         self._failed = False
@@ -366,6 +371,15 @@ _REPEATED = " ".join(
         "ON x.number = s.number WHERE x.line <> s.line",
     )
 )
+_CHANGED = " ".join(
+    (
+        f"SELECT l.version, {', '.join(f'l.{c}' for c in DB_COLUMNS)}, {', '.join(f's.{c}' for c in DB_COLUMNS)}",
+        f"FROM {_STAGE} s JOIN licences l ON l.number = s.number",
+        f"WHERE ({', '.join(f'l.{c}' for c in _DATA)}) {{distinct}} ({', '.join(f's.{c}' for c in _DATA)})",
+    )
+)
+"""Stored rows that the staged batch changes, old and new values side by side: each becomes registry events."""
+_EVENT = "INSERT INTO registry_events (licence_number, kind, payload, actor, at, licence_version) VALUES ({p})"
 _TAKEN = " ".join(
     (
         f"SELECT s.line, l.number FROM {_STAGE} s JOIN licences l",  # noqa: S608
@@ -396,12 +410,15 @@ class BatchWriter:
     distinct = "IS NOT"
     integrity_error: type[Exception] = Exception
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, actor: str = "import", run_id: int = 0) -> None:
+        self.actor, self.run_id = actor, run_id
         self._proxy = engine.raw_connection()
         self.conn: Any = self._proxy.driver_connection
         if self.conn is None:
             raise ImportAborted("the database connection is not available")
         self._upsert = _UPSERT.format(param=self.param, distinct=self.distinct)
+        self._changed = _CHANGED.format(distinct=self.distinct)
+        self._event = _EVENT.format(p=", ".join([self.param] * 6))
         self._create_tables()
         self.conn.commit()
 
@@ -420,11 +437,14 @@ class BatchWriter:
             repeated = [] if cur.rowcount == len(rows) else self._drop(cur, rows, _REPEATED, _DUPLICATE)
             cur.execute("SAVEPOINT edl_upsert")
             try:
+                changes = self._changes(cur)
                 inserted, written = self._write(cur, stamp)
             except self.integrity_error:
                 cur.execute("ROLLBACK TO SAVEPOINT edl_upsert")
                 repeated += self._drop(cur, rows, _TAKEN, _TAKEN_BY, forget=True)
+                changes = self._changes(cur)
                 inserted, written = self._write(cur, stamp)
+            self._record(cur, changes, at)
             self.conn.commit()
         except BaseException:
             self.conn.rollback()
@@ -433,6 +453,32 @@ class BatchWriter:
             cur.close()
         existing = len(rows) - len(repeated) - inserted
         return BatchResult(inserted, written - inserted, existing - (written - inserted), repeated)
+
+    def _changes(self, cur: Any) -> list[tuple[int, dict[str, object], dict[str, object]]]:
+        """(new version, old values, new values) of every stored row the staged batch changes."""
+        cur.execute(self._changed)
+        n = len(DB_COLUMNS)
+        return [
+            (
+                row[0] + 1,
+                dict(zip(DB_COLUMNS, row[1 : n + 1], strict=True)),
+                dict(zip(DB_COLUMNS, row[n + 1 :], strict=True)),
+            )
+            for row in cur.fetchall()
+        ]
+
+    def _record(self, cur: Any, changes: list[tuple[int, dict[str, object], dict[str, object]]], at: datetime) -> None:
+        """Append the registry events that the changed rows imply, in the batch's transaction."""
+        events = [
+            (str(new["number"]), kind.value, self._json(payload), self.actor, self._timestamp(at), version)
+            for version, old, new in changes
+            for kind, payload in import_changes(old, new, run_id=self.run_id)
+        ]
+        if events:
+            cur.executemany(self._event, events)
+
+    def _json(self, payload: dict[str, Any]) -> object:
+        return json.dumps(payload, ensure_ascii=False)
 
     def _drop(
         self, cur: Any, rows: list[StagedRow], query: str, reason: str, *, forget: bool = False
@@ -541,6 +587,9 @@ class PostgresWriter(BatchWriter):
     def _reset(self, cur: Any) -> None:
         cur.execute("RESET temp_buffers")
 
+    def _json(self, payload: dict[str, Any]) -> object:
+        return Json(payload)
+
     def prepare(self, rows: list[StagedRow]) -> bytes:
         """The batch in COPY text format: tab-separated, \\N for none, t/f, ISO dates, backslash escapes."""
         return "".join([_copy_line(values, line) + "\n" for line, _, values in rows]).encode()
@@ -567,12 +616,12 @@ class SqliteWriter(BatchWriter):
 
     integrity_error = sqlite3.IntegrityError
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, actor: str = "import", run_id: int = 0) -> None:
         columns, dialect = LicenceRow.__table__.columns, engine.dialect
         self._convert = [columns[c].type.dialect_impl(dialect).bind_processor(dialect) for c in DB_COLUMNS]
         self._stamp = columns["updated_at"].type.dialect_impl(dialect).bind_processor(dialect)
         self._insert = f"INSERT INTO {_STAGE} VALUES ({', '.join('?' * (len(DB_COLUMNS) + 1))})"  # noqa: S608
-        super().__init__(engine)
+        super().__init__(engine, actor=actor, run_id=run_id)
 
     def _create_tables(self) -> None:
         self.conn.execute(f"CREATE TEMP TABLE {_STAGE} ({_COLS}, line INTEGER PRIMARY KEY)")
@@ -598,6 +647,6 @@ class SqliteWriter(BatchWriter):
 WRITERS: dict[str, type[BatchWriter]] = {"postgresql": PostgresWriter, "sqlite": SqliteWriter}
 
 
-def open_writer(engine: Engine) -> BatchWriter:
-    """The fastest writer for the engine's database."""
-    return WRITERS[engine.dialect.name](engine)
+def open_writer(engine: Engine, *, actor: str = "import", run_id: int = 0) -> BatchWriter:
+    """The fastest writer for the engine's database; `actor` and `run_id` go into the registry events it records."""
+    return WRITERS[engine.dialect.name](engine, actor=actor, run_id=run_id)
