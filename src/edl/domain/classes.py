@@ -104,10 +104,14 @@ def parse_classes(text: str) -> tuple[VehicleClass, ...]:
     return normalise_classes(out)
 
 
+_ORDER: tuple[VehicleClass, ...] = tuple(VehicleClass)
+"""The table order, as a tuple: iterating an Enum class is slow, and imports call this per row."""
+
+
 def normalise_classes(classes: Iterable[VehicleClass]) -> tuple[VehicleClass, ...]:
     """Deduplicate and order as the table does (A1 … P)."""
     held = set(classes)
-    return tuple(c for c in VehicleClass if c in held)
+    return tuple(c for c in _ORDER if c in held)
 
 
 def format_classes(classes: Iterable[VehicleClass]) -> str:

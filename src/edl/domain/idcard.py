@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 
 from edl.domain.errors import InvalidFileNumber, InvalidIdNumber
 
@@ -23,7 +24,7 @@ def check_char(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character over the first 17 digits."""
     if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
         raise InvalidIdNumber("身份证号前17位必须是数字 / the first 17 characters must be digits")
-    total = sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True))
+    total = sum(map(mul, map(int, first17), WEIGHTS))
     return CHECK_CHARS[total % 11]
 
 
