@@ -16,11 +16,9 @@ from edl.credentials.mdoc import (
     issue_mdoc_with_new_device_key,
     prepare_mdoc,
 )
+from edl.credentials.names import MDL_DOCTYPE, MDL_NAMESPACE
 from edl.credentials.result import DocumentResult, SignerInfo, VerificationResult
 from edl.credentials.verify import DEFAULT_LEEWAY, verify_mdoc
-
-MDL_DOCTYPE = "org.iso.18013.5.1.mDL"
-MDL_NAMESPACE = "org.iso.18013.5.1"
 
 __all__ = [
     "DEFAULT_LEEWAY",

@@ -38,6 +38,10 @@ class ErrorCode(StrEnum):
     """The MSO signed or validFrom is after the verification time (plus leeway)."""
     INVALID_DATE = "invalid_date"
     """A tdate or full-date is not exactly in its standard form, or validity dates contradict."""
+    SIGNED_OUTSIDE_CERTIFICATE = "signed_outside_certificate"
+    """The MSO `signed` time lies outside the DS certificate's validity (18013-5 9.3.1)."""
+    ISSUER_MISMATCH = "issuer_mismatch"
+    """issuing_country / issuing_jurisdiction differ from the DS certificate's countryName / stateOrProvinceName."""
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,6 @@ def mdl_namespaces(
         "expiry_date": lic.validity.end or LONG_TERM_EXPIRY,
         "issuing_country": "CN",
         "issuing_authority": lic.authority.name,
-        "issuing_jurisdiction": f"CN-{lic.authority.code[:2]}",
         "document_number": str(lic.number),
         "portrait": portrait,
         "driving_privileges": driving_privileges(lic),

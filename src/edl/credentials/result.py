@@ -11,8 +11,8 @@ from typing import Any
 
 from cbor2 import CBORTag
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec
 
+from edl.credentials.cose import DevicePublicKey
 from edl.credentials.errors import VerificationError
 
 Claims = Mapping[str, Mapping[str, object]]
@@ -48,7 +48,8 @@ class DocumentResult:
     claims: Claims
     signer: SignerInfo | None
     valid_until: datetime | None = None
-    device_key: ec.EllipticCurvePublicKey | None = field(default=None, repr=False, compare=False)
+    device_key: DevicePublicKey | None = field(default=None, repr=False, compare=False)
+    """The holder's device key from the MSO (None unless `valid`)."""
 
     def to_json_dict(self) -> dict[str, Any]:
         return {

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, Final, NamedTuple
 
 import cbor2
 from cbor2 import CBORTag
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.utils import CryptographyDeprecationWarning
 
 from edl.credentials import cbor
@@ -26,6 +23,7 @@ from edl.credentials.cose import (
     HEADER_CRIT,
     HEADER_X5CHAIN,
     CoseKeyError,
+    DevicePublicKey,
     public_key_from_cose,
 )
 from edl.credentials.errors import ErrorCode
@@ -40,8 +38,7 @@ class Refusal(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class Sign1:
+class Sign1(NamedTuple):
     """A parsed COSE_Sign1 (IssuerAuth). `alg` comes from the protected header only."""
 
     protected: bytes
@@ -58,7 +55,7 @@ class Mso(NamedTuple):
     digest_algorithm: object
     doctype: object
     value_digests: Mapping[str, Mapping[int, bytes]]
-    device_key: ec.EllipticCurvePublicKey
+    device_key: DevicePublicKey
     signed: datetime
     valid_from: datetime
     valid_until: datetime
@@ -78,6 +75,34 @@ def decode_strict(data: bytes, what: str) -> Any:
         raise _malformed(f"{what}: {exc}") from None
 
 
+_CACHE_SIZE: Final = 256
+_protected_headers: dict[bytes, tuple[dict[Any, Any], bool]] = {}
+
+
+def _labels_ok(header: dict[Any, Any]) -> bool:
+    # cbor2 makes simple(33) equal to 33: only a real int or text label may name a header.
+    for label in header:
+        kind = type(label)
+        if kind is not int and kind is not str:
+            return False
+    return True
+
+
+def _protected_header(protected: bytes) -> tuple[dict[Any, Any], bool]:
+    """The decoded protected header map and whether its labels are all ints or texts; cached by
+    its exact bytes (every credential of a signer carries the same few bytes). Only successful
+    decodes are cached; callers never mutate the map."""
+    header = _protected_headers.get(protected)
+    if header is None:
+        decoded = decode_strict(protected, "protected header") if protected else {}
+        if not isinstance(decoded, dict):
+            raise _malformed("protected header is not a map")
+        if len(_protected_headers) >= _CACHE_SIZE:
+            _protected_headers.clear()
+        header = _protected_headers[protected] = (decoded, _labels_ok(decoded))
+    return header
+
+
 def parse_sign1(value: object) -> Sign1:
     """IssuerAuth: an *untagged* COSE_Sign1 array, as ISO/IEC 18013-5 specifies (tag 18 is refused:
     accepting both forms would let the same credential travel in two encodings)."""
@@ -92,13 +117,10 @@ def parse_sign1(value: object) -> Sign1:
         raise _malformed("COSE_Sign1 payload is missing (detached payloads are not allowed here)")
     if not isinstance(signature, bytes):
         raise _malformed("COSE_Sign1 signature is not a byte string")
-    prot = decode_strict(protected, "protected header") if protected else {}
-    if not isinstance(prot, dict):
-        raise _malformed("protected header is not a map")
-    if not all(type(label) in (int, str) for label in (*prot, *unprotected)):
-        # cbor2 makes simple(33) equal to 33: only a real int or text label may name a header.
+    prot, prot_labels_ok = _protected_header(protected)
+    if not (prot_labels_ok and _labels_ok(unprotected)):
         raise _malformed("a COSE header label is not an integer or a text string")
-    if set(prot) & set(unprotected):
+    if not prot.keys().isdisjoint(unprotected):
         raise _malformed("a COSE header label appears in both protected and unprotected headers")
     if HEADER_CRIT in prot:
         raise _malformed("critical COSE headers are not supported")
@@ -118,13 +140,35 @@ def parse_sign1(value: object) -> Sign1:
     return Sign1(protected, alg, ders, payload, signature)
 
 
-@lru_cache(maxsize=256)
-def _certificate(der: bytes) -> x509.Certificate:
+def _load_certificate(der: bytes) -> tuple[x509.Certificate, bool]:
+    """The parsed certificate, and whether its signature BIT STRING declares no unused bits."""
     # cryptography still parses (with a deprecation warning) what RFC 5280 forbids, such as a
-    # serial number <= 0: make that an error here. Runs once per distinct certificate (cached).
+    # serial number <= 0: make that an error here.
     with warnings.catch_warnings():
         warnings.simplefilter("error", CryptographyDeprecationWarning)
-        return x509.load_der_x509_certificate(der)
+        cert = x509.load_der_x509_certificate(der)
+    signature = cert.signature
+    return cert, der.endswith(signature) and der[-len(signature) - 1] == 0
+
+
+_certificates: dict[bytes, tuple[x509.Certificate, bool]] = {}
+
+
+def _certificate(der: bytes) -> tuple[x509.Certificate, bool]:
+    """`_load_certificate`, cached by the exact DER bytes (bounded; parse errors are not cached)."""
+    facts = _certificates.get(der)
+    if facts is None:
+        facts = _load_certificate(der)
+        if len(_certificates) >= _CACHE_SIZE:
+            _certificates.clear()
+        _certificates[der] = facts
+    return facts
+
+
+def clear_caches() -> None:
+    """Forget parsed certificates and protected headers (tests and cold-start measurements)."""
+    _certificates.clear()
+    _protected_headers.clear()
 
 
 def parse_certificates(ders: tuple[bytes, ...]) -> tuple[x509.Certificate, ...]:
@@ -135,14 +179,17 @@ def parse_certificates(ders: tuple[bytes, ...]) -> tuple[x509.Certificate, ...]:
     ignores that count, which would let the same certificate travel in several encodings).
     """
     try:
-        certs = tuple(_certificate(der) for der in ders)
+        if len(ders) == 1:  # (the usual x5chain: the DS certificate alone)
+            cert, whole_bytes = _certificate(ders[0])
+            if whole_bytes:
+                return (cert,)
+        facts = [_certificate(der) for der in ders]
     except (ValueError, CryptographyDeprecationWarning):
         raise _malformed("an x5chain certificate is not a valid DER X.509 certificate (RFC 5280)") from None
-    for der, cert in zip(ders, certs, strict=True):
-        signature = cert.signature
-        if not der.endswith(signature) or der[-len(signature) - 1] != 0:
+    for _cert, whole_bytes in facts:
+        if not whole_bytes:
             raise _malformed("an x5chain certificate signature is not a whole-byte BIT STRING")
-    return certs
+    return tuple(cert for cert, _ in facts)
 
 
 def _tdate_field(info: Mapping[Any, Any], name: str) -> datetime:
@@ -152,15 +199,19 @@ def _tdate_field(info: Mapping[Any, Any], name: str) -> datetime:
     return value
 
 
+_INT_ONLY: Final = frozenset({int})
+_BYTES_ONLY: Final = frozenset({bytes})
+
+
 def _value_digests(value: object) -> dict[str, Mapping[int, bytes]]:
     if not isinstance(value, dict) or not value:
         raise _malformed("MSO valueDigests is missing or empty")
     for namespace, digests in value.items():
         if not isinstance(namespace, str) or not isinstance(digests, dict) or not digests:
             raise _malformed("MSO valueDigests must map namespaces to non-empty digest maps")
-        for digest_id, digest in digests.items():
-            if type(digest_id) is not int or digest_id < 0 or not isinstance(digest, bytes):
-                raise _malformed(f"MSO valueDigests[{namespace!r}] must map unsigned digest IDs to byte strings")
+        # (types counted in C: an int subclass such as bool, or any other type, makes a second type)
+        if set(map(type, digests)) != _INT_ONLY or min(digests) < 0 or set(map(type, digests.values())) != _BYTES_ONLY:
+            raise _malformed(f"MSO valueDigests[{namespace!r}] must map unsigned digest IDs to byte strings")
     return value
 
 
@@ -188,24 +239,15 @@ def parse_mso(payload: bytes) -> Mso:
     if "expectedUpdate" in validity:
         _tdate_field(validity, "expectedUpdate")
     return Mso(
-        version=mso.get("version"),
-        digest_algorithm=mso.get("digestAlgorithm"),
-        doctype=mso.get("docType"),
-        value_digests=_value_digests(mso.get("valueDigests")),
-        device_key=device_key,
-        signed=signed,
-        valid_from=valid_from,
-        valid_until=valid_until,
+        mso.get("version"),
+        mso.get("digestAlgorithm"),
+        mso.get("docType"),
+        _value_digests(mso.get("valueDigests")),
+        device_key,
+        signed,
+        valid_from,
+        valid_until,
     )
-
-
-class Item(NamedTuple):
-    """A disclosed IssuerSignedItem; `digest` is the hash of the tag-24 bytes it was received as."""
-
-    digest_id: int
-    identifier: str
-    value: object
-    digest: bytes
 
 
 _ITEM_KEYS = frozenset({"digestID", "random", "elementIdentifier", "elementValue"})
@@ -216,30 +258,69 @@ TAG24_HEAD: Final = cbor2.dumps(CBORTag(cbor.ENCODED_CBOR, b""))[:-1]
 assert cbor2.dumps(CBORTag(cbor.ENCODED_CBOR, b"\x00" * 300)) == TAG24_HEAD + cbor2.dumps(b"\x00" * 300)
 
 
-def parse_item(tagged: object, namespace: str, hasher: Callable[[bytes], Any]) -> Item:
-    """Decode one IssuerSignedItemBytes and hash its received bytes with `hasher`.
-
-    The received bytes are ``TAG24_HEAD + dumps(inner)`` (= ``dumps(24(inner))``): that equals the
-    input because `cbor.decode_envelope` proved the whole envelope is in preferred serialization.
-    """
-    if type(tagged) is not CBORTag or tagged.tag != cbor.ENCODED_CBOR or type(tagged.value) is not bytes:
-        raise _malformed(f"an item of namespace {namespace!r} is not IssuerSignedItemBytes (tag 24)")
-    inner: bytes = tagged.value
-    try:
-        item = cbor.decode(inner)
-    except cbor.InvalidDateError as exc:
-        raise Refusal(ErrorCode.INVALID_DATE, f"item of namespace {namespace!r}: {exc}") from None
-    except cbor.CborError as exc:
-        raise _malformed(f"item of namespace {namespace!r}: {exc}") from None
+def _item_refusal(item: object, namespace: str) -> Refusal:
+    """Why a decoded value is not an IssuerSignedItem (the first rule it breaks)."""
     if type(item) is not dict or item.keys() != _ITEM_KEYS:
-        raise _malformed(f"an item of namespace {namespace!r} is not an IssuerSignedItem")
-    digest_id, salt, identifier = item["digestID"], item["random"], item["elementIdentifier"]
+        return _malformed(f"an item of namespace {namespace!r} is not an IssuerSignedItem")
+    digest_id, salt = item["digestID"], item["random"]
     if type(digest_id) is not int or digest_id < 0:
-        raise _malformed(f"an item of namespace {namespace!r} has an invalid digestID")
+        return _malformed(f"an item of namespace {namespace!r} has an invalid digestID")
     if type(salt) is not bytes or len(salt) < 16:
-        raise _malformed(f"an item of namespace {namespace!r} has a random salt shorter than 16 bytes")
-    if type(identifier) is not str:
-        raise _malformed(f"an item of namespace {namespace!r} has a non-text elementIdentifier")
-    digest = hasher(TAG24_HEAD)
-    digest.update(cbor2.dumps(inner))
-    return Item(digest_id, identifier, item["elementValue"], digest.digest())
+        return _malformed(f"an item of namespace {namespace!r} has a random salt shorter than 16 bytes")
+    return _malformed(f"an item of namespace {namespace!r} has a non-text elementIdentifier")
+
+
+ParsedItem = tuple[int, str, object, bytes]
+"""A disclosed IssuerSignedItem: ``(digestID, elementIdentifier, elementValue, digest)``, where
+`digest` is the hash of the tag-24 bytes it was received as (a plain tuple: built once per item)."""
+
+
+def parse_items(tagged_items: list[Any], namespace: str, hasher: Callable[[bytes], Any]) -> list[ParsedItem | Refusal]:
+    """Decode the IssuerSignedItemBytes of one namespace and hash the bytes each was received as.
+
+    Returns, in order, a `ParsedItem` or the `Refusal` for each element of `tagged_items`. An item
+    was received as ``24(<< inner >>)`` in preferred serialization (`cbor.decode_envelope` proved
+    the whole envelope is, byte for byte), so its received bytes are ``TAG24_HEAD + dumps(inner)``:
+    the received byte string `inner` wrapped again, never a re-encoding of the decoded item.
+    """
+    inners: list[bytes] = []
+    for tagged in tagged_items:
+        if type(tagged) is not CBORTag or tagged.tag != cbor.ENCODED_CBOR or type(tagged.value) is not bytes:
+            break
+        inners.append(tagged.value)
+    else:
+        return [
+            _parse_item(item, inner, namespace, hasher)
+            for item, inner in zip(cbor.decode_each(inners), inners, strict=True)
+        ]
+    # Some element is not IssuerSignedItemBytes: judge each element on its own.
+    return [_parse_tagged(tagged, namespace, hasher) for tagged in tagged_items]
+
+
+def _parse_tagged(tagged: object, namespace: str, hasher: Callable[[bytes], Any]) -> ParsedItem | Refusal:
+    if type(tagged) is not CBORTag or tagged.tag != cbor.ENCODED_CBOR or type(tagged.value) is not bytes:
+        return _malformed(f"an item of namespace {namespace!r} is not IssuerSignedItemBytes (tag 24)")
+    inner: bytes = tagged.value
+    return _parse_item(cbor.decode_each([inner])[0], inner, namespace, hasher)
+
+
+def _parse_item(item: Any, inner: bytes, namespace: str, hasher: Callable[[bytes], Any]) -> ParsedItem | Refusal:
+    """Check one decoded item (or the `CborError` its decoding gave) and hash its received bytes."""
+    if type(item) is dict and len(item) == 4 and "elementValue" in item:
+        digest_id = item.get("digestID")
+        salt = item.get("random")
+        identifier = item.get("elementIdentifier")
+        if (
+            type(digest_id) is int
+            and digest_id >= 0
+            and type(salt) is bytes
+            and len(salt) >= 16
+            and type(identifier) is str
+        ):
+            hashing = hasher(TAG24_HEAD)
+            hashing.update(cbor2.dumps(inner))
+            return digest_id, identifier, item["elementValue"], hashing.digest()
+    if isinstance(item, cbor.CborError):
+        code = ErrorCode.INVALID_DATE if isinstance(item, cbor.InvalidDateError) else ErrorCode.MALFORMED
+        return Refusal(code, f"item of namespace {namespace!r}: {item}")
+    return _item_refusal(item, namespace)

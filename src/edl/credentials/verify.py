@@ -13,7 +13,14 @@ problem:
 4. every disclosed item: SHA of its *received* tag-24 bytes equals the MSO digest for its ID.
 
 Device authentication (deviceSigned) needs a session transcript and is out of scope of this
-offline check; it is not verified and does not affect `valid`.
+offline check; it is not verified and does not affect `valid`. The MSO deviceKey is still checked
+(an EC2 COSE_Key holding a point of its curve); the key object is built only when asked for.
+
+What is cached across calls is only what a signer repeats, always keyed by exact bytes: parsed DS
+certificates and their public keys (by DER), decoded protected headers, and, inside each
+`TrustStore`, chains that passed path validation (by DER; the validity period of every
+certificate of the path is checked again at each call's time). Nothing of a credential itself
+(items, digests, MSO, signature) is cached. `clear_caches` forgets all but the per-store chains.
 """
 
 from __future__ import annotations
@@ -22,26 +29,28 @@ import hashlib
 import hmac
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from edl.credentials import cbor
-from edl.credentials.cose import ALGORITHMS_BY_ID, sig_structure, verify_signature
+from edl.credentials.cose import AlgorithmMismatch, sig_structure, verify_cose_signature
 from edl.credentials.errors import ErrorCode, VerificationError
+from edl.credentials.names import MDL_NAMESPACE
 from edl.credentials.result import DocumentResult, SignerInfo, VerificationResult
 from edl.credentials.structure import (
-    Item,
     Mso,
+    ParsedItem,
     Refusal,
     Sign1,
     parse_certificates,
-    parse_item,
+    parse_items,
     parse_mso,
     parse_sign1,
 )
+from edl.credentials.structure import clear_caches as _clear_structure_caches
 from edl.pki.errors import ChainValidationError
 from edl.pki.trust import TrustStore, trust_store
 
@@ -107,10 +116,12 @@ def _combine(results: list[DocumentResult]) -> VerificationResult:
 
 def _documents(data: bytes) -> list[tuple[str | None, Any]]:
     """(docType, IssuerSigned) pairs of a DeviceResponse, or ``[(None, IssuerSigned)]``."""
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise Refusal(ErrorCode.MALFORMED, "input is not bytes")
+    if type(data) is not bytes:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise Refusal(ErrorCode.MALFORMED, "input is not bytes")
+        data = bytes(data)
     try:
-        top = cbor.decode_envelope(bytes(data))
+        top = cbor.decode_envelope(data)
     except cbor.CborError as exc:
         raise Refusal(ErrorCode.MALFORMED, str(exc)) from None
     if isinstance(top, dict) and "documents" in top:
@@ -138,17 +149,52 @@ def _documents(data: bytes) -> list[tuple[str | None, Any]]:
     raise Refusal(ErrorCode.MALFORMED, "input is neither a DeviceResponse nor an IssuerSigned")
 
 
-_signer_cache: dict[bytes, tuple[SignerInfo, object]] = {}
+class _Signer(NamedTuple):
+    """What verification needs of a DS certificate: its summary, its key, validity and subject names."""
+
+    info: SignerInfo
+    public_key: object
+    not_before: datetime
+    not_after: datetime
+    country: str | None
+    """The subject's countryName (the issuing_country must equal it)."""
+    state: str | None
+    """The subject's stateOrProvinceName, if any (the issuing_jurisdiction must equal it)."""
 
 
-def _signer_facts(der: bytes, cert: x509.Certificate) -> tuple[SignerInfo, object]:
+_signer_cache: dict[bytes, _Signer] = {}
+
+
+def _signer_facts(der: bytes, cert: x509.Certificate) -> _Signer:
     """Signer summary and public key of a DS certificate, cached by its DER bytes (bounded)."""
     facts = _signer_cache.get(der)
     if facts is None:
         if len(_signer_cache) >= 256:
             _signer_cache.clear()
-        facts = _signer_cache[der] = (SignerInfo.of(cert), cert.public_key())
+        facts = _Signer(
+            SignerInfo.of(cert),
+            cert.public_key(),
+            cert.not_valid_before_utc,
+            cert.not_valid_after_utc,
+            _subject(cert, NameOID.COUNTRY_NAME),
+            _subject(cert, NameOID.STATE_OR_PROVINCE_NAME),
+        )
+        _signer_cache[der] = facts
     return facts
+
+
+def _subject(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> str | None:
+    values = cert.subject.get_attributes_for_oid(oid)
+    return str(values[0].value) if len(values) == 1 else None
+
+
+def clear_caches() -> None:
+    """Forget every cached certificate, signer key and header (a cold verifier, as at start-up).
+
+    Chain validations are cached per `TrustStore`: a new store starts with none.
+    """
+    _signer_cache.clear()
+    _clear_structure_caches()
 
 
 class _Document:
@@ -168,18 +214,41 @@ class _Document:
         except ChainValidationError as exc:
             self.fail(ErrorCode(exc.code), exc.message)
 
-    def check_signature(self, sign1: Sign1, public_key: object) -> None:
-        algorithm = ALGORITHMS_BY_ID.get(sign1.alg) if sign1.alg is not None else None
-        if algorithm is None:
-            self.fail(ErrorCode.UNSUPPORTED_ALGORITHM, f"COSE algorithm {sign1.alg!r} is not ES256, ES384 or ES512")
-            return
-        if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(public_key.curve, algorithm.curve):
-            self.fail(ErrorCode.UNSUPPORTED_ALGORITHM, f"{algorithm.name} does not match the document-signer key")
-            return
+    def check_signature(self, sign1: Sign1, signer: _Signer) -> None:
         try:
-            verify_signature(public_key, algorithm, sig_structure(sign1.protected, sign1.payload), sign1.signature)
+            verify_cose_signature(
+                signer.public_key, sign1.alg, sig_structure(sign1.protected, sign1.payload), sign1.signature
+            )
+        except AlgorithmMismatch as exc:
+            self.fail(ErrorCode.UNSUPPORTED_ALGORITHM, str(exc))
         except InvalidSignature:
             self.fail(ErrorCode.SIGNATURE_INVALID, "the issuer signature over the MSO does not verify")
+
+    def check_signed_in_certificate(self, mso: Mso, signer: _Signer) -> None:
+        """18013-5 9.3.1: the MSO must have been signed while the DS certificate was valid."""
+        if not signer.not_before <= mso.signed <= signer.not_after:
+            self.fail(
+                ErrorCode.SIGNED_OUTSIDE_CERTIFICATE,
+                f"MSO signed at {mso.signed.isoformat()}, outside the DS certificate's validity "
+                f"({signer.not_before.isoformat()} to {signer.not_after.isoformat()})",
+            )
+
+    def check_issuer_names(self, claims: dict[str, dict[str, object]], signer: _Signer) -> None:
+        """18013-5 (mDL data elements): issuing_country equals the DS certificate's countryName, and
+        issuing_jurisdiction its stateOrProvinceName where the certificate names one."""
+        mdl = claims.get(MDL_NAMESPACE, {})
+        if "issuing_country" in mdl and mdl["issuing_country"] != signer.country:
+            self.fail(
+                ErrorCode.ISSUER_MISMATCH,
+                f"issuing_country {mdl['issuing_country']!r} differs from the DS certificate's "
+                f"countryName {signer.country!r}",
+            )
+        if "issuing_jurisdiction" in mdl and signer.state is not None and mdl["issuing_jurisdiction"] != signer.state:
+            self.fail(
+                ErrorCode.ISSUER_MISMATCH,
+                f"issuing_jurisdiction {mdl['issuing_jurisdiction']!r} differs from the DS certificate's "
+                f"stateOrProvinceName {signer.state!r}",
+            )
 
     def check_mso(self, mso: Mso, doctype: str | None, expected_doctype: str | None) -> None:
         if mso.version != SUPPORTED_VERSION:
@@ -227,28 +296,27 @@ class _Document:
                 continue
             elements: dict[str, object] = {}
             seen_ids: set[int] = set()
-            for tagged in items:
-                try:
-                    item = parse_item(tagged, namespace, hasher)
-                except Refusal as refusal:
-                    self.fail(refusal.code, refusal.message)
+            for item in parse_items(items, namespace, hasher):
+                if isinstance(item, Refusal):
+                    self.fail(item.code, item.message)
                     continue
-                want = expected.get(item.digest_id)
-                if item.digest_id in seen_ids or item.identifier in elements:
+                digest_id, identifier, value, digest = item
+                want = expected.get(digest_id)
+                if digest_id in seen_ids or identifier in elements:
                     self.fail(ErrorCode.MALFORMED, f"{_where(namespace, item)} is disclosed twice")
                 elif want is None:
                     self.fail(ErrorCode.DIGEST_MISSING, f"{_where(namespace, item)} has no digest in the MSO")
-                elif not hmac.compare_digest(item.digest, want):
+                elif not hmac.compare_digest(digest, want):
                     self.fail(ErrorCode.DIGEST_MISMATCH, f"{_where(namespace, item)} does not match its MSO digest")
                 else:
-                    elements[item.identifier] = item.value
-                seen_ids.add(item.digest_id)
+                    elements[identifier] = value
+                seen_ids.add(digest_id)
             claims[namespace] = elements
         return claims
 
 
-def _where(namespace: str, item: Item) -> str:
-    return f"{namespace}/{item.identifier} (digestID {item.digest_id})"
+def _where(namespace: str, item: ParsedItem) -> str:
+    return f"{namespace}/{item[1]} (digestID {item[0]})"
 
 
 def _verify_document(
@@ -270,12 +338,15 @@ def _verify_document(
             raise Refusal(ErrorCode.MALFORMED, "issuerSigned has keys the standard does not define")
         sign1 = parse_sign1(issuer_signed["issuerAuth"])
         certs = parse_certificates(sign1.x5chain)
-        signer, public_key = _signer_facts(sign1.x5chain[0], certs[0])
+        signer_facts = _signer_facts(sign1.x5chain[0], certs[0])
+        signer = signer_facts.info
         check.check_chain(trust, certs, sign1.x5chain)
-        check.check_signature(sign1, public_key)
+        check.check_signature(sign1, signer_facts)
         mso = parse_mso(sign1.payload)
         check.check_mso(mso, doctype, expected_doctype)
+        check.check_signed_in_certificate(mso, signer_facts)
         claims = check.check_items(issuer_signed.get("nameSpaces", {}), mso)
+        check.check_issuer_names(claims, signer_facts)
     except Refusal as refusal:
         check.fail(refusal.code, refusal.message)
     valid = not check.errors

@@ -13,11 +13,14 @@ the anchor must itself be a CA with keyCertSign; roots that are not are dropped 
 
 Successful validations are cached per (chain DER, store): a later call only re-checks the validity
 windows of the cached path at its own time (the rest of path validation does not depend on time);
-when that fails the full validation runs again and reports why. Failures are never cached.
+when that fails the full validation runs again and reports why. Failures are never cached. A hit
+needs the byte-identical chain (DER is the key, and the leaf passed must equal the cached one), in
+the same store: another store, even for the same roots, starts with its own empty cache.
 """
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -96,19 +99,37 @@ def is_ca_anchor(cert: x509.Certificate) -> bool:
     return bc.ca and ku.key_cert_sign
 
 
-def _valid_at(cert: x509.Certificate, at: datetime) -> bool:
-    return cert.not_valid_before_utc <= at <= cert.not_valid_after_utc
+class _VerifiedPath:
+    """A path that passed every time-independent check, with the validity window of each certificate."""
+
+    __slots__ = ("path", "windows")
+
+    def __init__(self, path: tuple[x509.Certificate, ...]) -> None:
+        self.path = path
+        self.windows = tuple((c.not_valid_before_utc, c.not_valid_after_utc) for c in path)
+
+    def valid_at(self, at: datetime) -> bool:
+        return all(not_before <= at <= not_after for not_before, not_after in self.windows)
+
+
+def _same(a: x509.Certificate, b: x509.Certificate) -> bool:
+    return a is b or a == b  # (certificates compare by their DER)
 
 
 class TrustStore:
-    """A fixed set of IACA roots, and validation of document-signer chains against them."""
+    """A fixed set of IACA roots, and validation of document-signer chains against them.
+
+    Each store keeps its own cache of validated chains, keyed by the exact DER bytes of the
+    presented chain: a hit needs byte-identical certificates, and another store (other roots)
+    never sees this store's entries.
+    """
 
     def __init__(self, roots: Sequence[x509.Certificate]) -> None:
         self._roots = tuple(r for r in roots if is_ca_anchor(r))
         self._store = Store(list(self._roots)) if self._roots else None
         self._ca_policy = _ca_policy()
         self._ds_policy = _ds_policy()
-        self._verified: OrderedDict[tuple[bytes, ...], tuple[x509.Certificate, ...]] = OrderedDict()
+        self._verified: OrderedDict[tuple[bytes, ...], _VerifiedPath] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -130,11 +151,11 @@ class TrustStore:
             cached = self._verified.get(key)
             if cached is not None:
                 self._verified.move_to_end(key)
-        if cached is not None and all(_valid_at(c, at) for c in cached):
-            return cached
+        if cached is not None and _same(cached.path[0], chain[0]) and cached.valid_at(at):
+            return cached.path
         path = self._validate_uncached(chain, at)
         with self._lock:
-            self._verified[key] = path
+            self._verified[key] = _VerifiedPath(path)
             while len(self._verified) > _CACHE_SIZE:
                 self._verified.popitem(last=False)
         return path
@@ -200,9 +221,12 @@ def trust_store(roots: TrustStore | Sequence[x509.Certificate]) -> TrustStore:
         return roots
     certs = tuple(roots)
     key = tuple(map(id, certs))
+    hit = _stores.get(key)
+    if hit is not None and all(map(operator.is_, hit[0], certs)):
+        return hit[1]
     with _stores_lock:
         hit = _stores.get(key)
-        if hit is not None and all(a is b for a, b in zip(hit[0], certs, strict=True)):
+        if hit is not None and all(map(operator.is_, hit[0], certs)):
             _stores.move_to_end(key)
             return hit[1]
         store = TrustStore(certs)

@@ -101,3 +101,44 @@ def test_envelope_keeps_tags_raw_so_it_round_trips() -> None:
     value = {"a": CBORTag(24, b"\xa0"), "b": CBORTag(1004, "2020-01-01"), "c": CBORTag(0, "x")}
     data = cbor2.dumps(value)
     assert cbor.decode_envelope(data) == value
+
+
+def _outcome(data: bytes) -> object:
+    try:
+        return ("value", cbor.decode(data))
+    except cbor.CborError as exc:
+        return (type(exc), str(exc))
+
+
+def _outcomes(chunks: list[bytes]) -> list[object]:
+    return [(type(v), str(v)) if isinstance(v, cbor.CborError) else ("value", v) for v in cbor.decode_each(chunks)]
+
+
+GOOD = cbor2.dumps({"a": 1, "d": CBORTag(1004, "2020-01-02")})
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        [GOOD, GOOD, GOOD],
+        [],
+        [GOOD[:-3], GOOD[-3:] + GOOD],  # a truncated item whose end is the start of the next chunk
+        [GOOD + b"\x00", GOOD],  # trailing bytes
+        [GOOD, b"", GOOD],  # an empty chunk
+        [b"\x82\x01", b"\x02", GOOD],  # an array split over two chunks
+        [GOOD, cbor2.dumps(CBORTag(1004, "2020-02-30")), GOOD],  # an invalid date, then more
+        [cbor2.dumps(CBORTag(0, "x")), cbor2.dumps(CBORTag(1004, "2020-02-30"))],
+        [GOOD, bytes.fromhex("9f0102ff"), GOOD],  # indefinite length
+        [bytes.fromhex("a2616101616102"), GOOD],  # duplicate keys
+        [GOOD, bytes.fromhex("d81d00")],  # a refused tag
+        [bytes.fromhex("1801"), GOOD],  # non-preferred but well-formed: accepted, as by `decode`
+    ],
+)
+def test_decode_each_gives_exactly_what_decode_gives_for_each_chunk(chunks: list[bytes]) -> None:
+    assert _outcomes(chunks) == [_outcome(c) for c in chunks]
+
+
+def test_decode_each_refuses_what_is_not_bytes() -> None:
+    outcomes = cbor.decode_each([GOOD, bytearray(GOOD)])  # type: ignore[list-item]
+    assert outcomes[0] == cbor.decode(GOOD)
+    assert isinstance(outcomes[1], cbor.CborError)

@@ -11,13 +11,15 @@ from typing import Any
 import cbor2
 import pytest
 from cbor2 import CBORTag
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from edl.credentials import MDL_DOCTYPE, MDL_NAMESPACE, ErrorCode, device_response, verify_mdoc
 from edl.credentials.cose import cose_key
 from edl.pki import AuthorityProfile, PrivateKeySigner
-from edl.pki.profiles import ds_builder, iaca_builder, key_id_of
+from edl.pki.profiles import MDL_DS_EKU, ds_builder, iaca_builder, key_id_of
 from tests.unit.credentials.builders import (
     NOW,
     Pki,
@@ -407,3 +409,81 @@ def test_sha384_and_sha512_digests_are_accepted(pki: Pki, name: str, hash_fn: st
 
     signed = resign(cbor2.dumps(doc), pki.ds_key, mso=rehash)
     assert verify_mdoc(signed, [pki.root], at=NOW).valid
+
+
+def _resigned_with_items(pki: Pki, change: Any) -> bytes:
+    """An IssuerSigned whose item bytes `change` rewrites, digested and signed again by the issuer."""
+    import hashlib
+
+    doc = cbor2.loads(issue(pki))
+    inners = [t.value for t in doc["nameSpaces"][MDL_NAMESPACE]]
+    ids = [cbor2.loads(inner)["digestID"] for inner in inners]
+    inners = change(inners)
+    doc["nameSpaces"][MDL_NAMESPACE] = [CBORTag(24, inner) for inner in inners]
+    digests = {
+        i: hashlib.sha256(cbor2.dumps(CBORTag(24, inner))).digest() for i, inner in zip(ids, inners, strict=True)
+    }
+    return resign(cbor2.dumps(doc), pki.ds_key, mso=lambda m: m["valueDigests"].update({MDL_NAMESPACE: digests}))
+
+
+def test_signed_items_that_are_not_exactly_one_data_item_are_malformed(pki: Pki) -> None:
+    """Even hashed and signed by the issuer: trailing bytes, or one item running into the next."""
+    trailing = _resigned_with_items(pki, lambda inners: [inners[0] + b"\xf6", *inners[1:]])
+    assert codes(verify_mdoc(trailing, [pki.root], at=NOW)) == {ErrorCode.MALFORMED}
+    split = _resigned_with_items(pki, lambda inners: [inners[0][:-2], inners[0][-2:] + inners[1], *inners[2:]])
+    result = verify_mdoc(split, [pki.root], at=NOW)
+    assert codes(result) == {ErrorCode.MALFORMED}
+    assert len(result.errors) == 2  # each of the two chunks is refused on its own
+    untouched = _resigned_with_items(pki, lambda inners: inners)
+    assert verify_mdoc(untouched, [pki.root], at=NOW).valid
+
+
+def test_an_mso_signed_before_the_signer_certificate_was_valid_is_refused(pki: Pki) -> None:
+    # The DS certificate starts a day before NOW; an MSO claiming to be signed 10 days earlier was not
+    # signed under it (a stolen key used to backdate credentials, or a forged date).
+    early = NOW - timedelta(days=10)
+    signed = resign(
+        issue(pki),
+        pki.ds_key,
+        mso=lambda m: m["validityInfo"].update(signed=CBORTag(0, early.strftime("%Y-%m-%dT%H:%M:%SZ"))),
+    )
+    assert codes(verify_mdoc(signed, [pki.root], at=NOW)) == {ErrorCode.SIGNED_OUTSIDE_CERTIFICATE}
+
+
+def test_issuing_country_must_be_the_signer_certificates_country(pki: Pki) -> None:
+    namespaces = mdl_namespaces()
+    namespaces[MDL_NAMESPACE]["issuing_country"] = "US"
+    result = verify_mdoc(issue(pki, namespaces), [pki.root], at=NOW)
+    assert codes(result) == {ErrorCode.ISSUER_MISMATCH}
+    assert "countryName 'CN'" in result.errors[0].message
+
+
+def test_issuing_jurisdiction_must_match_the_signer_certificates_state_when_it_names_one(pki: Pki) -> None:
+    ds_key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([*pki.ds.subject, x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "CN-12")])
+    ds = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(pki.root.subject)
+        .public_key(ds_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - timedelta(days=1))
+        .not_valid_after(NOW + timedelta(days=300))
+        .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([MDL_DS_EKU]), critical=True)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(pki.root_key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ds_key.public_key()), critical=False)
+        .sign(pki.root_key, hashes.SHA256())
+    )
+    state_pki = Pki(pki.root, pki.root_key, ds, ds_key)
+    for jurisdiction, ok in (("CN-12", True), ("CN-11", False)):
+        namespaces = mdl_namespaces()
+        namespaces[MDL_NAMESPACE]["issuing_jurisdiction"] = jurisdiction
+        result = verify_mdoc(issue(state_pki, namespaces), [pki.root], at=NOW)
+        assert result.valid is ok, result.errors
+        if not ok:
+            assert codes(result) == {ErrorCode.ISSUER_MISMATCH}
+    # A signer certificate that names no state leaves issuing_jurisdiction unchecked.
+    namespaces = mdl_namespaces()
+    namespaces[MDL_NAMESPACE]["issuing_jurisdiction"] = "CN-11"
+    assert verify_mdoc(issue(pki, namespaces), [pki.root], at=NOW).valid

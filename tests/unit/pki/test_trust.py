@@ -164,3 +164,92 @@ def test_expired_and_untrusted_is_reported_untrusted_not_expired() -> None:
     with pytest.raises(ChainValidationError) as info:
         _validate(store, [vector_certificate(DS_CERT_PEM)], datetime(2025, 1, 1, tzinfo=UTC))
     assert info.value.code == "chain_untrusted"
+
+
+def _copy(
+    template: x509.Certificate, issuer: x509.Certificate, key: ec.EllipticCurvePrivateKey, public_key: object = None
+) -> x509.Certificate:
+    """`template` again (subject, serial, validity, extensions), issued by `issuer` with `key`."""
+    subject_key = public_key or template.public_key()
+    assert isinstance(subject_key, ec.EllipticCurvePublicKey)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(template.subject)
+        .issuer_name(issuer.subject)
+        .public_key(subject_key)
+        .serial_number(template.serial_number)
+        .not_valid_before(template.not_valid_before_utc)
+        .not_valid_after(template.not_valid_after_utc)
+    )
+    for extension in template.extensions:
+        value = extension.value
+        if isinstance(value, x509.AuthorityKeyIdentifier):
+            value = x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key())
+        elif isinstance(value, x509.SubjectKeyIdentifier):
+            value = x509.SubjectKeyIdentifier.from_public_key(subject_key)
+        builder = builder.add_extension(value, extension.critical)
+    return builder.sign(key, hashes.SHA256())
+
+
+def _ds() -> x509.Certificate:
+    return ds_builder(ec.generate_private_key(ec.SECP256R1()).public_key(), ROOT, AuthorityProfile(), T0, "1").sign(
+        KEY, hashes.SHA256()
+    )
+
+
+def test_a_cached_path_is_rechecked_at_each_time_for_every_certificate() -> None:
+    ds = _ds()
+    store = TrustStore([ROOT])
+    assert _validate(store, [ds], T0 + timedelta(days=1)) == (ds, ROOT)  # cached
+    for at, code in [
+        (ds.not_valid_after_utc + timedelta(seconds=1), "certificate_expired"),
+        (ds.not_valid_before_utc - timedelta(seconds=1), "certificate_not_yet_valid"),
+    ]:
+        with pytest.raises(ChainValidationError) as info:
+            _validate(store, [ds], at)
+        assert info.value.code == code
+    assert _validate(store, [ds], T0 + timedelta(days=2)) == (ds, ROOT)
+
+
+def test_a_look_alike_of_a_cached_signer_is_untrusted() -> None:
+    """Same subject, issuer name, serial, key (so kid) and validity as a cached DS, another issuer key."""
+    ds = _ds()
+    store = TrustStore([ROOT])
+    _validate(store, [ds], T0 + timedelta(days=1))
+    forger_key = ec.generate_private_key(ec.SECP256R1())
+    forger_root = _copy(ROOT, ROOT, forger_key, forger_key.public_key())
+    look_alike = _copy(ds, forger_root, forger_key)
+    assert look_alike.subject == ds.subject and look_alike.issuer == ds.issuer
+    assert look_alike.serial_number == ds.serial_number
+    assert look_alike.extensions.get_extension_for_class(x509.SubjectKeyIdentifier) == (
+        ds.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+    )
+    with pytest.raises(ChainValidationError) as info:
+        _validate(store, [look_alike], T0 + timedelta(days=1))
+    assert info.value.code == "chain_untrusted"
+    # Nor can it borrow the cached entry by passing the trusted DS's DER beside its own object.
+    with pytest.raises(ChainValidationError):
+        store.validate([look_alike], [_der(look_alike)], T0 + timedelta(days=1))
+
+
+def test_a_chain_cached_by_one_store_is_not_trusted_by_another() -> None:
+    ds = _ds()
+    trusting = TrustStore([ROOT])
+    assert _validate(trusting, [ds], T0 + timedelta(days=1))
+    other = TrustStore([vector_certificate(IACA_ROOT_PEM)])
+    with pytest.raises(ChainValidationError) as info:
+        _validate(other, [ds], T0 + timedelta(days=1))
+    assert info.value.code == "chain_untrusted"
+    assert trust_store([ROOT]) is not trust_store([vector_certificate(IACA_ROOT_PEM)])
+    with pytest.raises(ChainValidationError):
+        _validate(trust_store([vector_certificate(IACA_ROOT_PEM)]), [ds], T0 + timedelta(days=1))
+
+
+def test_the_cache_never_answers_for_a_different_leaf_object() -> None:
+    """Keyed by DER: a caller passing another certificate with a cached DER is validated afresh."""
+    ds = _ds()
+    store = TrustStore([ROOT])
+    _validate(store, [ds], T0 + timedelta(days=1))
+    stranger = _leaf(ROOT, eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
+    with pytest.raises(ChainValidationError):
+        store.validate([stranger], [_der(ds)], T0 + timedelta(days=1))
