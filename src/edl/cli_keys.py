@@ -6,6 +6,8 @@ stderr and exit code 2. No command ever prints or logs private key material.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import string
 from datetime import UTC, datetime, timedelta
@@ -110,12 +112,22 @@ def trust_export(
 _HEX = frozenset(string.hexdigits.encode("ascii"))
 
 
+_BASE64 = frozenset((string.ascii_letters + string.digits + "+/-_=").encode("ascii"))
+
+
 def read_mdoc_file(path: Path) -> bytes:
-    """The bytes of an mdoc file: raw CBOR, or hex text (whitespace ignored) as the vectors are."""
+    """The bytes of an mdoc file: raw CBOR, hex text (whitespace ignored) as the vectors are, or base64 /
+    base64url text (padding optional) as OpenID4VP and many wallets carry a DeviceResponse."""
     raw = path.read_bytes()
     compact = b"".join(raw.split())
     if compact and len(compact) % 2 == 0 and all(c in _HEX for c in compact):
         return bytes.fromhex(compact.decode("ascii"))
+    if compact and all(c in _BASE64 for c in compact):
+        text = compact.rstrip(b"=").replace(b"-", b"+").replace(b"_", b"/")
+        try:
+            return base64.b64decode(text + b"=" * (-len(text) % 4), validate=True)
+        except binascii.Error:
+            return raw
     return raw
 
 

@@ -130,13 +130,14 @@ def parse_sign1(value: object) -> Sign1:
     if alg is not None and not isinstance(alg, int):
         raise Refusal(ErrorCode.UNSUPPORTED_ALGORITHM, f"COSE algorithm {alg!r} is not supported")
     chain = prot.get(HEADER_X5CHAIN, unprotected.get(HEADER_X5CHAIN))
-    # RFC 9360: one certificate is a byte string, several are an array (so never an array of one).
+    # RFC 9360 writes one certificate as a byte string and several as an array. Some issuers send an array
+    # of one: the header is unprotected either way and the certificate is the same, so both are taken.
     if isinstance(chain, bytes):
         ders: tuple[bytes, ...] = (chain,)
-    elif isinstance(chain, list) and len(chain) >= 2 and all(isinstance(c, bytes) for c in chain):
+    elif isinstance(chain, list) and chain and all(isinstance(c, bytes) for c in chain):
         ders = tuple(chain)
     else:
-        raise _malformed("x5chain (COSE header 33) is not one certificate (bstr) or an array of several")
+        raise _malformed("x5chain (COSE header 33) is not a certificate (bstr) or an array of certificates")
     return Sign1(protected, alg, ders, payload, signature)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -82,3 +84,13 @@ def test_unreadable_input_exits_2_with_one_line(args: list[str]) -> None:
     result = runner.invoke(app, ["verify", *args])
     assert result.exit_code == 2
     assert result.output.strip().count("\n") == 0 and result.output.startswith("edl: error:")
+
+
+@pytest.mark.parametrize(
+    "encode", [base64.b64encode, base64.urlsafe_b64encode, lambda b: base64.urlsafe_b64encode(b).rstrip(b"=")]
+)
+def test_base64_and_base64url_text_files_are_read(tmp_path: Path, pki: Pki, encode: Callable[[bytes], bytes]) -> None:
+    (tmp_path / "m.b64").write_bytes(encode(response(pki)) + b"\n")
+    (tmp_path / "root.pem").write_bytes(pki.root.public_bytes(serialization.Encoding.PEM))
+    code, out = _run("--mdoc", str(tmp_path / "m.b64"), "--trust", str(tmp_path / "root.pem"), "--at", NOW.isoformat())
+    assert code == 0 and out["valid"] is True

@@ -204,10 +204,17 @@ def test_tag18_wrapped_issuer_auth_is_malformed(pki: Pki) -> None:
     assert codes(verify_mdoc(cbor2.dumps(doc), [pki.root], at=NOW)) == {ErrorCode.MALFORMED}
 
 
-def test_x5chain_array_of_one_certificate_is_malformed(pki: Pki) -> None:
-    """RFC 9360: a single certificate is a byte string; an array is for several."""
+def test_x5chain_as_an_array_of_one_certificate_is_taken_too(pki: Pki) -> None:
+    """RFC 9360 writes one certificate as a byte string; issuers that send an array of one are accepted."""
     doc = cbor2.loads(issue(pki))
     doc["issuerAuth"][1][33] = [doc["issuerAuth"][1][33]]
+    assert verify_mdoc(cbor2.dumps(doc), [pki.root], at=NOW).valid
+
+
+@pytest.mark.parametrize("chain", [[], b"", [b""], ["text"], 5, None])
+def test_x5chain_that_is_not_certificates_is_malformed(pki: Pki, chain: object) -> None:
+    doc = cbor2.loads(issue(pki))
+    doc["issuerAuth"][1][33] = chain
     assert codes(verify_mdoc(cbor2.dumps(doc), [pki.root], at=NOW)) == {ErrorCode.MALFORMED}
 
 
