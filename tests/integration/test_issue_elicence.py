@@ -1,4 +1,5 @@
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -99,3 +100,43 @@ def test_reissue_voids_the_previous_elicence(issuing: Container) -> None:
     rows = {r.id: r for r in _elicences(issuing)}
     assert rows[first.elicence_id].void_reason == "reissued"
     assert rows[second.elicence_id].voided_at is None
+
+
+def _live(container: Container) -> list[tuple[str, str | None]]:
+    return [(e.licence_number, e.void_reason) for e in _elicences(container) if e.voided_at is None]
+
+
+def test_a_class_change_voids_the_elicence_and_a_status_change_does_not(issuing: Container) -> None:
+    from edl.domain import VehicleClass
+    from edl.registry.events import change_classes, set_status
+
+    n = _insert(issuing)
+    issue_elicence(issuing, n, actor="test")
+    with transaction(issuing.sessions) as s:
+        set_status(s, n, Status.SUSPENDED, actor="test", at=NOW)
+    assert _live(issuing) == [(n, None)]  # shown at once on the pages, but the e-licence stays
+    with transaction(issuing.sessions) as s:
+        change_classes(s, n, (VehicleClass.C1, VehicleClass.E), actor="test", at=NOW)
+    assert _live(issuing) == []
+    assert [e.void_reason for e in _elicences(issuing)] == ["classes_changed"]
+
+
+def test_a_reimport_that_renews_the_licence_voids_its_elicence(issuing: Container, tmp_path: Path) -> None:
+    from edl.registry.importer import import_file
+    from tests.unit.registry.factories import row, write_csv
+
+    import_file(issuing, write_csv(tmp_path / "a.csv", [row(0), row(1)]), tmp_path / "r.csv", "test")
+    with transaction(issuing.sessions) as s:
+        for number in (row(0)["number"], row(1)["number"]):
+            s.execute(sa.update(LicenceRow).where(LicenceRow.number == number).values(photo_ref=_photo(issuing)))
+    for number in (row(0)["number"], row(1)["number"]):
+        issue_elicence(issuing, number, actor="test")
+    renewed = row(0, valid_from="2026-06-01", valid_until="2036-06-01", photo_sha256=_photo(issuing))
+    same = row(1, photo_sha256=_photo(issuing))
+    import_file(issuing, write_csv(tmp_path / "b.csv", [renewed, same]), tmp_path / "r.csv", "test")
+    voided = {e.licence_number: e.void_reason for e in _elicences(issuing) if e.voided_at is not None}
+    assert voided == {row(0)["number"]: "renewed"}
+
+
+def _photo(container: Container) -> str:
+    return container.photos.put(render_portrait(7, "x"))

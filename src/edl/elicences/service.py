@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from edl.bootstrap import Container
 from edl.credentials import IssuanceError, device_response, generate_device_key, issue_mdoc
+from edl.credentials.cose import cose_key
 from edl.credentials.licence_mdl import MDL_DOCTYPE, mdl_namespaces
 from edl.db.models import ElicenceRow, LicenceRow, RecordRow
 from edl.db.session import transaction
@@ -54,11 +55,6 @@ def load_device_public_key(path: Path) -> ec.EllipticCurvePublicKey:
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
         raise IssuanceRefused("the device key must be an EC P-256 public key")
     return key
-
-
-def _cose_key(key: ec.EllipticCurvePublicKey) -> bytes:
-    nums = key.public_numbers()
-    return cbor2.dumps({1: 2, -1: 1, -2: nums.x.to_bytes(32, "big"), -3: nums.y.to_bytes(32, "big")})
 
 
 def _load_licence(session: Session, number: str) -> tuple[LicenceRow, Licence]:
@@ -129,7 +125,7 @@ def issue_elicence(
                 issued_at=now,
                 valid_until=valid_until,
                 signer_serial=format(signer.certificate.serial_number, "x"),
-                device_key=_cose_key(device_key),
+                device_key=cbor2.dumps(cose_key(device_key)),
                 photo_ref=lic.photo_ref,
                 issued_by=actor,
             )

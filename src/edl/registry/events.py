@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from edl.db.models import LicenceRow, RecordRow, RegistryEvent
+from edl.db.models import ElicenceRow, LicenceRow, RecordRow, RegistryEvent
 from edl.domain import (
     IssuingAuthority,
     Licence,
@@ -88,8 +88,21 @@ def _apply(
         licence_number=row.number, kind=kind.value, payload=payload, actor=actor, at=at, licence_version=row.version
     )
     session.add(event)
+    if kind.voids_elicence:
+        void_elicences(session, row.number, kind, at=at)
     session.flush()
     return AppliedEvent(event.id, kind, after, row.version, at)
+
+
+def void_elicences(session: Session, number: str, kind: EventKind, *, at: datetime) -> int:
+    """Void the live e-licence of licence `number` (a new card: class, validity or authority changed); the
+    holder must apply again. Returns how many were voided (0 or 1)."""
+    result = session.execute(
+        update(ElicenceRow)
+        .where(ElicenceRow.licence_number == number, ElicenceRow.voided_at.is_(None))
+        .values(voided_at=at, void_reason=kind.value)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def set_status(session: Session, number: str, status: Status, *, actor: str, at: datetime) -> AppliedEvent:

@@ -380,6 +380,7 @@ _CHANGED = " ".join(
 )
 """Stored rows that the staged batch changes, old and new values side by side: each becomes registry events."""
 _EVENT = "INSERT INTO registry_events (licence_number, kind, payload, actor, at, licence_version) VALUES ({p})"
+_VOID = "UPDATE elicences SET voided_at = {p}, void_reason = {p} WHERE licence_number = {p} AND voided_at IS NULL"
 _TAKEN = " ".join(
     (
         f"SELECT s.line, l.number FROM {_STAGE} s JOIN licences l",  # noqa: S608
@@ -419,6 +420,7 @@ class BatchWriter:
         self._upsert = _UPSERT.format(param=self.param, distinct=self.distinct)
         self._changed = _CHANGED.format(distinct=self.distinct)
         self._event = _EVENT.format(p=", ".join([self.param] * 6))
+        self._void = _VOID.format(p=self.param)
         self._create_tables()
         self.conn.commit()
 
@@ -468,14 +470,21 @@ class BatchWriter:
         ]
 
     def _record(self, cur: Any, changes: list[tuple[int, dict[str, object], dict[str, object]]], at: datetime) -> None:
-        """Append the registry events that the changed rows imply, in the batch's transaction."""
-        events = [
-            (str(new["number"]), kind.value, self._json(payload), self.actor, self._timestamp(at), version)
-            for version, old, new in changes
-            for kind, payload in import_changes(old, new, run_id=self.run_id)
-        ]
+        """Append the registry events that the changed rows imply, and void the e-licences that a voiding
+        event (class, validity or authority change) ends, in the batch's transaction."""
+        stamp = self._timestamp(at)
+        events: list[tuple[object, ...]] = []
+        voids: dict[str, tuple[object, ...]] = {}
+        for version, old, new in changes:
+            number = str(new["number"])
+            for kind, payload in import_changes(old, new, run_id=self.run_id):
+                events.append((number, kind.value, self._json(payload), self.actor, stamp, version))
+                if kind.voids_elicence:
+                    voids.setdefault(number, (stamp, kind.value, number))
         if events:
             cur.executemany(self._event, events)
+        if voids:
+            cur.executemany(self._void, list(voids.values()))
 
     def _json(self, payload: dict[str, Any]) -> object:
         return json.dumps(payload, ensure_ascii=False)
