@@ -162,3 +162,35 @@ def resign(
 
 def item_digest(tagged_item_bytes: bytes) -> bytes:
     return hashlib.sha256(tagged_item_bytes).digest()
+
+
+def reissue(
+    template: x509.Certificate,
+    issuer: x509.Certificate,
+    issuer_key: ec.EllipticCurvePrivateKey,
+    *,
+    not_after: datetime | None = None,
+    public_key: ec.EllipticCurvePublicKey | None = None,
+    subject: x509.Name | None = None,
+) -> x509.Certificate:
+    """A copy of `template` (subject, serial, validity, key and extensions unless given) issued by `issuer`
+    with `issuer_key`: the look-alikes and variants the trust tests need."""
+    key = public_key or template.public_key()
+    assert isinstance(key, ec.EllipticCurvePublicKey)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject or template.subject)
+        .issuer_name(issuer.subject)
+        .public_key(key)
+        .serial_number(template.serial_number)
+        .not_valid_before(template.not_valid_before_utc)
+        .not_valid_after(not_after or template.not_valid_after_utc)
+    )
+    for extension in template.extensions:
+        value = extension.value
+        if isinstance(value, x509.AuthorityKeyIdentifier):
+            value = x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key())
+        elif isinstance(value, x509.SubjectKeyIdentifier):
+            value = x509.SubjectKeyIdentifier.from_public_key(key)
+        builder = builder.add_extension(value, extension.critical)
+    return builder.sign(issuer_key, hashes.SHA256())

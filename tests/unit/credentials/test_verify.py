@@ -19,7 +19,7 @@ from cryptography.x509.oid import NameOID
 from edl.credentials import MDL_DOCTYPE, MDL_NAMESPACE, ErrorCode, device_response, verify_mdoc
 from edl.credentials.cose import cose_key
 from edl.pki import AuthorityProfile, PrivateKeySigner
-from edl.pki.profiles import MDL_DS_EKU, ds_builder, iaca_builder, key_id_of
+from edl.pki.profiles import ds_builder, iaca_builder, key_id_of
 from tests.unit.credentials.builders import (
     NOW,
     Pki,
@@ -27,6 +27,7 @@ from tests.unit.credentials.builders import (
     make_pki,
     mdl_namespaces,
     raw_signature,
+    reissue,
     resign,
     response,
 )
@@ -466,23 +467,9 @@ def test_issuing_country_must_be_the_signer_certificates_country(pki: Pki) -> No
 
 
 def test_issuing_jurisdiction_must_match_the_signer_certificates_state_when_it_names_one(pki: Pki) -> None:
-    ds_key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([*pki.ds.subject, x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "CN-12")])
-    ds = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(pki.root.subject)
-        .public_key(ds_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - timedelta(days=1))
-        .not_valid_after(NOW + timedelta(days=300))
-        .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([MDL_DS_EKU]), critical=True)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(pki.root_key.public_key()), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ds_key.public_key()), critical=False)
-        .sign(pki.root_key, hashes.SHA256())
-    )
-    state_pki = Pki(pki.root, pki.root_key, ds, ds_key)
+    ds = reissue(pki.ds, pki.root, pki.root_key, subject=subject)
+    state_pki = Pki(pki.root, pki.root_key, ds, pki.ds_key)
     for jurisdiction, ok in (("CN-12", True), ("CN-11", False)):
         namespaces = mdl_namespaces()
         namespaces[MDL_NAMESPACE]["issuing_jurisdiction"] = jurisdiction

@@ -7,53 +7,22 @@ bytes). The validity period of every certificate is still checked at each call's
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import cbor2
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from edl.credentials import MDL_DOCTYPE, ErrorCode, issue_mdoc, verify_mdoc
 from edl.credentials.verify import clear_caches
 from edl.pki import TrustStore, trust_store
 from edl.pki.profiles import key_id_of
-from tests.unit.credentials.builders import NOW, Pki, issue, make_pki, resign
+from tests.unit.credentials.builders import NOW, Pki, issue, make_pki, reissue, resign
 
 
 def codes(result: object) -> set[str]:
     return {e.code for e in result.errors}  # type: ignore[attr-defined]
-
-
-def _like(
-    template: x509.Certificate,
-    issuer: x509.Certificate,
-    issuer_key: ec.EllipticCurvePrivateKey,
-    *,
-    not_after: datetime | None = None,
-    public_key: ec.EllipticCurvePublicKey | None = None,
-) -> x509.Certificate:
-    """A copy of `template` (same subject, serial, key and extensions) signed by `issuer_key`."""
-    key = public_key or template.public_key()
-    assert isinstance(key, ec.EllipticCurvePublicKey)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(template.subject)
-        .issuer_name(issuer.subject)
-        .public_key(key)
-        .serial_number(template.serial_number)
-        .not_valid_before(template.not_valid_before_utc)
-        .not_valid_after(not_after or template.not_valid_after_utc)
-    )
-    for extension in template.extensions:
-        value = extension.value
-        if isinstance(value, x509.AuthorityKeyIdentifier):
-            value = x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key())
-        elif isinstance(value, x509.SubjectKeyIdentifier):
-            value = x509.SubjectKeyIdentifier.from_public_key(key)
-        builder = builder.add_extension(value, extension.critical)
-    return builder.sign(issuer_key, hashes.SHA256())
 
 
 @pytest.fixture(autouse=True)
@@ -76,7 +45,7 @@ def test_a_cached_chain_is_refused_after_the_signer_certificate_expires(pki: Pki
 def test_a_cached_chain_is_refused_once_the_root_has_expired() -> None:
     pki = make_pki()
     # A DS certificate that outlives its root: validated and cached while the root is valid ...
-    outliving = _like(pki.ds, pki.root, pki.root_key, not_after=pki.root.not_valid_after_utc + timedelta(days=30))
+    outliving = reissue(pki.ds, pki.root, pki.root_key, not_after=pki.root.not_valid_after_utc + timedelta(days=30))
     der = outliving.public_bytes(serialization.Encoding.DER)
     issued = resign(issue(pki, days=1), pki.ds_key, unprotected=lambda h: h.update({33: der}))
     store = TrustStore([pki.root])
@@ -92,9 +61,9 @@ def test_a_look_alike_signer_is_refused_after_the_real_one_was_cached(pki: Pki) 
     store = TrustStore([pki.root])
     assert verify_mdoc(issue(pki), store, at=NOW).valid
     forger_key = ec.generate_private_key(ec.SECP256R1())
-    forger_root = _like(pki.root, pki.root, forger_key, public_key=forger_key.public_key())
+    forger_root = reissue(pki.root, pki.root, forger_key, public_key=forger_key.public_key())
     assert forger_root.subject == pki.root.subject
-    look_alike = _like(pki.ds, forger_root, forger_key)
+    look_alike = reissue(pki.ds, forger_root, forger_key)
     assert look_alike.subject == pki.ds.subject and look_alike.issuer == pki.ds.issuer
     assert look_alike.serial_number == pki.ds.serial_number
     assert key_id_of(look_alike) == key_id_of(pki.ds)

@@ -13,6 +13,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from edl.pki import MDL_DS_EKU, AuthorityProfile, ChainValidationError, TrustStore, load_trust_roots, trust_store
 from edl.pki.profiles import ds_builder, iaca_builder
+from tests.unit.credentials.builders import reissue
 from tests.vectors.annexd import DS_CERT_PEM, IACA_ROOT_PEM, READER_ROOT_PEM, vector_certificate
 
 T0 = datetime(2026, 2, 1, tzinfo=UTC)
@@ -166,31 +167,6 @@ def test_expired_and_untrusted_is_reported_untrusted_not_expired() -> None:
     assert info.value.code == "chain_untrusted"
 
 
-def _copy(
-    template: x509.Certificate, issuer: x509.Certificate, key: ec.EllipticCurvePrivateKey, public_key: object = None
-) -> x509.Certificate:
-    """`template` again (subject, serial, validity, extensions), issued by `issuer` with `key`."""
-    subject_key = public_key or template.public_key()
-    assert isinstance(subject_key, ec.EllipticCurvePublicKey)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(template.subject)
-        .issuer_name(issuer.subject)
-        .public_key(subject_key)
-        .serial_number(template.serial_number)
-        .not_valid_before(template.not_valid_before_utc)
-        .not_valid_after(template.not_valid_after_utc)
-    )
-    for extension in template.extensions:
-        value = extension.value
-        if isinstance(value, x509.AuthorityKeyIdentifier):
-            value = x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key())
-        elif isinstance(value, x509.SubjectKeyIdentifier):
-            value = x509.SubjectKeyIdentifier.from_public_key(subject_key)
-        builder = builder.add_extension(value, extension.critical)
-    return builder.sign(key, hashes.SHA256())
-
-
 def _ds() -> x509.Certificate:
     return ds_builder(ec.generate_private_key(ec.SECP256R1()).public_key(), ROOT, AuthorityProfile(), T0, "1").sign(
         KEY, hashes.SHA256()
@@ -217,8 +193,8 @@ def test_a_look_alike_of_a_cached_signer_is_untrusted() -> None:
     store = TrustStore([ROOT])
     _validate(store, [ds], T0 + timedelta(days=1))
     forger_key = ec.generate_private_key(ec.SECP256R1())
-    forger_root = _copy(ROOT, ROOT, forger_key, forger_key.public_key())
-    look_alike = _copy(ds, forger_root, forger_key)
+    forger_root = reissue(ROOT, ROOT, forger_key, public_key=forger_key.public_key())
+    look_alike = reissue(ds, forger_root, forger_key)
     assert look_alike.subject == ds.subject and look_alike.issuer == ds.issuer
     assert look_alike.serial_number == ds.serial_number
     assert look_alike.extensions.get_extension_for_class(x509.SubjectKeyIdentifier) == (
