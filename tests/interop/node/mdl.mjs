@@ -219,12 +219,13 @@ async function pki(opts) {
       await x509.AuthorityKeyIdentifierExtension.create(rootKeys.publicKey),
     ],
   });
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', dsKeys.privateKey)).toString('base64');
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', dsKeys.privateKey));
   mkdirSync(opts.out, { recursive: true });
   writeFileSync(join(opts.out, 'root.pem'), root.toString('pem') + '\n');
   writeFileSync(join(opts.out, 'ds.pem'), ds.toString('pem') + '\n');
   writeFileSync(join(opts.out, 'ds.key.pem'),
-    `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g).join('\n')}\n-----END PRIVATE KEY-----\n`);
+    createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'pem', type: 'pkcs8' }),
+    { mode: 0o600 });
   // sanity: the key file reads back as the DS public key
   createPublicKey(createPrivateKey(readFileSync(join(opts.out, 'ds.key.pem'))));
   return { root: join(opts.out, 'root.pem'), ds: join(opts.out, 'ds.pem'), key: join(opts.out, 'ds.key.pem') };
