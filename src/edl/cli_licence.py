@@ -40,7 +40,10 @@ def _run(number: str, actor: str, apply: Callable[..., AppliedEvent], *args: obj
         fail(str(exc))
     finally:
         c.dispose()
-    typer.echo(json.dumps({"event": ev.id, "kind": ev.kind.value, "licence": number, "version": ev.version}))
+    out = {"event": ev.id, "kind": ev.kind.value, "licence": number, "version": ev.version}
+    if ev.kind.voids_elicence:
+        out["voided_elicences"] = ev.voided_elicences
+    typer.echo(json.dumps(out))
 
 
 def _parse_status(code: str) -> Status:

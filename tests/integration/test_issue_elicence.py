@@ -116,7 +116,8 @@ def test_a_class_change_voids_the_elicence_and_a_status_change_does_not(issuing:
         set_status(s, n, Status.SUSPENDED, actor="test", at=NOW)
     assert _live(issuing) == [(n, None)]  # shown at once on the pages, but the e-licence stays
     with transaction(issuing.sessions) as s:
-        change_classes(s, n, (VehicleClass.C1, VehicleClass.E), actor="test", at=NOW)
+        applied = change_classes(s, n, (VehicleClass.C1, VehicleClass.E), actor="test", at=NOW)
+    assert applied.voided_elicences == 1
     assert _live(issuing) == []
     assert [e.void_reason for e in _elicences(issuing)] == ["classes_changed"]
 

@@ -46,6 +46,8 @@ class AppliedEvent:
     licence: Licence
     version: int
     at: datetime
+    voided_elicences: int = 0
+    """E-licences this event voided (a new card: the holder must apply again)."""
 
 
 def load_for_update(session: Session, number: str) -> LicenceRow:
@@ -88,10 +90,9 @@ def _apply(
         licence_number=row.number, kind=kind.value, payload=payload, actor=actor, at=at, licence_version=row.version
     )
     session.add(event)
-    if kind.voids_elicence:
-        void_elicences(session, row.number, kind, at=at)
+    voided = void_elicences(session, row.number, kind, at=at) if kind.voids_elicence else 0
     session.flush()
-    return AppliedEvent(event.id, kind, after, row.version, at)
+    return AppliedEvent(event.id, kind, after, row.version, at, voided)
 
 
 def void_elicences(session: Session, number: str, kind: EventKind, *, at: datetime) -> int:
