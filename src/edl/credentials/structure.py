@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Final, NamedTuple
 
 import cbor2
@@ -259,6 +260,13 @@ TAG24_HEAD: Final = cbor2.dumps(CBORTag(cbor.ENCODED_CBOR, b""))[:-1]
 assert cbor2.dumps(CBORTag(cbor.ENCODED_CBOR, b"\x00" * 300)) == TAG24_HEAD + cbor2.dumps(b"\x00" * 300)
 
 
+@lru_cache(maxsize=4096)
+def tag24_prefix(length: int) -> bytes:
+    """What cbor2 writes before the content of ``24(<< bstr >>)`` for content of `length` bytes (tag head and
+    byte-string head, preferred serialization); cached by length, so hashing an item needs no copy of it."""
+    return cbor2.dumps(CBORTag(cbor.ENCODED_CBOR, bytes(length)))[: -length or None]
+
+
 def _item_refusal(item: object, namespace: str) -> Refusal:
     """Why a decoded value is not an IssuerSignedItem (the first rule it breaks)."""
     if type(item) is not dict or item.keys() != _ITEM_KEYS:
@@ -281,8 +289,8 @@ def parse_items(tagged_items: list[Any], namespace: str, hasher: Callable[[bytes
 
     Returns, in order, a `ParsedItem` or the `Refusal` for each element of `tagged_items`. An item
     was received as ``24(<< inner >>)`` in preferred serialization (`cbor.decode_envelope` proved
-    the whole envelope is, byte for byte), so its received bytes are ``TAG24_HEAD + dumps(inner)``:
-    the received byte string `inner` wrapped again, never a re-encoding of the decoded item.
+    the whole envelope is, byte for byte), so its received bytes are ``tag24_prefix(len(inner)) + inner``:
+    the received byte string `inner` behind the heads cbor2 writes for it, never a re-encoding of the item.
     """
     inners: list[bytes] = []
     for tagged in tagged_items:
@@ -318,8 +326,8 @@ def _parse_item(item: Any, inner: bytes, namespace: str, hasher: Callable[[bytes
             and len(salt) >= 16
             and type(identifier) is str
         ):
-            hashing = hasher(TAG24_HEAD)
-            hashing.update(cbor2.dumps(inner))
+            hashing = hasher(tag24_prefix(len(inner)))
+            hashing.update(inner)
             return digest_id, identifier, item["elementValue"], hashing.digest()
     if isinstance(item, cbor.CborError):
         code = ErrorCode.INVALID_DATE if isinstance(item, cbor.InvalidDateError) else ErrorCode.MALFORMED

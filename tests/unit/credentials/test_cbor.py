@@ -142,3 +142,11 @@ def test_decode_each_refuses_what_is_not_bytes() -> None:
     outcomes = cbor.decode_each([GOOD, bytearray(GOOD)])  # type: ignore[list-item]
     assert outcomes[0] == cbor.decode(GOOD)
     assert isinstance(outcomes[1], cbor.CborError)
+
+
+@pytest.mark.parametrize("length", [0, 1, 23, 24, 255, 256, 65535, 65536, 70000])
+def test_tag24_prefix_is_what_cbor2_writes_before_the_content(length: int) -> None:
+    from edl.credentials.structure import tag24_prefix
+
+    content = bytes(range(256)) * (length // 256) + bytes(length % 256)
+    assert tag24_prefix(length) + content == cbor2.dumps(CBORTag(24, content))
