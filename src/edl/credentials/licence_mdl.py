@@ -11,12 +11,12 @@ from typing import Any
 
 from pypinyin import Style, lazy_pinyin
 
+from edl.credentials.names import MDL_NAMESPACE
 from edl.domain import CLASS_TABLE, Licence, format_classes, format_statuses
 from edl.domain.dates import add_years
 from edl.domain.names import split_name
 
-MDL_DOCTYPE = "org.iso.18013.5.1.mDL"
-MDL_NS = "org.iso.18013.5.1"
+MDL_NS = MDL_NAMESPACE
 CN_NS = "org.iso.18013.5.1.CN"
 AGE_OVER = (18, 60, 70)
 """The fixed set of age_over_NN elements (computed at the credential's validFrom)."""

@@ -14,18 +14,17 @@ from pathlib import Path
 import cbor2
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 from edl.bootstrap import Container
-from edl.credentials import IssuanceError, device_response, generate_device_key, issue_mdoc
+from edl.credentials import MDL_DOCTYPE, IssuanceError, device_response, generate_device_key, issue_mdoc
 from edl.credentials.cose import cose_key
-from edl.credentials.licence_mdl import MDL_DOCTYPE, mdl_namespaces
-from edl.db.models import ElicenceRow, LicenceRow, RecordRow
+from edl.credentials.licence_mdl import mdl_namespaces
+from edl.db.models import ElicenceRow
 from edl.db.session import transaction
-from edl.domain import DomainError, Licence
+from edl.domain import DomainError
 from edl.domain.dates import china_date
 from edl.pki import PkiError
+from edl.registry.events import LicenceNotFound, load_for_update, void_elicences
 from edl.registry.mapping import licence_from_row
 from edl.storage.photos import PhotoNotFound
 
@@ -57,16 +56,6 @@ def load_device_public_key(path: Path) -> ec.EllipticCurvePublicKey:
     return key
 
 
-def _load_licence(session: Session, number: str) -> tuple[LicenceRow, Licence]:
-    row = session.execute(
-        select(LicenceRow).where(LicenceRow.number == number.strip().upper()).with_for_update()
-    ).scalar_one_or_none()
-    if row is None:
-        raise IssuanceRefused(f"登记库中没有此驾驶证 / no licence {number} in the registry")
-    record = session.execute(select(RecordRow).where(RecordRow.licence_number == row.number)).scalars().all()
-    return row, licence_from_row(row, record)
-
-
 def issue_elicence(
     container: Container,
     number: str,
@@ -78,7 +67,11 @@ def issue_elicence(
     """Issue (or re-issue) the e-licence of licence `number`; refuse with every reason when it is not eligible."""
     now = at or container.clock()
     with transaction(container.sessions) as session:
-        row, lic = _load_licence(session, number)
+        try:
+            row = load_for_update(session, number)
+        except LicenceNotFound:
+            raise IssuanceRefused(f"登记库中没有此驾驶证 / no licence {number} in the registry") from None
+        lic = licence_from_row(row)
         verdict = lic.eligibility(china_date(now), container.rollout)
         if not verdict.eligible:
             raise IssuanceRefused(
@@ -111,11 +104,7 @@ def issue_elicence(
             )
         except IssuanceError as exc:
             raise IssuanceRefused(f"签发失败 / cannot sign: {exc}") from None
-        session.execute(
-            update(ElicenceRow)
-            .where(ElicenceRow.licence_number == row.number, ElicenceRow.voided_at.is_(None))
-            .values(voided_at=now, void_reason="reissued")
-        )
+        void_elicences(session, row.number, "reissued", at=now)
         elicence_id = uuid.uuid4().hex
         session.add(
             ElicenceRow(

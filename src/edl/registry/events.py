@@ -90,18 +90,18 @@ def _apply(
         licence_number=row.number, kind=kind.value, payload=payload, actor=actor, at=at, licence_version=row.version
     )
     session.add(event)
-    voided = void_elicences(session, row.number, kind, at=at) if kind.voids_elicence else 0
+    voided = void_elicences(session, row.number, kind.value, at=at) if kind.voids_elicence else 0
     session.flush()
     return AppliedEvent(event.id, kind, after, row.version, at, voided)
 
 
-def void_elicences(session: Session, number: str, kind: EventKind, *, at: datetime) -> int:
-    """Void the live e-licence of licence `number` (a new card: class, validity or authority changed); the
-    holder must apply again. Returns how many were voided (0 or 1)."""
+def void_elicences(session: Session, number: str, reason: str, *, at: datetime) -> int:
+    """Void the live e-licence of licence `number`: a new card (class, validity or authority changed, `reason` is
+    the event kind) or a re-issue. Returns how many were voided (0 or 1)."""
     result = session.execute(
         update(ElicenceRow)
         .where(ElicenceRow.licence_number == number, ElicenceRow.voided_at.is_(None))
-        .values(voided_at=at, void_reason=kind.value)
+        .values(voided_at=at, void_reason=reason)
     )
     return int(getattr(result, "rowcount", 0) or 0)
 
