@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from edl.bootstrap import Container
+from edl.pki.files import PRIVATE_FILE_MODE, PUBLIC_FILE_MODE, write_atomic
 
 credential_app = typer.Typer(help="Issue e-licence credentials (ISO/IEC 18013-5 mdoc).", no_args_is_help=True)
 
@@ -85,6 +87,11 @@ def credential_issue(
     from edl.cli import fail, open_container
     from edl.elicences.service import IssuanceRefused, issue_elicence, load_device_public_key
 
+    folder = out.resolve().parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        fail(f"{out}: cannot write there (no such folder, or not writable)")
+    if out.is_dir():
+        fail(f"{out} is a folder: give a file name")
     container = open_container()
     try:
         holder_key = load_device_public_key(device_key) if device_key else None
@@ -93,18 +100,9 @@ def credential_issue(
         fail(str(exc))
     finally:
         container.dispose()
-    out.write_bytes(issued.device_response)
+    write_atomic(out, issued.device_response, mode=PUBLIC_FILE_MODE)
     typer.echo(f"wrote {out} (e-licence {issued.elicence_id}, valid until {issued.valid_until:%Y-%m-%dT%H:%M:%SZ})")
     if issued.device_private_key_pem is not None:
         key_path = out.with_name(out.name + ".device-key.pem")
-        _write_private(key_path, issued.device_private_key_pem)
+        write_atomic(key_path, issued.device_private_key_pem, mode=PRIVATE_FILE_MODE)
         typer.echo(f"wrote the generated holder device key to {key_path} (owner-only)")
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    import os
-
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)

@@ -113,3 +113,9 @@ def test_demo_data_issues_and_verifies_a_credential(demo_server: str, demo_env: 
         assert refused.returncode == 2
         assert len(refused.stderr.strip().splitlines()) == 1
         assert not (tmp_path / "x.mdoc").exists()
+    with sqlite3.connect(db) as conn:
+        before = conn.execute("SELECT count(*), count(voided_at) FROM elicences").fetchone()
+    nowhere = _edl(demo_env, "credential", "issue", good, "--out", str(tmp_path / "missing" / "e.mdoc"))
+    assert nowhere.returncode == 2 and "cannot write" in nowhere.stderr
+    with sqlite3.connect(db) as conn:  # refused before issuing: no new e-licence, the live one not voided
+        assert conn.execute("SELECT count(*), count(voided_at) FROM elicences").fetchone() == before
