@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +16,12 @@ from edl.db.session import make_engine, make_session_factory
 from edl.domain import Rollout
 from edl.pki import Authority
 from edl.storage.photos import FilePhotoStore, PhotoStore
+
+if TYPE_CHECKING:
+    from edl.accounts.sms import SmsSender
+    from edl.applications.face import FaceVerifier
+    from edl.domain.calendar import WorkingCalendar
+    from edl.notifications.push import Notifier
 
 Clock = Callable[[], datetime]
 
@@ -48,7 +55,48 @@ class Container:
     def rollout(self) -> Rollout:
         return Rollout(self.settings.rollout_codes)
 
+    # Outside providers: built on first use (the face model takes a moment to load), swappable in tests by
+    # assigning the attribute before use.
+
+    @cached_property
+    def face_verifier(self) -> FaceVerifier:
+        """Real-person authentication (实人认证): dlib face descriptors, or a named lenient provider in the demo."""
+        from edl.applications.face import build_verifier
+
+        return build_verifier(self.settings)
+
+    @cached_property
+    def sms(self) -> SmsSender:
+        """Where sign-in codes go: the server log (and the dev inbox page in the demo)."""
+        from edl.accounts.sms import LogSmsSender
+
+        return LogSmsSender(dev_inbox=self.settings.demo)
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        """Delivery of in-app notifications beyond the inbox (Web Push to subscribed browsers)."""
+        from edl.notifications.push import build_notifier
+
+        return build_notifier(self)
+
+    @cached_property
+    def calendar(self) -> WorkingCalendar:
+        """Working days on the Chinese statutory calendar (chinese-calendar, extended by EDL_HOLIDAYS_FILE)."""
+        from edl.applications.holidays import load_calendar
+
+        return load_calendar(self.settings.holidays_file)
+
+    def secret(self, name: str) -> bytes:
+        """A server secret (HMAC key) from the data directory, created on first use, owner-only."""
+        from edl.secrets import load_or_create_secret
+
+        return load_or_create_secret(self.settings.data_dir, name)
+
     def dispose(self) -> None:
+        notifier = self.__dict__.get("notifier")
+        close = getattr(notifier, "close", None)
+        if callable(close):
+            close()
         self.engine.dispose()
         if self.read_sessions is not None and self.read_sessions.kw.get("bind") is not self.engine:
             bind = self.read_sessions.kw.get("bind")

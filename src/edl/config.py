@@ -28,6 +28,33 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     demo: bool = False
+    # --- the driver's app and the review workflow (issue 4) ---
+    face_provider: str = Field(
+        default="auto",
+        description="real-person authentication: 'dlib' (face descriptors from the optional [face] extra), "
+        "'lenient-demo' (accepts any readable photo without comparing faces; demo only), or 'auto' (dlib when "
+        "installed, else lenient-demo in the demo, else refuse); `edl demo` uses lenient-demo unless set, since "
+        "its synthetic portraits are drawings",
+    )
+    face_match_threshold: float = Field(default=0.5, gt=0, lt=1, description="max descriptor distance for a match")
+    face_attempts_per_day: int = Field(default=5, ge=1, description="real-person authentication tries per account/day")
+    face_check_valid_minutes: int = Field(default=10, ge=1, description="how long a passed face check may be used")
+    otp_ttl_seconds: int = Field(default=300, ge=30, description="how long a sign-in code is valid")
+    otp_max_attempts: int = Field(default=5, ge=1, description="wrong codes before a code is dead")
+    otp_per_mobile_per_hour: int = Field(default=5, ge=1, description="codes sent to one number per hour")
+    otp_per_client_per_hour: int = Field(default=20, ge=1, description="codes asked for by one client address per hour")
+    session_hours: int = Field(default=12, ge=1, description="how long a sign-in lasts")
+    holidays_file: Path | None = Field(
+        default=None,
+        description="JSON holiday table (holidays and make-up working days) that extends chinese-calendar",
+    )
+    vapid_subject: str = Field(default="mailto:edl-ops@example.invalid", description="Web Push contact (VAPID sub)")
+    push_service_hosts: str = Field(
+        default="fcm.googleapis.com,updates.push.services.mozilla.com,push.services.mozilla.com,"
+        "notify.windows.com,push.apple.com",
+        description="comma-separated push-service host names (and their subdomains) a browser subscription may use",
+    )
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="largest photo upload accepted")
 
     @property
     def resolved_database_url(self) -> str:
@@ -41,6 +68,10 @@ class Settings(BaseSettings):
         if text in ("", "all", "*"):
             return None
         return frozenset(c.strip() for c in self.rollout.split(",") if c.strip())
+
+    @property
+    def push_host_set(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.push_service_hosts.split(",") if h.strip())
 
     def ensure_data_dir(self) -> Path:
         """Create the data directory owner-only (it holds keys and personal data)."""

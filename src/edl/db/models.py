@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -144,3 +146,185 @@ class ElicenceRow(Base):
     issued_by: Mapped[str] = mapped_column(String(128))
 
     __table_args__ = (Index("ix_elicences_active", "licence_number", "voided_at"),)
+
+
+# --- Accounts, applications, review, notifications and audit (issue 4) -------------------------------------------
+
+
+class AccountRow(Base):
+    """A driver's app account (12123 账号): signed in by mobile number, bound to at most one licence."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    mobile: Mapped[str] = mapped_column(String(20), unique=True)
+    licence_number: Mapped[str | None] = mapped_column(
+        ForeignKey("licences.number", ondelete="RESTRICT"), unique=True, nullable=True
+    )
+    """One licence, one account: the unique constraint is the rule."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    bound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lang: Mapped[str] = mapped_column(String(2), default="zh")
+
+
+class OtpChallengeRow(Base):
+    """A one-time sign-in code sent by SMS. Only an HMAC of the code is kept."""
+
+    __tablename__ = "otp_challenges"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    mobile: Mapped[str] = mapped_column(String(20))
+    client: Mapped[str] = mapped_column(String(64))
+    """The client address that asked for it (rate limits per number and per address)."""
+    code_mac: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    consumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_otp_challenges_mobile_created", "mobile", "created_at"),
+        Index("ix_otp_challenges_client_created", "client", "created_at"),
+    )
+
+
+class StaffUserRow(Base):
+    """A traffic-police staff member of the review console, scoped to issuing authorities."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))
+    """reviewer, supervisor or admin."""
+    authorities: Mapped[str] = mapped_column(String(512))
+    """Comma-separated issuing-authority codes this user may act for, or '*' for all."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_logins: Mapped[int] = mapped_column(SmallInteger, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebSessionRow(Base):
+    """A signed-in browser session (holder or staff). The cookie holds a random token; only its SHA-256 is kept."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    """holder or staff."""
+    subject_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FaceCheckRow(Base):
+    """One real-person authentication (实人认证) attempt: live capture compared with a reference photo."""
+
+    __tablename__ = "face_checks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"), index=True)
+    licence_number: Mapped[str] = mapped_column(String(18))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    provider: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(16))
+    """passed, no_face, several_faces, mismatch, bad_image, no_reference."""
+    distance: Mapped[float | None] = mapped_column(Float)
+    purpose: Mapped[str] = mapped_column(String(16))
+    """bind or apply."""
+
+
+class ApplicationRow(Base):
+    """An e-licence application (申领) or a voluntary photo change, from submission to decision."""
+
+    __tablename__ = "applications"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"), index=True)
+    licence_number: Mapped[str] = mapped_column(ForeignKey("licences.number", ondelete="RESTRICT"), index=True)
+    authority_code: Mapped[str] = mapped_column(String(6))
+    """The licence's issuing authority when submitted: reviewers see only their authorities' queue."""
+    kind: Mapped[str] = mapped_column(String(16))
+    """stored_photo, camera, album (how the photo came)."""
+    photo_change: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A voluntary photo change after issuance (the old e-licence stays until the new one is issued)."""
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    """pending_review, issued, rejected, cancelled."""
+    photo_ref: Mapped[str] = mapped_column(String(64))
+    photo_checks: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """What the automatic checks measured (kept for the reviewer)."""
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    face_check_id: Mapped[str | None] = mapped_column(ForeignKey("face_checks.id", ondelete="RESTRICT"))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Review deadline: submission + 1 working day (Chinese statutory calendar)."""
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    reject_code: Mapped[str | None] = mapped_column(String(32))
+    reject_note: Mapped[str | None] = mapped_column(String(500))
+    elicence_id: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (
+        UniqueConstraint("account_id", "idempotency_key", name="uq_applications_account_idempotency"),
+        Index("ix_applications_queue", "state", "due_at"),
+    )
+
+
+class NotificationRow(Base):
+    """An in-app message (站内消息) for a holder; written in the same transaction as the event it reports."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    title_zh: Mapped[str] = mapped_column(String(128))
+    title_en: Mapped[str] = mapped_column(String(128))
+    body_zh: Mapped[str] = mapped_column(String(1000))
+    body_en: Mapped[str] = mapped_column(String(1000))
+    link: Mapped[str | None] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pushed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_notifications_account_id", "account_id", "id"),)
+
+
+class PushSubscriptionRow(Base):
+    """A browser's Web Push subscription (endpoint and keys from PushManager.subscribe)."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(1024), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(256))
+    auth: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditRow(Base):
+    """Append-only audit log (a trigger refuses UPDATE and DELETE): who did what to which record, and when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor_kind: Mapped[str] = mapped_column(String(8))
+    """holder, staff, system or cli."""
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))
+    """A licence number, application id or account id."""
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    client: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_audit_log_subject_id", "subject", "id"),
+        Index("ix_audit_log_action_at", "action", "at"),
+    )
