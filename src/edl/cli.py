@@ -60,12 +60,14 @@ def _register() -> None:
     from edl.cli_licence import licence_app
     from edl.cli_registry import registry_app
     from edl.cli_serve import credential_app, demo, serve
+    from edl.cli_staff import staff_app
 
     app.add_typer(keys_app, name="keys")
     app.add_typer(trust_app, name="trust")
     app.add_typer(registry_app, name="registry")
     app.add_typer(licence_app, name="licence")
     app.add_typer(credential_app, name="credential")
+    app.add_typer(staff_app, name="staff")
     app.command("verify")(verify_command)
     app.command("serve")(serve)
     app.command("demo")(demo)

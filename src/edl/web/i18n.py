@@ -14,6 +14,8 @@ from typing import Any
 from markupsafe import Markup, escape
 from starlette.requests import Request
 
+from edl.web.catalogue import auth, holder, inbox, review
+
 
 class Lang(StrEnum):
     ZH = "zh"
@@ -34,7 +36,7 @@ COOKIE_NAME = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 # key -> (中文, English). Placeholders use str.format names.
-MESSAGES: Mapping[str, tuple[str, str]] = {
+_REGISTRY_MESSAGES: Mapping[str, tuple[str, str]] = {
     "site.title": ("电子驾驶证登记库", "eDL registry"),
     "site.subtitle": ("工作人员查询（演示）", "Staff browser (demo)"),
     "site.skip": ("跳到正文", "Skip to content"),
@@ -161,6 +163,21 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "error.invalid_input": ("输入有误：{detail}", "Invalid input: {detail}"),
     "error.home": ("返回查询页面", "Back to the search page"),
 }
+
+
+def _merge(*catalogues: Mapping[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    merged: dict[str, tuple[str, str]] = {}
+    for catalogue in catalogues:
+        clash = merged.keys() & catalogue.keys()
+        if clash:
+            raise RuntimeError(f"message keys defined twice: {sorted(clash)}")
+        merged.update(catalogue)
+    return merged
+
+
+MESSAGES: Mapping[str, tuple[str, str]] = _merge(
+    _REGISTRY_MESSAGES, auth.MESSAGES, holder.MESSAGES, review.MESSAGES, inbox.MESSAGES
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,343 @@
+"""Staff accounts of the review console (审核工作人员): roles, issuing-authority scope, password sign-in with lockout.
+
+Every change is audited (`staff_changed`); every sign-in attempt too (`sign_in` / `sign_in_failed`). Passwords
+never reach the audit log or the server log.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from edl.accounts.errors import (
+    AccountError,
+    InvalidStaffInput,
+    StaffLocked,
+    StaffSignInFailed,
+    StaffUserExists,
+    UnknownStaffUser,
+)
+from edl.accounts.passwords import (
+    DUMMY_HASH,
+    MAX_LENGTH,
+    check_password_rules,
+    generate_password,
+    hash_password,
+    password_matches,
+)
+from edl.accounts.sessions import SessionKind, SignedIn, live_session, open_session, revoke_all, revoke_session
+from edl.accounts.times import as_utc
+from edl.audit import Action, ActorKind, record
+from edl.db.models import StaffUserRow
+from edl.db.session import transaction
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+ALL_AUTHORITIES = "*"
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+_AUTHORITY = re.compile(r"^\d{6}$")
+
+
+class Role(StrEnum):
+    """What a staff member may do: review applications, also supervise reviewers, or also manage staff."""
+
+    REVIEWER = "reviewer"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class StaffUser:
+    id: str
+    username: str
+    display_name: str
+    role: Role
+    authorities: frozenset[str] | None
+    """Issuing-authority codes this user acts for; None means all."""
+    created_at: datetime
+    disabled_at: datetime | None
+    locked_until: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.disabled_at is None
+
+    def locked_at(self, at: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > as_utc(at)
+
+
+@dataclass(frozen=True, slots=True)
+class NewStaffUser:
+    user: StaffUser
+    password: str | None
+    """The generated password, to be shown once; None when the caller chose it."""
+
+
+def normalise_username(raw: str) -> str:
+    value = (raw or "").strip().lower()
+    if not _USERNAME.match(value):
+        raise InvalidStaffInput(
+            "用户名应为2到64位小写字母、数字或 . _ -，并以字母或数字开头 / "
+            "a username is 2 to 64 lower-case letters, digits or . _ -, starting with a letter or digit"
+        )
+    return value
+
+
+def parse_role(raw: str) -> Role:
+    try:
+        return Role((raw or "").strip().lower())
+    except ValueError:
+        raise InvalidStaffInput(
+            f"角色“{raw}”无效：应为 reviewer、supervisor 或 admin / "
+            f"role {raw!r} is not valid: use reviewer, supervisor or admin"
+        ) from None
+
+
+def parse_authorities(codes: Iterable[str], *, all_authorities: bool) -> frozenset[str] | None:
+    """Codes (6 digits each; commas or spaces between several) or all; exactly one of the two."""
+    found = {c for item in codes for c in re.split(r"[\s,，]+", item) if c}
+    if all_authorities:
+        if found:
+            raise InvalidStaffInput(
+                "请只选择一种：指定发证机关代码，或全部发证机关 / "
+                "give either authority codes or all authorities, not both"
+            )
+        return None
+    if not found:
+        raise InvalidStaffInput(
+            "请至少指定一个发证机关代码（6位数字），或选择全部发证机关 / "
+            "give at least one issuing-authority code (6 digits), or all authorities"
+        )
+    bad = sorted(c for c in found if not _AUTHORITY.match(c))
+    if bad:
+        raise InvalidStaffInput(
+            f"发证机关代码应为6位数字：{', '.join(bad)[:60]} / authority codes are 6 digits: {', '.join(bad)[:60]}"
+        )
+    if len(",".join(sorted(found))) > 512:
+        raise InvalidStaffInput("发证机关代码过多 / too many authority codes for one user")
+    return frozenset(found)
+
+
+def _display_name(raw: str | None, username: str) -> str:
+    value = " ".join((raw or "").split())
+    if not value:
+        return username
+    if len(value) > 64:
+        raise InvalidStaffInput("姓名最多64个字符 / the name may have at most 64 characters")
+    return value
+
+
+def _authorities_column(authorities: frozenset[str] | None) -> str:
+    return ALL_AUTHORITIES if authorities is None else ",".join(sorted(authorities))
+
+
+def _authorities_of(column: str) -> frozenset[str] | None:
+    if column.strip() == ALL_AUTHORITIES:
+        return None
+    return frozenset(c for c in column.split(",") if c)
+
+
+def staff_user(row: StaffUserRow) -> StaffUser:
+    return StaffUser(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        role=Role(row.role),
+        authorities=_authorities_of(row.authorities),
+        created_at=as_utc(row.created_at),
+        disabled_at=as_utc(row.disabled_at) if row.disabled_at else None,
+        locked_until=as_utc(row.locked_until) if row.locked_until else None,
+    )
+
+
+def add_staff_user(
+    session: Session,
+    username: str,
+    *,
+    role: Role,
+    authorities: frozenset[str] | None,
+    display_name: str | None = None,
+    password: str | None = None,
+    actor_kind: ActorKind,
+    actor: str,
+    at: datetime,
+    client: str | None = None,
+) -> NewStaffUser:
+    """Create a staff user (in `session`'s transaction); without `password`, one is generated and returned once."""
+    at = as_utc(at)
+    username = normalise_username(username)
+    name = _display_name(display_name, username)
+    if password is not None:
+        check_password_rules(password)
+    if session.scalar(select(StaffUserRow.id).where(StaffUserRow.username == username)) is not None:
+        raise StaffUserExists(username)
+    generated = generate_password() if password is None else None
+    row = StaffUserRow(
+        id=uuid.uuid4().hex,
+        username=username,
+        display_name=name,
+        password_hash=hash_password(password if password is not None else str(generated)),
+        role=role.value,
+        authorities=_authorities_column(authorities),
+        created_at=at,
+        failed_logins=0,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        raise StaffUserExists(username) from None
+    record(
+        session,
+        at=at,
+        actor_kind=actor_kind,
+        actor=actor,
+        action=Action.STAFF_CHANGED,
+        subject=username,
+        detail={"change": "added", "role": role.value, "authorities": row.authorities},
+        client=client,
+    )
+    return NewStaffUser(staff_user(row), generated)
+
+
+def list_staff_users(session: Session) -> list[StaffUser]:
+    return [staff_user(r) for r in session.scalars(select(StaffUserRow).order_by(StaffUserRow.username))]
+
+
+def disable_staff_user(
+    session: Session,
+    username: str,
+    *,
+    actor_kind: ActorKind,
+    actor: str,
+    at: datetime,
+    by_user_id: str | None = None,
+    client: str | None = None,
+) -> StaffUser:
+    """Disable a user and end their sessions at once. Staff cannot disable themselves (nobody would be left)."""
+    at = as_utc(at)
+    name = (username or "").strip().lower()
+    row = session.scalars(select(StaffUserRow).where(StaffUserRow.username == name)).first()
+    if row is None:
+        raise UnknownStaffUser(name[:64])
+    if by_user_id is not None and row.id == by_user_id:
+        raise InvalidStaffInput("不能停用自己的账号 / you cannot disable your own account")
+    if row.disabled_at is None:
+        row.disabled_at = at
+        ended = revoke_all(session, SessionKind.STAFF, row.id, at=at)
+        record(
+            session,
+            at=at,
+            actor_kind=actor_kind,
+            actor=actor,
+            action=Action.STAFF_CHANGED,
+            subject=row.username,
+            detail={"change": "disabled", "sessions_ended": ended},
+            client=client,
+        )
+    return staff_user(row)
+
+
+def sign_in_staff(
+    sessions: sessionmaker[Session],
+    username: str,
+    password: str,
+    *,
+    client: str | None,
+    at: datetime,
+    session_hours: int,
+    previous_token: str | None = None,
+) -> tuple[StaffUser, SignedIn]:
+    """Check the password and open a session; after 5 wrong passwords in a row the account locks for 15 minutes.
+
+    Refusals are audited and committed before the error is raised (so the failure count sticks).
+    """
+    at = as_utc(at)
+    name = (username or "").strip().lower()
+    failure: AccountError | None = None
+    reason = ""
+    with transaction(sessions) as s:
+        row = s.scalars(select(StaffUserRow).where(StaffUserRow.username == name).with_for_update()).first()
+        if row is None:
+            password_matches(password[:MAX_LENGTH], DUMMY_HASH)  # same work as for a real user
+            failure, reason = StaffSignInFailed(), "unknown_user"
+        elif row.locked_until is not None and as_utc(row.locked_until) > at:
+            failure, reason = StaffLocked(int((as_utc(row.locked_until) - at).total_seconds())), "locked"
+        elif len(password) > MAX_LENGTH or not password_matches(password, row.password_hash):
+            row.failed_logins = (row.failed_logins or 0) + 1
+            failure, reason = StaffSignInFailed(), "wrong_password"
+            if row.failed_logins >= MAX_FAILED_LOGINS:
+                row.failed_logins = 0
+                row.locked_until = at + LOCKOUT
+                failure, reason = StaffLocked(int(LOCKOUT.total_seconds())), "wrong_password_locked"
+        elif row.disabled_at is not None:
+            failure, reason = StaffSignInFailed(), "disabled"
+        if failure is not None:
+            record(
+                s,
+                at=at,
+                actor_kind=ActorKind.STAFF,
+                actor=row.username if row else _loggable(name),
+                action=Action.SIGN_IN_FAILED,
+                subject=row.username if row else _loggable(name),
+                outcome="refused",
+                detail={"reason": reason},
+                client=client,
+            )
+        else:
+            assert row is not None
+            row.failed_logins = 0
+            row.locked_until = None
+            revoke_session(s, SessionKind.STAFF, previous_token, at=at)
+            signed = open_session(s, SessionKind.STAFF, row.id, at=at, hours=session_hours)
+            record(
+                s,
+                at=at,
+                actor_kind=ActorKind.STAFF,
+                actor=row.username,
+                action=Action.SIGN_IN,
+                subject=row.username,
+                detail={"role": row.role},
+                client=client,
+            )
+            user = staff_user(row)
+    if failure is not None:
+        raise failure
+    return user, signed
+
+
+def staff_for_session(session: Session, token: str | None, *, at: datetime) -> StaffUser | None:
+    """The active staff user behind a cookie value, or None (no session, expired, revoked or user disabled)."""
+    found = live_session(session, SessionKind.STAFF, token, at=at)
+    if found is None:
+        return None
+    row = session.get(StaffUserRow, found.subject_id)
+    if row is None or row.disabled_at is not None:
+        return None
+    return staff_user(row)
+
+
+def sign_out_staff(sessions: sessionmaker[Session], token: str | None, *, client: str | None, at: datetime) -> bool:
+    """Revoke the staff session behind `token`; False when it was not live (nothing to do)."""
+    at = as_utc(at)
+    with transaction(sessions) as s:
+        found = revoke_session(s, SessionKind.STAFF, token, at=at)
+        if found is None:
+            return False
+        row = s.get(StaffUserRow, found.subject_id)
+        name = row.username if row is not None else found.subject_id
+        record(s, at=at, actor_kind=ActorKind.STAFF, actor=name, action=Action.SIGN_OUT, subject=name, client=client)
+    return True
+
+
+def _loggable(name: str) -> str:
+    """A typed username, only when it looks like one (a password typed into the wrong field is not recorded)."""
+    return name if _USERNAME.match(name) else "-"

@@ -1,0 +1,1 @@
+"""Message catalogues, one module per group of pages, merged by `edl.web.i18n` (a key may be defined once)."""

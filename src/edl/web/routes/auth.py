@@ -1,0 +1,462 @@
+"""Sign-in pages: drivers by SMS code (/app/sign-in), staff by password (/review/sign-in), the staff accounts
+console (/review/staff, admin only) and the demo's dev SMS inbox (/dev/sms).
+
+Every form carries the CSRF token; every POST depends on `require_csrf`. `install_auth_handlers(app)` adds the
+CSRF cookie middleware and turns SignInRequired / CsrfRefused / Forbidden into redirects and 4xx pages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Form, Query
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from edl.accounts import (
+    AccountError,
+    CodeTooSoon,
+    InvalidMobile,
+    LogSmsSender,
+    RateLimited,
+    Role,
+    StaffLocked,
+    add_staff_user,
+    disable_staff_user,
+    list_staff_users,
+    mask_mobile,
+    normalise_mobile,
+    parse_authorities,
+    parse_role,
+    request_sign_in_code,
+    sign_in_staff,
+    sign_in_with_code,
+    sign_out,
+    sign_out_staff,
+)
+from edl.accounts.sessions import SessionKind
+from edl.audit import ActorKind
+from edl.bootstrap import Container
+from edl.db.session import transaction
+from edl.web.auth_deps import (
+    HOLDER_COOKIE,
+    HOLDER_HOME,
+    HOLDER_SIGN_IN,
+    STAFF_COOKIE,
+    STAFF_HOME,
+    STAFF_SIGN_IN,
+    Forbidden,
+    SignInRequired,
+    StaffSession,
+    clear_session_cookie,
+    optional_holder,
+    optional_staff,
+    require_role,
+    safe_next,
+    set_session_cookie,
+    this_page,
+    wants_json,
+)
+from edl.web.csrf import CsrfCookieMiddleware, CsrfRefused, csrf_token, require_csrf
+from edl.web.deps import get_container, get_pages
+from edl.web.errors import error_page, localise
+from edl.web.i18n import Translator, negotiate
+from edl.web.presenters import beijing_time
+from edl.web.rendering import Pages
+
+router = APIRouter(tags=["auth"])
+log = structlog.get_logger("edl.web.auth")
+CSRF = [Depends(require_csrf)]
+
+
+def _root(request: Request) -> str:
+    return str(request.scope.get("root_path", ""))
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _message(request: Request, exc: AccountError) -> str:
+    return localise(str(exc), negotiate(request))
+
+
+def _retry_after(exc: AccountError) -> dict[str, str]:
+    seconds = exc.retry_after if isinstance(exc, RateLimited | StaffLocked) else None
+    return {"Retry-After": str(seconds)} if seconds else {}
+
+
+def display_mobile(mobile: str) -> str:
+    """'13800138000' → '138****8000', as Chinese apps show a number back to its owner."""
+    return f"{mobile[:3]}****{mobile[-4:]}" if len(mobile) == 11 else mask_mobile(mobile)
+
+
+# ---- driver sign-in -----------------------------------------------------------------------------------------------
+
+
+def _mobile_page(
+    request: Request, pages: Pages, *, next_path: str, mobile: str = "", error: AccountError | None = None
+) -> Response:
+    return pages.render(
+        request,
+        "auth/holder_sign_in.html",
+        {
+            "csrf": csrf_token(request),
+            "next": next_path,
+            "mobile": mobile,
+            "error": _message(request, error) if error else None,
+            "action": _root(request) + "/app/sign-in/code",
+        },
+        status_code=error.status_code if error else 200,
+        headers=_retry_after(error) if error else None,
+    )
+
+
+def _code_page(
+    request: Request,
+    pages: Pages,
+    container: Container,
+    *,
+    mobile: str,
+    next_path: str,
+    error: AccountError | None = None,
+) -> Response:
+    root = _root(request)
+    return pages.render(
+        request,
+        "auth/holder_code.html",
+        {
+            "csrf": csrf_token(request),
+            "next": next_path,
+            "mobile": mobile,
+            "shown_mobile": display_mobile(mobile),
+            "minutes": max(1, container.settings.otp_ttl_seconds // 60),
+            "error": _message(request, error) if error else None,
+            "verify_action": root + "/app/sign-in/verify",
+            "resend_action": root + "/app/sign-in/code",
+            "change_url": root + HOLDER_SIGN_IN + (f"?{urlencode({'next': next_path})}" if next_path else ""),
+            "dev_inbox_url": root + "/dev/sms" if container.settings.demo else None,
+        },
+        status_code=error.status_code if error else 200,
+        headers=_retry_after(error) if error else None,
+    )
+
+
+@router.get("/app/sign-in", name="holder_sign_in")
+def holder_sign_in_page(
+    request: Request, next_: str | None = Query(None, alias="next"), pages: Pages = Depends(get_pages)
+) -> Response:
+    """The mobile-number form (already signed in: straight on to `next`)."""
+    next_path = safe_next(next_, "")
+    if optional_holder(request) is not None:
+        return RedirectResponse(next_path or _root(request) + HOLDER_HOME, 303)
+    return _mobile_page(request, pages, next_path=next_path)
+
+
+@router.post("/app/sign-in/code", name="holder_send_code", dependencies=CSRF)
+def holder_send_code(
+    request: Request,
+    mobile: str = Form(""),
+    next_: str = Form("", alias="next"),
+    container: Container = Depends(get_container),
+    pages: Pages = Depends(get_pages),
+) -> Response:
+    """Text a code to the number and show the code form."""
+    next_path = safe_next(next_, "")
+    try:
+        sent = request_sign_in_code(container, mobile, client=_client(request), at=container.clock())
+    except CodeTooSoon as exc:  # a code is on its way: let them type it
+        log.info("otp_refused", reason=type(exc).__name__)
+        return _code_page(request, pages, container, mobile=normalise_mobile(mobile), next_path=next_path, error=exc)
+    except AccountError as exc:
+        log.info("otp_refused", reason=type(exc).__name__)
+        return _mobile_page(request, pages, next_path=next_path, mobile=mobile[:32], error=exc)
+    return _code_page(request, pages, container, mobile=sent.mobile, next_path=next_path)
+
+
+@router.post("/app/sign-in/verify", name="holder_verify", dependencies=CSRF)
+def holder_verify(
+    request: Request,
+    mobile: str = Form(""),
+    code: str = Form(""),
+    next_: str = Form("", alias="next"),
+    container: Container = Depends(get_container),
+    pages: Pages = Depends(get_pages),
+) -> Response:
+    """Sign in with the code: set the session cookie and go on to `next` (or the app's home)."""
+    next_path = safe_next(next_, "")
+    try:
+        _account, signed = sign_in_with_code(
+            container,
+            mobile,
+            code,
+            client=_client(request),
+            at=container.clock(),
+            previous_token=request.cookies.get(HOLDER_COOKIE),
+        )
+    except InvalidMobile as exc:
+        return _mobile_page(request, pages, next_path=next_path, mobile=mobile[:32], error=exc)
+    except AccountError as exc:
+        return _code_page(request, pages, container, mobile=normalise_mobile(mobile), next_path=next_path, error=exc)
+    response = RedirectResponse(next_path or _root(request) + HOLDER_HOME, 303)
+    hours = container.settings.session_hours
+    set_session_cookie(response, request, HOLDER_COOKIE, signed.token, max_age=hours * 3600)
+    return response
+
+
+@router.post("/app/sign-out", name="holder_sign_out", dependencies=CSRF)
+def holder_sign_out(request: Request, container: Container = Depends(get_container)) -> Response:
+    sign_out(container, request.cookies.get(HOLDER_COOKIE), client=_client(request), at=container.clock())
+    response = RedirectResponse(_root(request) + HOLDER_SIGN_IN, 303)
+    clear_session_cookie(response, request, HOLDER_COOKIE)
+    return response
+
+
+@router.get("/dev/sms", name="dev_sms")
+def dev_sms(
+    request: Request, container: Container = Depends(get_container), pages: Pages = Depends(get_pages)
+) -> Response:
+    """The demo's SMS inbox: the last texts this server sent (404 outside demo mode)."""
+    sms = container.sms if container.settings.demo else None
+    if not isinstance(sms, LogSmsSender) or not sms.dev_inbox:
+        raise HTTPException(404)
+    return pages.render(
+        request,
+        "auth/dev_sms.html",
+        {
+            "messages": [(beijing_time(m.at), display_mobile(m.mobile), m.text) for m in sms.messages],
+            "back_url": _root(request) + HOLDER_SIGN_IN,
+        },
+    )
+
+
+# ---- staff sign-in ------------------------------------------------------------------------------------------------
+
+
+def _staff_sign_in_page(
+    request: Request, pages: Pages, *, next_path: str, username: str = "", error: AccountError | None = None
+) -> Response:
+    return pages.render(
+        request,
+        "auth/staff_sign_in.html",
+        {
+            "csrf": csrf_token(request),
+            "next": next_path,
+            "username": username,
+            "error": _message(request, error) if error else None,
+            "action": _root(request) + STAFF_SIGN_IN,
+        },
+        status_code=error.status_code if error else 200,
+        headers=_retry_after(error) if error else None,
+    )
+
+
+@router.get(STAFF_SIGN_IN, name="staff_sign_in")
+def staff_sign_in_page(
+    request: Request, next_: str | None = Query(None, alias="next"), pages: Pages = Depends(get_pages)
+) -> Response:
+    next_path = safe_next(next_, "")
+    if optional_staff(request) is not None:
+        return RedirectResponse(next_path or _root(request) + STAFF_HOME, 303)
+    return _staff_sign_in_page(request, pages, next_path=next_path)
+
+
+@router.post(STAFF_SIGN_IN, name="staff_sign_in_submit", dependencies=CSRF)
+def staff_sign_in_submit(
+    request: Request,
+    username: str = Form(""),
+    password: str = Form(""),
+    next_: str = Form("", alias="next"),
+    container: Container = Depends(get_container),
+    pages: Pages = Depends(get_pages),
+) -> Response:
+    next_path = safe_next(next_, "")
+    try:
+        _user, signed = sign_in_staff(
+            container.sessions,
+            username,
+            password,
+            client=_client(request),
+            at=container.clock(),
+            session_hours=container.settings.session_hours,
+            previous_token=request.cookies.get(STAFF_COOKIE),
+        )
+    except AccountError as exc:
+        return _staff_sign_in_page(request, pages, next_path=next_path, username=username.strip()[:64], error=exc)
+    response = RedirectResponse(next_path or _root(request) + STAFF_HOME, 303)
+    hours = container.settings.session_hours
+    set_session_cookie(response, request, STAFF_COOKIE, signed.token, max_age=hours * 3600)
+    return response
+
+
+@router.post("/review/sign-out", name="staff_sign_out", dependencies=CSRF)
+def staff_sign_out(request: Request, container: Container = Depends(get_container)) -> Response:
+    sign_out_staff(container.sessions, request.cookies.get(STAFF_COOKIE), client=_client(request), at=container.clock())
+    response = RedirectResponse(_root(request) + STAFF_SIGN_IN, 303)
+    clear_session_cookie(response, request, STAFF_COOKIE)
+    return response
+
+
+# ---- staff accounts (admin) ---------------------------------------------------------------------------------------
+
+admin_only = require_role(Role.ADMIN)
+
+
+def _staff_admin_page(
+    request: Request,
+    pages: Pages,
+    container: Container,
+    admin: StaffSession,
+    *,
+    added: tuple[str, str] | None = None,
+    error: AccountError | None = None,
+    form: dict[str, Any] | None = None,
+) -> Response:
+    t = Translator(negotiate(request))
+    now = container.clock()
+    root = _root(request)
+    with container.sessions() as s:
+        users = list_staff_users(s)
+    rows = [
+        {
+            "username": u.username,
+            "name": u.display_name,
+            "role": t(f"auth.role_{u.role.value}"),
+            "authorities": t("auth.authorities_all") if u.authorities is None else " ".join(sorted(u.authorities)),
+            "created": beijing_time(u.created_at),
+            "state": t("auth.state_disabled")
+            if not u.active
+            else (t("auth.state_locked") if u.locked_at(now) else t("auth.state_active")),
+            "disable_url": f"{root}/review/staff/{u.username}/disable" if u.active and u.id != admin.user_id else None,
+        }
+        for u in users
+    ]
+    return pages.render(
+        request,
+        "auth/staff_list.html",
+        {
+            "csrf": csrf_token(request),
+            "me": admin,
+            "rows": rows,
+            "roles": [(r.value, t(f"auth.role_{r.value}")) for r in Role],
+            "form": form or {"username": "", "display_name": "", "role": Role.REVIEWER.value, "authorities": ""},
+            "added": added,
+            "error": _message(request, error) if error else None,
+            "add_action": f"{root}/review/staff",
+            "sign_out_action": f"{root}/review/sign-out",
+        },
+        status_code=error.status_code if error else 200,
+    )
+
+
+@router.get("/review/staff", name="staff_admin")
+def staff_admin(
+    request: Request,
+    admin: StaffSession = Depends(admin_only),
+    container: Container = Depends(get_container),
+    pages: Pages = Depends(get_pages),
+) -> Response:
+    """Staff accounts: list, add (the generated password is shown once), disable."""
+    return _staff_admin_page(request, pages, container, admin)
+
+
+@router.post("/review/staff", name="staff_admin_add", dependencies=CSRF)
+def staff_admin_add(
+    request: Request,
+    username: str = Form(""),
+    display_name: str = Form(""),
+    role: str = Form(""),
+    authorities: str = Form(""),
+    all_authorities: str | None = Form(None),
+    admin: StaffSession = Depends(admin_only),
+    container: Container = Depends(get_container),
+    pages: Pages = Depends(get_pages),
+) -> Response:
+    form = {
+        "username": username[:64],
+        "display_name": display_name[:64],
+        "role": role[:16],
+        "authorities": authorities[:512],
+    }
+    try:
+        with transaction(container.sessions) as s:
+            new = add_staff_user(
+                s,
+                username,
+                role=parse_role(role),
+                authorities=parse_authorities([authorities], all_authorities=all_authorities is not None),
+                display_name=display_name,
+                actor_kind=ActorKind.STAFF,
+                actor=admin.username,
+                at=container.clock(),
+                client=_client(request),
+            )
+    except AccountError as exc:
+        return _staff_admin_page(request, pages, container, admin, error=exc, form=form)
+    return _staff_admin_page(request, pages, container, admin, added=(new.user.username, str(new.password)))
+
+
+@router.post("/review/staff/{username}/disable", name="staff_admin_disable", dependencies=CSRF)
+def staff_admin_disable(
+    request: Request,
+    username: str,
+    admin: StaffSession = Depends(admin_only),
+    container: Container = Depends(get_container),
+    pages: Pages = Depends(get_pages),
+) -> Response:
+    try:
+        with transaction(container.sessions) as s:
+            disable_staff_user(
+                s,
+                username,
+                actor_kind=ActorKind.STAFF,
+                actor=admin.username,
+                at=container.clock(),
+                by_user_id=admin.user_id,
+                client=_client(request),
+            )
+    except AccountError as exc:
+        return _staff_admin_page(request, pages, container, admin, error=exc)
+    return RedirectResponse(_root(request) + "/review/staff", 303)
+
+
+# ---- handlers -----------------------------------------------------------------------------------------------------
+
+
+def install_auth_handlers(app: FastAPI) -> None:
+    """Add the CSRF cookie middleware and the answers to SignInRequired, CsrfRefused and Forbidden."""
+    app.add_middleware(CsrfCookieMiddleware)
+
+    @app.exception_handler(SignInRequired)
+    async def on_sign_in_required(request: Request, exc: SignInRequired) -> Response:
+        target = HOLDER_SIGN_IN if exc.kind is SessionKind.HOLDER else STAFF_SIGN_IN
+        url = _root(request) + target
+        if wants_json(request):
+            t = Translator(negotiate(request))
+            return JSONResponse(
+                {"error": "sign_in_required", "message": t("auth.sign_in_required"), "sign_in": url},
+                status_code=401,
+                headers={"Cache-Control": "no-store"},
+            )
+        back = this_page(request)
+        if back:
+            url += "?" + urlencode({"next": back})
+        return RedirectResponse(url, 303, headers={"Cache-Control": "no-store"})
+
+    @app.exception_handler(CsrfRefused)
+    async def on_csrf_refused(request: Request, exc: CsrfRefused) -> Response:
+        log.warning("csrf_refused", reason=exc.reason, route=str(getattr(request.scope.get("route"), "path", "-")))
+        t = Translator(negotiate(request))
+        if wants_json(request):
+            return JSONResponse({"error": "csrf", "message": t("auth.csrf_detail")}, status_code=403)
+        return error_page(request, 403, t("auth.csrf_title"), t("auth.csrf_detail"))
+
+    @app.exception_handler(Forbidden)
+    async def on_forbidden(request: Request, exc: Forbidden) -> Response:
+        t = Translator(negotiate(request))
+        if wants_json(request):
+            return JSONResponse({"error": "forbidden", "message": t("auth.forbidden_detail")}, status_code=403)
+        return error_page(request, 403, t("auth.forbidden_title"), t("auth.forbidden_detail"))

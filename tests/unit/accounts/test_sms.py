@@ -1,0 +1,29 @@
+"""The development SMS sender: the whole text in the log (number masked), the last 50 kept for the dev inbox."""
+
+from __future__ import annotations
+
+import structlog
+
+from edl.accounts import LogSmsSender
+
+
+def test_each_text_is_logged_in_full_with_the_number_masked() -> None:
+    with structlog.testing.capture_logs() as logs:
+        LogSmsSender(dev_inbox=False).send("13800138000", "code 123456")
+    assert logs == [{"event": "sms_sent", "mobile": "*******8000", "text": "code 123456", "log_level": "info"}]
+
+
+def test_without_the_dev_inbox_nothing_is_kept() -> None:
+    sender = LogSmsSender(dev_inbox=False)
+    sender.send("13800138000", "code 123456")
+    assert sender.messages == [] and sender.last_to("13800138000") is None
+
+
+def test_the_dev_inbox_keeps_the_last_fifty_newest_first() -> None:
+    sender = LogSmsSender(dev_inbox=True)
+    for i in range(60):
+        sender.send(f"138{i:08d}", f"text {i}")
+    kept = sender.messages
+    assert len(kept) == 50 and kept[0].text == "text 59" and kept[-1].text == "text 10"
+    last = sender.last_to("13800000042")
+    assert last is not None and last.text == "text 42"
