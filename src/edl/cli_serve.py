@@ -22,6 +22,7 @@ def _serve(container: Container) -> None:
 
     settings = container.settings
     configure_logging(settings.log_level)
+    _check_providers(container)
     # uvicorn's own access log is off: it would log paths that contain licence numbers in full.
     uvicorn.run(
         create_app(container),
@@ -31,6 +32,23 @@ def _serve(container: Container) -> None:
         proxy_headers=True,
         log_level=settings.log_level.lower(),
     )
+
+
+def _check_providers(container: Container) -> None:
+    """Fail fast on a bad configuration (holiday file, face provider) instead of at the first holder request."""
+    from edl.applications.face import FaceVerifierUnavailable
+    from edl.applications.holidays import HolidayFileInvalid
+    from edl.cli import fail
+    from edl.notifications.push import InvalidVapidKey
+    from edl.secrets import InsecureSecretFile
+
+    try:
+        verifier = container.face_verifier
+        container.calendar  # noqa: B018 - built now so that a malformed holiday file is refused at start
+        container.notifier  # noqa: B018 - and an unusable Web Push (VAPID) key
+    except (FaceVerifierUnavailable, HolidayFileInvalid, InsecureSecretFile, InvalidVapidKey) as exc:
+        fail(str(exc))
+    typer.echo(f"real-person authentication: {verifier.name} ({verifier.label_en})")
 
 
 def serve(
@@ -62,6 +80,9 @@ def demo(
     container = open_container(migrate=True)
     container.settings.demo = True
     container.settings.host = "127.0.0.1"
+    if "EDL_FACE_PROVIDER" not in os.environ:
+        # The demo's drivers have drawn portraits that no face model recognises: a named lenient provider.
+        container.settings.face_provider = "lenient-demo"
     if port:
         container.settings.port = port
     summary = prepare_demo(container, count=count, seed=seed, echo=typer.echo)

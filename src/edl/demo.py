@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy import func, select
 
+from edl.accounts.staff import Role, add_staff_user, list_staff_users
+from edl.audit import ActorKind
 from edl.bootstrap import Container
 from edl.db.models import LicenceRow
+from edl.db.session import transaction
 from edl.pki import Authority
+from edl.pki.files import PRIVATE_FILE_MODE, write_atomic
 
 
 def prepare_demo(container: Container, *, count: int, seed: int, echo: Callable[[str], None]) -> list[str]:
@@ -32,10 +37,46 @@ def prepare_demo(container: Container, *, count: int, seed: int, echo: Callable[
         report = import_file(container, out, actor="demo")
         echo(report.summary())
         existing = report.accepted
+    staff_file = _demo_staff(container, echo=echo)
     root = authority.root_certificate()
     return [
         f"data directory: {data_dir.resolve()}",
         f"database: {container.engine.url.render_as_string(hide_password=True)}",
         f"registry: {existing:,} licences",
         f"trust anchor: {root.subject.rfc4514_string()} (export with `edl trust export --out DIR`)",
+        f"review console: /review (demo staff accounts and passwords in {staff_file}, owner-only)",
+        "driver app: /app (sign-in codes appear on /dev/sms in the demo)",
     ]
+
+
+DEMO_STAFF = (
+    ("reviewer", Role.REVIEWER, "审核员（演示）"),
+    ("supervisor", Role.SUPERVISOR, "主管（演示）"),
+    ("admin", Role.ADMIN, "管理员（演示）"),
+)
+
+
+def _demo_staff(container: Container, *, echo: Callable[[str], None]) -> Path:
+    """Staff accounts for the review console, once: generated passwords go to an owner-only file (never the log)."""
+    path = container.settings.data_dir / "demo-staff.txt"
+    if path.exists():
+        return path
+    lines = []
+    with transaction(container.sessions) as session:
+        if list_staff_users(session):
+            return path
+        for username, role, name in DEMO_STAFF:
+            made = add_staff_user(
+                session,
+                username,
+                role=role,
+                authorities=None,
+                display_name=name,
+                actor_kind=ActorKind.CLI,
+                actor="demo",
+                at=container.clock(),
+            )
+            lines.append(f"{username}\t{role.value}\t{made.password}")
+    write_atomic(path, ("\n".join(lines) + "\n").encode(), mode=PRIVATE_FILE_MODE)
+    echo(f"created demo staff accounts {', '.join(u for u, _r, _n in DEMO_STAFF)} (passwords in {path})")
+    return path

@@ -14,7 +14,10 @@ from pathlib import Path
 import cbor2
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy.orm import Session
 
+from edl import audit
+from edl.audit import Action, ActorKind
 from edl.bootstrap import Container
 from edl.credentials import MDL_DOCTYPE, IssuanceError, device_response, generate_device_key, issue_mdoc
 from edl.credentials.cose import cose_key
@@ -67,58 +70,88 @@ def issue_elicence(
     """Issue (or re-issue) the e-licence of licence `number`; refuse with every reason when it is not eligible."""
     now = at or container.clock()
     with transaction(container.sessions) as session:
-        try:
-            row = load_for_update(session, number)
-        except LicenceNotFound:
-            raise IssuanceRefused(f"登记库中没有此驾驶证 / no licence {number} in the registry") from None
-        lic = licence_from_row(row)
-        verdict = lic.eligibility(china_date(now), container.rollout)
-        if not verdict.eligible:
-            raise IssuanceRefused(
-                "；".join(r[1] for r in verdict.reasons) + " / " + " ".join(r[2] for r in verdict.reasons)
-            )
-        if not lic.photo_ref:
-            raise IssuanceRefused("没有存档照片，请先提交照片 / no stored photo: submit a photo first")
-        try:
-            portrait = container.photos.get(lic.photo_ref)
-            signer = container.authority.current_signer(now)
-        except (PhotoNotFound, PkiError) as exc:
-            raise IssuanceRefused(str(exc)) from None
-        valid_until = min(
-            now + timedelta(hours=container.settings.mso_validity_hours),
-            signer.certificate.not_valid_after_utc,
+        return issue_in_session(session, container, number, device_key=device_key, actor=actor, at=now)
+
+
+def issue_in_session(
+    session: Session,
+    container: Container,
+    number: str,
+    *,
+    device_key: ec.EllipticCurvePublicKey | None = None,
+    photo_ref: str | None = None,
+    actor: str,
+    actor_kind: ActorKind = ActorKind.CLI,
+    at: datetime,
+) -> IssuedElicence:
+    """Issue inside the caller's transaction (the application workflow writes its own rows beside it).
+
+    `photo_ref` is the reviewed application photo; default: the registry's stored photo. The previous e-licence of
+    the licence is voided in the same transaction, so the old one stays valid until the new one exists.
+    """
+    now = at
+    try:
+        row = load_for_update(session, number)
+    except LicenceNotFound:
+        raise IssuanceRefused(f"登记库中没有此驾驶证 / no licence {number} in the registry") from None
+    lic = licence_from_row(row)
+    verdict = lic.eligibility(china_date(now), container.rollout)
+    if not verdict.eligible:
+        raise IssuanceRefused(
+            "；".join(r[1] for r in verdict.reasons) + " / " + " ".join(r[2] for r in verdict.reasons)
         )
-        private_key = None
-        if device_key is None:
-            private_key = generate_device_key()
-            device_key = private_key.public_key()
-        try:
-            issued = issue_mdoc(
-                MDL_DOCTYPE,
-                mdl_namespaces(lic, portrait=portrait, generated_at=now, valid_from=now),
-                signer,
-                device_key,
-                valid_from=now,
-                valid_until=valid_until,
-                signed_at=now,
-            )
-        except IssuanceError as exc:
-            raise IssuanceRefused(f"签发失败 / cannot sign: {exc}") from None
-        void_elicences(session, row.number, "reissued", at=now)
-        elicence_id = uuid.uuid4().hex
-        session.add(
-            ElicenceRow(
-                id=elicence_id,
-                licence_number=row.number,
-                licence_version=row.version,
-                issued_at=now,
-                valid_until=valid_until,
-                signer_serial=format(signer.certificate.serial_number, "x"),
-                device_key=cbor2.dumps(cose_key(device_key)),
-                photo_ref=lic.photo_ref,
-                issued_by=actor,
-            )
+    portrait_ref = photo_ref or lic.photo_ref
+    if not portrait_ref:
+        raise IssuanceRefused("没有存档照片，请先提交照片 / no stored photo: submit a photo first")
+    try:
+        portrait = container.photos.get(portrait_ref)
+        signer = container.authority.current_signer(now)
+    except (PhotoNotFound, PkiError) as exc:
+        raise IssuanceRefused(str(exc)) from None
+    valid_until = min(
+        now + timedelta(hours=container.settings.mso_validity_hours),
+        signer.certificate.not_valid_after_utc,
+    )
+    private_key = None
+    if device_key is None:
+        private_key = generate_device_key()
+        device_key = private_key.public_key()
+    try:
+        issued = issue_mdoc(
+            MDL_DOCTYPE,
+            mdl_namespaces(lic, portrait=portrait, generated_at=now, valid_from=now),
+            signer,
+            device_key,
+            valid_from=now,
+            valid_until=valid_until,
+            signed_at=now,
         )
+    except IssuanceError as exc:
+        raise IssuanceRefused(f"签发失败 / cannot sign: {exc}") from None
+    void_elicences(session, row.number, "reissued", at=now, actor=actor)
+    elicence_id = uuid.uuid4().hex
+    session.add(
+        ElicenceRow(
+            id=elicence_id,
+            licence_number=row.number,
+            licence_version=row.version,
+            issued_at=now,
+            valid_until=valid_until,
+            signer_serial=format(signer.certificate.serial_number, "x"),
+            device_key=cbor2.dumps(cose_key(device_key)),
+            photo_ref=portrait_ref,
+            issued_by=actor,
+        )
+    )
+    audit.record(
+        session,
+        at=now,
+        actor_kind=actor_kind,
+        actor=actor,
+        action=Action.ISSUE,
+        subject=row.number,
+        detail={"elicence_id": elicence_id, "signer": format(signer.certificate.serial_number, "x")},
+    )
     pem = (
         private_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

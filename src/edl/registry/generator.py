@@ -30,7 +30,7 @@ from edl.domain.dates import add_years
 from edl.domain.idcard import CHECK_CHARS, WEIGHTS
 from edl.domain.points import cycle_start
 from edl.registry.formats import COLUMNS, file_kind
-from edl.registry.portraits import render_portrait
+from edl.registry.portraits import BACKGROUND, OLD_BACKGROUND, render_portrait
 from edl.storage.photos import PhotoStore
 
 PHOTOS_UP_TO = 20_000
@@ -74,7 +74,8 @@ def generate(
     progress: Callable[[int], None] | None = None,
 ) -> GenerateReport:
     """Write `count` records to `out` (CSV or JSON Lines by extension, `.gz` compresses). With a photo store, each
-    holder with a compliant photo gets a portrait (`render_portrait(seed, number)`) stored and referenced."""
+    holder gets a portrait (`render_portrait(seed, number)`) stored and referenced: white background when the
+    record says the photo is compliant, the old blue background otherwise."""
     kind, compressed = file_kind(out)
     as_of = as_of or date.today()
     started = perf_counter()
@@ -88,8 +89,11 @@ def generate(
         while done < count:
             n = min(CHUNK, count - done)
             for record, blocked in _records(rng, ids, done, n, as_of, file_offset):
-                if photos is not None and record["photo_compliant"]:
-                    record["photo_sha256"] = photos.put(render_portrait(seed, record["number"]))
+                if photos is not None:
+                    # Every holder has a stored photo; the non-compliant ones are older blue-background photos
+                    # (application case 2/3: a new photo is needed, but real-person authentication has a reference).
+                    background = BACKGROUND if record["photo_compliant"] else OLD_BACKGROUND
+                    record["photo_sha256"] = photos.put(render_portrait(seed, record["number"], background=background))
                     stored += 1
                 ineligible += blocked
                 write(record)

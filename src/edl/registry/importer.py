@@ -36,6 +36,7 @@ from edl.bootstrap import Container
 from edl.db.models import ImportRun, LicenceRow
 from edl.db.session import transaction
 from edl.domain.dates import china_date
+from edl.notifications import messages
 from edl.registry.events import import_changes
 from edl.registry.formats import DB_COLUMNS, ImportRefused, RegistryFile, RowParser, RowRejected, db_values
 
@@ -381,6 +382,23 @@ _CHANGED = " ".join(
 """Stored rows that the staged batch changes, old and new values side by side: each becomes registry events."""
 _EVENT = "INSERT INTO registry_events (licence_number, kind, payload, actor, at, licence_version) VALUES ({p})"
 _VOID = "UPDATE elicences SET voided_at = {p}, void_reason = {p} WHERE licence_number = {p} AND voided_at IS NULL"
+_VOID_AUDIT = " ".join(
+    (
+        "INSERT INTO audit_log (at, actor_kind, actor, action, subject, outcome, detail)",
+        "SELECT {p}, 'system', {p}, 'void', e.licence_number, 'ok', {p} FROM elicences e",
+        "WHERE e.licence_number = {p} AND e.voided_at IS NULL",
+    )
+)
+"""One audit entry per e-licence the import voids (written before the void, while it is still live)."""
+_VOID_NOTICE = " ".join(
+    (
+        "INSERT INTO notifications (account_id, kind, title_zh, title_en, body_zh, body_en, link, created_at)",
+        "SELECT a.id, {p}, {p}, {p}, {p}, {p}, {p}, {p} FROM accounts a",
+        "WHERE a.licence_number = {p} AND EXISTS",
+        "(SELECT 1 FROM elicences e WHERE e.licence_number = a.licence_number AND e.voided_at IS NULL)",
+    )
+)
+"""The bound holder's inbox message: the e-licence is void, apply again (same text as `void_elicences`)."""
 _TAKEN = " ".join(
     (
         f"SELECT s.line, l.number FROM {_STAGE} s JOIN licences l",  # noqa: S608
@@ -421,6 +439,8 @@ class BatchWriter:
         self._changed = _CHANGED.format(distinct=self.distinct)
         self._event = _EVENT.format(p=", ".join([self.param] * 6))
         self._void = _VOID.format(p=self.param)
+        self._void_audit = _VOID_AUDIT.format(p=self.param)
+        self._void_notice = _VOID_NOTICE.format(p=self.param)
         self._create_tables()
         self.conn.commit()
 
@@ -484,6 +504,14 @@ class BatchWriter:
         if events:
             cur.executemany(self._event, events)
         if voids:
+            audits, notices = [], []
+            for stamp_, reason, number in voids.values():
+                detail = self._json({"reason": reason, "import_run": self.run_id})
+                audits.append((stamp_, self.actor, detail, number))
+                m = messages.voided(reason)
+                notices.append((m.kind, m.title_zh, m.title_en, m.body_zh, m.body_en, m.link, stamp_, number))
+            cur.executemany(self._void_audit, audits)
+            cur.executemany(self._void_notice, notices)
             cur.executemany(self._void, list(voids.values()))
 
     def _json(self, payload: dict[str, Any]) -> object:

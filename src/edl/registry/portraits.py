@@ -15,6 +15,8 @@ from PIL import Image, ImageDraw
 WIDTH, HEIGHT = 358, 441
 """ID-photo pixel size (brief §4: at least 358×441, portrait orientation)."""
 BACKGROUND = (255, 255, 255)
+OLD_BACKGROUND = (150, 190, 230)
+"""The blue background of older licence photos: such a stored photo exists but does not meet the e-licence rules."""
 JPEG_QUALITY = 90
 
 Colour = tuple[int, int, int]
@@ -33,12 +35,12 @@ IRIS: tuple[Colour, ...] = ((40, 28, 22), (58, 40, 28), (28, 24, 24))
 LIPS: tuple[Colour, ...] = ((180, 96, 96), (170, 104, 100), (196, 112, 110))
 
 
-def render_portrait(seed: int, number: str) -> bytes:
+def render_portrait(seed: int, number: str, *, background: tuple[int, int, int] = BACKGROUND) -> bytes:
     """The JPEG portrait of the holder with licence `number` in the data set generated with `seed`."""
     rnd = random.Random(f"edl-portrait:{seed}:{number}")
     female = number[16:17].isdigit() and int(number[16]) % 2 == 0
     born = int(number[6:10]) if number[6:10].isdigit() else 1990
-    img = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
+    img = Image.new("RGB", (WIDTH, HEIGHT), background)
     draw = ImageDraw.Draw(img)
     cx = WIDTH // 2 + rnd.randint(-6, 6)
     cy = 182 + rnd.randint(-8, 8)

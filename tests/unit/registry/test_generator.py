@@ -100,14 +100,17 @@ def test_csv_header_is_the_documented_column_list(tmp_path: Path) -> None:
         assert next(csv.reader(fh)) == list(COLUMNS)
 
 
-def test_photos_are_rendered_into_the_store_for_compliant_holders(tmp_path: Path) -> None:
+def test_every_holder_gets_a_stored_photo_white_when_compliant_blue_otherwise(tmp_path: Path) -> None:
     store = FilePhotoStore(tmp_path / "photos")
     report = generate(tmp_path / "a.csv", 60, seed=3, as_of=AS_OF, photos=store)
-    with_photo = [lic for lic in licences(tmp_path / "a.csv") if lic.photo_ref]
-    assert report.photos == len(with_photo) > 0
-    assert all(lic.photo_compliant for lic in with_photo)
-    lic = with_photo[0]
-    assert store.get(lic.photo_ref or "") == render_portrait(3, str(lic.number))
+    everyone = list(licences(tmp_path / "a.csv"))
+    assert report.photos == len(everyone) == 60 and all(lic.photo_ref for lic in everyone)
+    compliant = [lic for lic in everyone if lic.photo_compliant]
+    old = [lic for lic in everyone if not lic.photo_compliant]
+    assert compliant and old
+    assert store.get(compliant[0].photo_ref or "") == render_portrait(3, str(compliant[0].number))
+    blue = Image.open(io.BytesIO(store.get(old[0].photo_ref or ""))).convert("RGB").getpixel((3, 3))
+    assert blue[2] > blue[0] + 40, "an old, non-compliant photo has the blue background"
 
 
 def test_photos_default_on_for_small_files_only() -> None:

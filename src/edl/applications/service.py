@@ -1,0 +1,629 @@
+"""The holder's side of the application (申领): bind a licence, real-person authentication, apply, change the photo.
+
+Every step runs in one transaction with its audit entry and inbox message; a refused step writes only its audit
+entry (and, for real-person authentication, the attempt, which counts towards the daily limit). Push delivery of the
+inbox messages happens after commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+import structlog
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from edl import audit
+from edl.applications.errors import ApplicationRefused, FaceCheckFailed, NotFound
+from edl.applications.face import FaceComparison, FaceOutcome
+from edl.applications.photos import DEFAULT_RULES, PhotoRejected, check_photo
+from edl.audit import Action, ActorKind
+from edl.bootstrap import Container
+from edl.db.models import AccountRow, ApplicationRow, ElicenceRow, FaceCheckRow, LicenceRow
+from edl.db.session import transaction
+from edl.domain import Eligibility, IdNumber, Licence
+from edl.domain.application import ApplicationState, PhotoSource, check_transition
+from edl.domain.dates import CHINA_TZ, china_date
+from edl.elicences.service import IssuanceRefused, issue_in_session
+from edl.notifications import messages
+from edl.notifications.inbox import notify
+from edl.registry.events import load_for_update
+from edl.registry.mapping import licence_from_row
+from edl.storage.photos import PhotoNotFound
+
+T = TypeVar("T")
+IDEMPOTENCY_KEY_MAX = 64
+
+
+class FacePurpose:
+    BIND = "bind"
+    APPLY = "apply"
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the holder's home page shows: the licence, whether and how they may apply, and where things stand."""
+
+    account: AccountRow
+    licence: Licence | None
+    eligibility: Eligibility | None
+    stored_photo_usable: bool
+    """Case 1: the registry holds a compliant photo that can be used at once."""
+    elicence: ElicenceRow | None
+    pending: ApplicationRow | None
+    applications: list[ApplicationRow]
+    face_check_fresh: bool
+    face_attempts_left: int
+
+
+@dataclass(frozen=True)
+class FaceCheckResult:
+    id: str
+    comparison: FaceComparison
+
+    @property
+    def passed(self) -> bool:
+        return self.comparison.passed
+
+
+def _holder(account_id: str) -> str:
+    return f"holder:{account_id}"
+
+
+def _account(session: Session, account_id: str) -> AccountRow:
+    account = session.get(AccountRow, account_id)
+    if account is None:
+        raise NotFound("account", "账号不存在，请重新登录 / no such account: sign in again")
+    return account
+
+
+def _bound_licence_row(session: Session, account: AccountRow, *, lock: bool = False) -> LicenceRow:
+    if account.licence_number is None:
+        raise ApplicationRefused("not_bound", "请先绑定您的驾驶证 / bind your driving licence to this account first")
+    if lock:
+        return load_for_update(session, account.licence_number)
+    row = session.get(LicenceRow, account.licence_number)
+    if row is None:  # the registry no longer holds it
+        raise ApplicationRefused("no_licence", "登记库中已没有此驾驶证 / the registry no longer holds this licence")
+    return row
+
+
+def _live_elicence(session: Session, number: str) -> ElicenceRow | None:
+    return session.scalar(
+        select(ElicenceRow).where(ElicenceRow.licence_number == number, ElicenceRow.voided_at.is_(None))
+    )
+
+
+def _pending(session: Session, account_id: str) -> ApplicationRow | None:
+    return session.scalar(
+        select(ApplicationRow).where(
+            ApplicationRow.account_id == account_id,
+            ApplicationRow.state == ApplicationState.PENDING_REVIEW.value,
+        )
+    )
+
+
+def _day_start(at: datetime) -> datetime:
+    local = at.astimezone(CHINA_TZ)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def face_attempts_left(session: Session, container: Container, account_id: str, *, at: datetime) -> int:
+    used = session.scalar(
+        select(func.count())
+        .select_from(FaceCheckRow)
+        .where(FaceCheckRow.account_id == account_id, FaceCheckRow.at >= _day_start(at))
+    )
+    return max(0, container.settings.face_attempts_per_day - int(used or 0))
+
+
+def _face_check_fresh(session: Session, container: Container, account: AccountRow, *, at: datetime) -> bool:
+    since = at - timedelta(minutes=container.settings.face_check_valid_minutes)
+    found = session.scalar(
+        select(FaceCheckRow.id).where(
+            FaceCheckRow.account_id == account.id,
+            FaceCheckRow.licence_number == account.licence_number,
+            FaceCheckRow.outcome == FaceOutcome.PASSED.value,
+            FaceCheckRow.at >= since,
+        )
+    )
+    return found is not None
+
+
+def _require_fresh_face_check(session: Session, container: Container, account: AccountRow, *, at: datetime) -> None:
+    if not _face_check_fresh(session, container, account, at=at):
+        raise ApplicationRefused(
+            "face_check_required",
+            f"请先完成实人认证（{container.settings.face_check_valid_minutes}分钟内有效） / complete real-person "
+            f"authentication first (it is valid for {container.settings.face_check_valid_minutes} minutes)",
+        )
+
+
+def _refuse_if_ineligible(licence: Licence, container: Container, *, at: datetime) -> None:
+    verdict = licence.eligibility(china_date(at), container.rollout)
+    if not verdict.eligible:
+        raise ApplicationRefused(
+            verdict.reasons[0][0],
+            "；".join(r[1] for r in verdict.reasons) + " / " + " ".join(r[2] for r in verdict.reasons),
+        )
+
+
+def _audit_refusal(
+    container: Container,
+    account_id: str,
+    subject: str,
+    action: Action,
+    exc: ApplicationRefused | PhotoRejected,
+    *,
+    at: datetime,
+    client: str | None,
+) -> None:
+    """Record a refused step in its own transaction (the step itself wrote nothing)."""
+    with transaction(container.sessions) as session:
+        audit.record(
+            session,
+            at=at,
+            actor_kind=ActorKind.HOLDER,
+            actor=_holder(account_id),
+            action=action,
+            subject=subject,
+            outcome="refused",
+            detail={"code": exc.code},
+            client=client,
+        )
+
+
+def _audited(
+    container: Container,
+    account_id: str,
+    subject: str,
+    action: Action,
+    step: Callable[[], T],
+    *,
+    at: datetime,
+    client: str | None,
+) -> T:
+    try:
+        return step()
+    except (ApplicationRefused, PhotoRejected) as exc:
+        kind = Action.PHOTO_REJECTED if isinstance(exc, PhotoRejected) else action
+        _audit_refusal(container, account_id, subject, kind, exc, at=at, client=client)
+        raise
+
+
+# --- overview ---------------------------------------------------------------------------------------------------
+
+
+def overview(container: Container, account_id: str, *, at: datetime) -> Overview:
+    with container.sessions() as session:
+        account = _account(session, account_id)
+        licence = eligibility = None
+        stored_ok = False
+        elicence = pending = None
+        apps: list[ApplicationRow] = []
+        fresh = False
+        if account.licence_number is not None:
+            row = session.get(LicenceRow, account.licence_number)
+            if row is not None:
+                licence = licence_from_row(row)
+                eligibility = licence.eligibility(china_date(at), container.rollout)
+                stored_ok = bool(licence.photo_ref and licence.photo_compliant)
+            elicence = _live_elicence(session, account.licence_number)
+            pending = _pending(session, account.id)
+            apps = list(
+                session.scalars(
+                    select(ApplicationRow)
+                    .where(ApplicationRow.account_id == account.id)
+                    .order_by(ApplicationRow.submitted_at.desc())
+                    .limit(20)
+                )
+            )
+            fresh = _face_check_fresh(session, container, account, at=at)
+        left = face_attempts_left(session, container, account.id, at=at)
+        return Overview(account, licence, eligibility, stored_ok, elicence, pending, apps, fresh, left)
+
+
+def get_application(container: Container, account_id: str, application_id: str) -> ApplicationRow:
+    with container.sessions() as session:
+        app = session.get(ApplicationRow, application_id)
+        if app is None or app.account_id != account_id:
+            raise NotFound("no_application", "没有这份申请 / no such application")
+        return app
+
+
+# --- real-person authentication -----------------------------------------------------------------------------------
+
+
+def _compare_with_stored_photo(container: Container, row: LicenceRow, live: bytes) -> FaceComparison:
+    reference: bytes | None = None
+    if row.photo_ref:
+        try:
+            reference = container.photos.get(row.photo_ref)
+        except PhotoNotFound:
+            reference = None
+    if reference is None:
+        return FaceComparison(
+            FaceOutcome.NO_REFERENCE,
+            None,
+            "登记库中没有您的存档照片，无法在线实人认证。请携带身份证到车辆管理所办理。",
+            "The registry holds no photo of you, so real-person authentication cannot be done online. "
+            "Visit a vehicle administration office with your ID card.",
+        )
+    return container.face_verifier.compare(live, reference)
+
+
+def _face_check(
+    container: Container, account_id: str, number: str, live: bytes, *, purpose: str, at: datetime, client: str | None
+) -> FaceCheckResult:
+    """Run and record one attempt (its own transaction: a failed attempt still counts)."""
+    with container.sessions() as session:
+        if face_attempts_left(session, container, account_id, at=at) <= 0:
+            raise ApplicationRefused(
+                "face_attempts_exhausted",
+                f"今日实人认证次数（{container.settings.face_attempts_per_day}次）已用完，请明天再试 / you have used "
+                f"today's {container.settings.face_attempts_per_day} real-person authentication attempts: try tomorrow",
+            )
+        row = session.get(LicenceRow, number)
+        if row is None:
+            raise NotFound("no_licence", "登记库中没有此驾驶证 / no such licence in the registry")
+    comparison = _compare_with_stored_photo(container, row, live)
+    check_id = uuid.uuid4().hex
+    with transaction(container.sessions) as session:
+        session.add(
+            FaceCheckRow(
+                id=check_id,
+                account_id=account_id,
+                licence_number=number,
+                at=at,
+                provider=container.face_verifier.name,
+                outcome=comparison.outcome.value,
+                distance=comparison.distance,
+                purpose=purpose,
+            )
+        )
+        audit.record(
+            session,
+            at=at,
+            actor_kind=ActorKind.HOLDER,
+            actor=_holder(account_id),
+            action=Action.FACE_AUTH,
+            subject=number,
+            outcome="passed" if comparison.passed else "failed",
+            detail={
+                "provider": container.face_verifier.name,
+                "outcome": comparison.outcome.value,
+                "distance": comparison.distance,
+                "purpose": purpose,
+            },
+            client=client,
+        )
+    return FaceCheckResult(check_id, comparison)
+
+
+def authenticate(
+    container: Container, account_id: str, live: bytes, *, at: datetime, client: str | None = None
+) -> FaceCheckResult:
+    """Real-person authentication of a bound holder before applying: the live capture against the stored photo."""
+    with container.sessions() as session:
+        account = _account(session, account_id)
+        row = _bound_licence_row(session, account)
+    return _face_check(container, account_id, row.number, live, purpose=FacePurpose.APPLY, at=at, client=client)
+
+
+# --- binding ------------------------------------------------------------------------------------------------------
+
+_NO_MATCH = "证号与姓名不匹配，请核对后重试 / the licence number and name do not match: check them and try again"
+
+
+def bind_licence(
+    container: Container,
+    account_id: str,
+    number: str,
+    name: str,
+    live: bytes,
+    *,
+    at: datetime,
+    client: str | None = None,
+) -> FaceCheckResult:
+    """Bind the account to a licence: number + name must match the registry, then real-person authentication.
+
+    One licence, one account. A mismatch says only that the two do not match (no hint which is wrong).
+    """
+    clean = IdNumber.parse(number).value
+
+    def step() -> FaceCheckResult:
+        with container.sessions() as session:
+            account = _account(session, account_id)
+            if account.licence_number is not None:
+                raise ApplicationRefused(
+                    "already_bound", "此账号已绑定驾驶证 / this account is already bound to a licence"
+                )
+            row = session.get(LicenceRow, clean)
+            if row is None or row.name.strip() != name.strip():
+                raise ApplicationRefused("no_match", _NO_MATCH)
+            owner = session.scalar(select(AccountRow.id).where(AccountRow.licence_number == clean))
+            if owner is not None:
+                raise ApplicationRefused(
+                    "bound_elsewhere",
+                    "此驾驶证已绑定其他账号。如非本人操作，请到车辆管理所办理。 / this licence is bound to another "
+                    "account. If that was not you, visit a vehicle administration office.",
+                )
+        result = _face_check(container, account_id, clean, live, purpose=FacePurpose.BIND, at=at, client=client)
+        if not result.passed:
+            raise FaceCheckFailed(
+                result.comparison.outcome.value, f"{result.comparison.message_zh} / {result.comparison.message_en}"
+            )
+        try:
+            with transaction(container.sessions) as session:
+                account = _account(session, account_id)
+                account.licence_number = clean
+                account.bound_at = at
+                session.flush()
+                audit.record(
+                    session,
+                    at=at,
+                    actor_kind=ActorKind.HOLDER,
+                    actor=_holder(account_id),
+                    action=Action.BIND,
+                    subject=clean,
+                    client=client,
+                )
+        except IntegrityError:
+            raise ApplicationRefused(
+                "bound_elsewhere", "此驾驶证已绑定其他账号 / this licence is bound to another account"
+            ) from None
+        return result
+
+    return _audited(container, account_id, clean, Action.BIND, step, at=at, client=client)
+
+
+# --- applying -----------------------------------------------------------------------------------------------------
+
+
+def _check_key(key: str) -> str:
+    key = key.strip()
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX or not key.isascii():
+        raise ApplicationRefused(
+            "bad_idempotency_key", "请求缺少有效的提交编号，请刷新页面后重试 / the form is stale: reload and try again"
+        )
+    return key
+
+
+def _by_key(session: Session, account_id: str, key: str) -> ApplicationRow | None:
+    return session.scalar(
+        select(ApplicationRow).where(ApplicationRow.account_id == account_id, ApplicationRow.idempotency_key == key)
+    )
+
+
+def _once(container: Container, account_id: str, key: str, make: Callable[[], ApplicationRow]) -> ApplicationRow:
+    """Idempotency: the same key returns the application it made, even when two requests race."""
+    with container.sessions() as session:
+        existing = _by_key(session, account_id, key)
+    if existing is not None:
+        return existing
+    try:
+        return make()
+    except IntegrityError:
+        with container.sessions() as session:
+            existing = _by_key(session, account_id, key)
+        if existing is None:
+            raise
+        return existing
+
+
+def deliver_after_commit(container: Container, ids: list[int]) -> None:
+    """Push the committed inbox messages `ids`; best-effort: a push problem never undoes or fails the event."""
+    if not ids:
+        return
+    try:
+        container.notifier.deliver(ids)
+    except Exception as exc:
+        structlog.get_logger("edl.notify").warning("push_unavailable", error=type(exc).__name__)
+
+
+def apply_with_stored_photo(
+    container: Container,
+    account_id: str,
+    *,
+    idempotency_key: str,
+    at: datetime,
+    client: str | None = None,
+    device_key: ec.EllipticCurvePublicKey | None = None,
+) -> ApplicationRow:
+    """Case 1: the registry's compliant stored photo; after real-person authentication the e-licence is issued now."""
+    key = _check_key(idempotency_key)
+    subject = account_id
+
+    def make() -> ApplicationRow:
+        with transaction(container.sessions) as session:
+            account = _account(session, account_id)
+            row = _bound_licence_row(session, account, lock=True)
+            licence = licence_from_row(row)
+            _refuse_if_ineligible(licence, container, at=at)
+            if not (licence.photo_ref and licence.photo_compliant):
+                raise ApplicationRefused(
+                    "no_stored_photo",
+                    "登记库中没有符合要求的存档照片，请拍摄或上传照片 / the registry holds no compliant photo of you: "
+                    "take or upload one",
+                )
+            if _pending(session, account.id) is not None:
+                raise ApplicationRefused(
+                    "pending", "您有一份申请正在审核中 / you already have an application in review"
+                )
+            _require_fresh_face_check(session, container, account, at=at)
+            app = ApplicationRow(
+                id=uuid.uuid4().hex,
+                account_id=account.id,
+                licence_number=row.number,
+                authority_code=row.authority_code,
+                kind=PhotoSource.STORED.value,
+                photo_change=_live_elicence(session, row.number) is not None,
+                state=ApplicationState.ISSUED.value,
+                photo_ref=licence.photo_ref,
+                photo_checks={},
+                idempotency_key=key,
+                submitted_at=at,
+                decided_at=at,
+                decided_by="system",
+            )
+            session.add(app)
+            session.flush()  # a racing duplicate fails here, before anything is signed
+            try:
+                issued = issue_in_session(
+                    session,
+                    container,
+                    row.number,
+                    device_key=device_key,
+                    photo_ref=licence.photo_ref,
+                    actor=_holder(account.id),
+                    actor_kind=ActorKind.HOLDER,
+                    at=at,
+                )
+            except IssuanceRefused as exc:
+                raise ApplicationRefused("issuance_refused", str(exc)) from None
+            app.elicence_id = issued.elicence_id
+            audit.record(
+                session,
+                at=at,
+                actor_kind=ActorKind.HOLDER,
+                actor=_holder(account.id),
+                action=Action.SUBMIT,
+                subject=row.number,
+                detail={"application": app.id, "kind": app.kind},
+                client=client,
+            )
+            note = notify(session, account.id, messages.issued(photo_change=app.photo_change), at=at)
+            session.flush()
+            ids = [note.id]
+        deliver_after_commit(container, ids)
+        return app
+
+    return _audited(
+        container,
+        account_id,
+        subject,
+        Action.SUBMIT,
+        lambda: _once(container, account_id, key, make),
+        at=at,
+        client=client,
+    )
+
+
+def submit_photo(
+    container: Container,
+    account_id: str,
+    data: bytes,
+    *,
+    source: PhotoSource,
+    idempotency_key: str,
+    at: datetime,
+    client: str | None = None,
+) -> ApplicationRow:
+    """Cases 2 and 3 (and a voluntary photo change): automatic checks, then the review queue.
+
+    A photo that fails a check is refused with the reason and never stored.
+    """
+    if not source.needs_review:
+        raise ApplicationRefused("bad_source", "照片来源无效 / unknown photo source")
+    key = _check_key(idempotency_key)
+
+    def make() -> ApplicationRow:
+        with container.sessions() as session:
+            account = _account(session, account_id)
+            row = _bound_licence_row(session, account)
+            _refuse_if_ineligible(licence_from_row(row), container, at=at)
+            if _pending(session, account.id) is not None:
+                raise ApplicationRefused(
+                    "pending",
+                    "您有一份申请正在审核中，请等待审核结果或撤回后再提交 / you already have an application in review: "
+                    "wait for the decision or withdraw it first",
+                )
+            _require_fresh_face_check(session, container, account, at=at)
+        checked = check_photo(data, rules=replace(DEFAULT_RULES, max_bytes=container.settings.max_upload_bytes))
+        due = container.calendar.review_deadline(at)
+        with transaction(container.sessions) as session:
+            account = _account(session, account_id)
+            row = _bound_licence_row(session, account, lock=True)
+            if _pending(session, account.id) is not None:
+                raise ApplicationRefused(
+                    "pending", "您有一份申请正在审核中 / you already have an application in review"
+                )
+            ref = container.photos.put(checked.jpeg)
+            app = ApplicationRow(
+                id=uuid.uuid4().hex,
+                account_id=account.id,
+                licence_number=row.number,
+                authority_code=row.authority_code,
+                kind=source.value,
+                photo_change=_live_elicence(session, row.number) is not None,
+                state=ApplicationState.PENDING_REVIEW.value,
+                photo_ref=ref,
+                photo_checks=checked.measurements,
+                idempotency_key=key,
+                submitted_at=at,
+                due_at=due,
+            )
+            session.add(app)
+            session.flush()
+            audit.record(
+                session,
+                at=at,
+                actor_kind=ActorKind.HOLDER,
+                actor=_holder(account.id),
+                action=Action.SUBMIT,
+                subject=row.number,
+                detail={"application": app.id, "kind": app.kind, "photo_change": app.photo_change},
+                client=client,
+            )
+            local_due = due.astimezone(CHINA_TZ)
+            note = notify(
+                session,
+                account.id,
+                messages.submitted(
+                    due_zh=f"{local_due:%Y年%m月%d日 %H:%M}", due_en=f"{local_due:%Y-%m-%d %H:%M} Beijing time"
+                ),
+                at=at,
+            )
+            session.flush()
+            ids = [note.id]
+        deliver_after_commit(container, ids)
+        return app
+
+    return _audited(
+        container,
+        account_id,
+        account_id,
+        Action.SUBMIT,
+        lambda: _once(container, account_id, key, make),
+        at=at,
+        client=client,
+    )
+
+
+def cancel_application(container: Container, account_id: str, application_id: str, *, at: datetime) -> ApplicationRow:
+    """Withdraw an application that is still in review."""
+    with transaction(container.sessions) as session:
+        app = session.get(ApplicationRow, application_id, with_for_update=True)
+        if app is None or app.account_id != account_id:
+            raise NotFound("no_application", "没有这份申请 / no such application")
+        check_transition(ApplicationState(app.state), ApplicationState.CANCELLED)
+        app.state = ApplicationState.CANCELLED.value
+        app.decided_at = at
+        app.decided_by = _holder(account_id)
+        audit.record(
+            session,
+            at=at,
+            actor_kind=ActorKind.HOLDER,
+            actor=_holder(account_id),
+            action=Action.SUBMIT,
+            subject=app.licence_number,
+            outcome="cancelled",
+            detail={"application": app.id},
+        )
+        return app

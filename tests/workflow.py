@@ -1,0 +1,72 @@
+"""Test helpers for the application workflow: seed a licence, an account bound to it, a passed face check.
+
+The face verifier here is a fake that answers what the test says; tests about real face comparison live in
+tests/unit/applications/test_face.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from edl.applications.face import FaceComparison, FaceOutcome
+from edl.bootstrap import Container
+from edl.db.models import AccountRow, LicenceRow
+from edl.db.session import transaction
+from edl.registry.mapping import row_values
+from edl.registry.portraits import render_portrait
+from tests.factories import licence
+
+
+@dataclass
+class ScriptedFaceVerifier:
+    """Answers `outcome` for every comparison and remembers what it was asked."""
+
+    outcome: FaceOutcome = FaceOutcome.PASSED
+    name: str = "scripted-test"
+    label_zh: str = "测试用核验"
+    label_en: str = "test verifier"
+    lenient: bool = False
+    calls: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+    def compare(self, live: bytes, reference: bytes) -> FaceComparison:
+        self.calls.append((live, reference))
+        passed = self.outcome is FaceOutcome.PASSED
+        return FaceComparison(self.outcome, 0.2 if passed else 0.8, "测试结果", "test result")
+
+
+def prepare(container: Container, now: datetime) -> ScriptedFaceVerifier:
+    """PKI, a fixed clock and the scripted verifier on `container`."""
+    container.clock = lambda: now
+    if not container.authority.is_initialised():
+        container.authority.init(at=now - timedelta(days=1))
+    verifier = ScriptedFaceVerifier()
+    container.face_verifier = verifier
+    return verifier
+
+
+def seed_licence(container: Container, now: datetime, *, compliant_photo: bool = True, **kw: Any) -> str:
+    lic = licence(**kw)
+    ref = container.photos.put(render_portrait(7, str(lic.number)))
+    lic = lic.replace(photo_ref=ref, photo_compliant=compliant_photo)
+    with transaction(container.sessions) as s:
+        s.add(LicenceRow(**row_values(lic, at=now), version=1))
+    return str(lic.number)
+
+
+def seed_account(container: Container, now: datetime, *, number: str | None = None, mobile: str | None = None) -> str:
+    account_id = uuid.uuid4().hex
+    with transaction(container.sessions) as s:
+        s.add(
+            AccountRow(
+                id=account_id,
+                mobile=mobile or f"139{uuid.uuid4().int % 10**8:08d}",
+                licence_number=number,
+                created_at=now,
+                bound_at=now if number else None,
+                lang="zh",
+            )
+        )
+    return account_id
