@@ -17,7 +17,7 @@ from edl.bootstrap import Container
 from edl.web.errors import install_error_handlers
 from edl.web.observability import ObservabilityMiddleware, RequestMetrics, configure_logging
 from edl.web.rendering import STATIC_DIR, Pages
-from edl.web.routes import health, registry
+from edl.web.routes import auth, health, holder, inbox, registry, review
 from edl.web.security import SecurityHeadersMiddleware
 
 PLACEHOLDER_PORTRAIT = "portrait-placeholder.svg"
@@ -43,8 +43,13 @@ def create_app(container: Container) -> FastAPI:
 
     app.include_router(health.router)
     app.include_router(registry.router)
+    app.include_router(auth.router)
+    app.include_router(inbox.router)
+    app.include_router(holder.router)
+    app.include_router(review.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
+    auth.install_auth_handlers(app)
     # Last added runs first: observability sees every response, including the security headers.
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from edl.applications.errors import AlreadyDecided, NotFound
 from edl.domain import DomainError, InvalidIdNumber
 from edl.registry.queries import LicenceNotFound
 from edl.web.i18n import Lang, Translator, negotiate
@@ -58,6 +59,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_page(
             request, 404, t("error.licence_not_found"), t("error.licence_not_found_detail", number=exc.number)
         )
+
+    @app.exception_handler(NotFound)
+    async def on_application_not_found(request: Request, exc: NotFound) -> Response:
+        lang = negotiate(request)
+        return error_page(request, 404, Translator(lang)("error.not_found"), localise(str(exc), lang))
+
+    @app.exception_handler(AlreadyDecided)
+    async def on_already_decided(request: Request, exc: AlreadyDecided) -> Response:
+        lang = negotiate(request)
+        return error_page(request, 409, Translator(lang)("error.bad_request"), localise(str(exc), lang))
 
     @app.exception_handler(DomainError)
     async def on_domain_error(request: Request, exc: DomainError) -> Response:
