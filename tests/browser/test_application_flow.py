@@ -1,0 +1,190 @@
+"""The driver's app and the review console in real Chromium against a real server.
+
+Walks through: sign-in; case (a) stored photo → issued e-licence; case (b) uploaded photo → a reviewer approves in
+the console → the holder sees the e-licence and the notification; an ineligible licence refused; a photo rejected
+with its reason. Real face comparison (dlib) and real photo checks throughout; a screenshot of every page.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from edl.accounts.staff import Role, add_staff_user
+from edl.audit import ActorKind
+from edl.db.models import ApplicationRow, AuditRow, ElicenceRow, LicenceRow
+from edl.db.session import transaction
+from edl.domain import Status
+from edl.registry.mapping import row_values
+from tests.browser.conftest import LiveServer, Shots
+from tests.faces import id_photo, live_capture
+from tests.factories import licence
+
+pytestmark = pytest.mark.browser
+
+_seq = itertools.count(301, 2)
+_mobiles = itertools.count(13900000001)
+
+
+def seed(server: LiveServer, *, stored: bytes, compliant: bool, name: str, **kw: object) -> str:
+    """A registry licence whose stored photo is `stored` (a real face)."""
+    c = server.container
+    lic = licence(sequence=next(_seq), name=name, **kw)  # type: ignore[arg-type]
+    lic = lic.replace(photo_ref=c.photos.put(stored), photo_compliant=compliant)
+    with transaction(c.sessions) as s:
+        s.add(LicenceRow(**row_values(lic, at=datetime.now(UTC)), version=1))
+    return str(lic.number)
+
+
+def jpeg_file(name: str, data: bytes) -> dict[str, object]:
+    return {"name": name, "mimeType": "image/jpeg", "buffer": data}
+
+
+def sign_in(server: LiveServer, page, shots: Shots) -> str:  # type: ignore[no-untyped-def]
+    mobile = str(next(_mobiles))
+    page.goto(f"{server.url}/app")
+    assert "/app/sign-in" in page.url, "the app sends a signed-out driver to sign-in"
+    shots(page, "sign-in")
+    page.fill("input[name=mobile]", mobile)
+    page.click("form button[type=submit]")
+    page.wait_for_selector("input[name=code]")
+    shots(page, "code")
+    page.fill("input[name=code]", server.sms_code(mobile))
+    page.locator("form", has=page.locator("input[name=code]")).locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r".*/app/?$"))
+    return mobile
+
+
+def bind(server: LiveServer, page, shots: Shots, number: str, name: str, live: bytes) -> None:  # type: ignore[no-untyped-def]
+    page.fill("input[name=number]", number)
+    page.fill("input[name=name]", name)
+    page.set_input_files("input[name=live]", files=[jpeg_file("live.jpg", live)])
+    shots(page, "bind")
+    page.click("form button[data-plain-submit]")
+    page.wait_for_load_state()
+    assert page.locator("input[name=number]").count() == 0, page.inner_text("main")
+
+
+def test_sign_in_and_case_a_stored_photo_issues_the_elicence(live_server: LiveServer, phone, shots: Shots) -> None:  # type: ignore[no-untyped-def]
+    number = seed(live_server, stored=id_photo("astronaut"), compliant=True, name="柯林斯")
+    page = phone.new_page()
+    sign_in(live_server, page, shots)
+    shots(page, "home-unbound")
+    bind(live_server, page, shots, number, "柯林斯", live_capture("astronaut", brightness=0.85, shift=6))
+    shots(page, "home-bound")
+    page.click("a.option-primary")  # 使用存档照片
+    shots(page, "apply-stored")
+    page.click("form button[type=submit]")
+    page.wait_for_load_state()
+    shots(page, "issued")
+    page.goto(f"{live_server.url}/app/licence")
+    body = page.inner_text("main")
+    assert "柯林斯" in body and number in body
+    assert page.locator("svg").count() >= 2, "the front page carries a QR code and a 1D barcode"
+    shots(page, "elicence")
+    with live_server.container.sessions() as s:
+        assert s.scalar(sa.select(ElicenceRow).where(ElicenceRow.licence_number == number)) is not None
+
+
+def test_case_b_uploaded_photo_is_approved_by_a_reviewer(  # type: ignore[no-untyped-def]
+    live_server: LiveServer, phone, desk, shots: Shots
+) -> None:
+    old = id_photo("hopper", background=(150, 190, 230))  # an older blue-background photo: not compliant
+    number = seed(live_server, stored=old, compliant=False, name="霍珀")
+    page = phone.new_page()
+    sign_in(live_server, page, shots)
+    bind(live_server, page, shots, number, "霍珀", live_capture("hopper", brightness=0.9))
+    assert page.locator("a.option-primary").count() == 0, "no compliant stored photo: case (a) is not offered"
+    page.goto(f"{live_server.url}/app/apply/photo?source=album")
+    shots(page, "apply-album")
+    page.set_input_files("input[name=photo]", files=[jpeg_file("id.jpg", id_photo("hopper"))])
+    page.click("form button[data-plain-submit]")
+    page.wait_for_load_state()
+    shots(page, "submitted")
+    assert "1个工作日" in page.inner_text("main") or "工作日" in page.inner_text("main")
+
+    password = "Review-pass-2026!"
+    username = f"rev{next(_seq)}"
+    with transaction(live_server.container.sessions) as s:
+        add_staff_user(
+            s,
+            username,
+            role=Role.REVIEWER,
+            authorities=frozenset({"120000"}),
+            password=password,
+            actor_kind=ActorKind.CLI,
+            actor="test",
+            at=datetime.now(UTC),
+        )
+    console = desk.new_page()
+    console.goto(f"{live_server.url}/review")
+    assert "/review/sign-in" in console.url
+    shots(console, "staff-sign-in")
+    console.fill("input[name=username]", str(username))
+    console.fill("input[name=password]", password)
+    console.click("form button[type=submit]")
+    console.wait_for_url(re.compile(r".*/review/?(\?.*)?$"))
+    shots(console, "queue")
+    console.click("text=霍珀")
+    console.wait_for_selector("button.button-approve")
+    shots(console, "review-item")
+    console.click("button.button-approve")
+    console.wait_for_load_state()
+    shots(console, "approved")
+
+    page.goto(f"{live_server.url}/app/licence")
+    assert "霍珀" in page.inner_text("main")
+    shots(page, "elicence")
+    page.goto(f"{live_server.url}/app/inbox")
+    inbox = page.inner_text("main")
+    assert "电子驾驶证申请成功" in inbox
+    shots(page, "inbox")
+    with live_server.container.sessions() as s:
+        app = s.scalar(sa.select(ApplicationRow).where(ApplicationRow.licence_number == number))
+        assert app is not None and app.state == "issued"
+        actions = set(s.scalars(sa.select(AuditRow.action)))
+    assert {"sign_in", "face_auth", "submit", "review", "issue"} <= actions
+
+
+def test_an_ineligible_licence_is_refused_with_the_reason(live_server: LiveServer, phone, shots: Shots) -> None:  # type: ignore[no-untyped-def]
+    number = seed(
+        live_server, stored=id_photo("astronaut"), compliant=True, name="暂扣者", statuses=frozenset({Status.SUSPENDED})
+    )
+    page = phone.new_page()
+    sign_in(live_server, page, shots)
+    bind(live_server, page, shots, number, "暂扣者", live_capture("astronaut"))
+    shots(page, "refused")
+    body = page.inner_text("main")
+    assert "暂扣" in body and "暂扣期满" in body
+    assert page.locator("a.option").count() == 0, "no way to apply is offered"
+    page.goto(f"{live_server.url}/app/apply/stored")
+    page.wait_for_load_state()
+    shots(page, "apply-refused")
+    with live_server.container.sessions() as s:
+        assert s.scalar(sa.select(ApplicationRow).where(ApplicationRow.licence_number == number)) is None
+
+
+def test_a_bad_photo_is_rejected_with_its_reason(live_server: LiveServer, phone, shots: Shots) -> None:  # type: ignore[no-untyped-def]
+    from PIL import Image, ImageFilter
+
+    from tests.faces import jpeg
+
+    number = seed(live_server, stored=id_photo("astronaut"), compliant=False, name="模糊")
+    page = phone.new_page()
+    sign_in(live_server, page, shots)
+    bind(live_server, page, shots, number, "模糊", live_capture("astronaut"))
+    import io
+
+    blurred = jpeg(Image.open(io.BytesIO(id_photo("astronaut"))).filter(ImageFilter.GaussianBlur(8)))
+    page.goto(f"{live_server.url}/app/apply/photo?source=camera")
+    page.set_input_files("input[name=photo]", files=[jpeg_file("blurred.jpg", blurred)])
+    page.click("form button[data-plain-submit]")
+    page.wait_for_load_state()
+    shots(page, "photo-rejected")
+    assert "模糊" in page.inner_text("main")
+    with live_server.container.sessions() as s:
+        assert s.scalar(sa.select(ApplicationRow).where(ApplicationRow.licence_number == number)) is None
