@@ -119,3 +119,47 @@ def test_demo_data_issues_and_verifies_a_credential(demo_server: str, demo_env: 
     assert nowhere.returncode == 2 and "cannot write" in nowhere.stderr
     with sqlite3.connect(db) as conn:  # refused before issuing: no new e-licence, the live one not voided
         assert conn.execute("SELECT count(*), count(voided_at) FROM elicences").fetchone() == before
+
+
+def test_demo_driver_app_signs_in_binds_and_names_its_lenient_face_check(
+    demo_server: str, demo_env: dict[str, str]
+) -> None:
+    """The demo's /app as a driver uses it: the code from /dev/sms, binding with any photo, the lenient check named."""
+    import re
+    import sqlite3
+
+    db = Path(demo_env["EDL_DATA_DIR"]) / "edl.db"
+    with sqlite3.connect(db) as conn:
+        number, name = conn.execute(
+            "SELECT number, name FROM licences WHERE statuses = 'A' AND photo_compliant = 1 "
+            "AND (valid_until IS NULL OR valid_until > date('now', '+1 day')) LIMIT 1"
+        ).fetchone()
+    with httpx.Client(base_url=demo_server, timeout=20, headers={"Sec-Fetch-Site": "same-origin"}) as web:
+        page = web.get("/app/sign-in")
+        assert page.status_code == 200
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf
+        mobile = "13912345678"
+        sent = web.post("/app/sign-in/code", data={"csrf": csrf.group(1), "mobile": mobile, "next": "/app"})
+        assert sent.status_code == 200, sent.text[:500]
+        inbox = web.get("/dev/sms")
+        assert inbox.status_code == 200
+        code = re.search(r"\b(\d{6})\b", inbox.text)
+        assert code, "the demo's dev inbox shows the sign-in code"
+        signed = web.post(
+            "/app/sign-in/verify",
+            data={"csrf": csrf.group(1), "mobile": mobile, "code": code.group(1), "next": "/app"},
+        )
+        assert signed.status_code in (200, 303), signed.text[:500]
+        home = web.get("/app")
+        assert "演示模式" in home.text, "the demo names its lenient real-person check on the page"
+        from edl.registry.portraits import render_portrait
+
+        photo = render_portrait(1, number)  # a drawing: only the lenient check accepts it
+        bound = web.post(
+            "/app/bind",
+            data={"csrf": csrf.group(1), "number": number, "name": name},
+            files={"live": ("live.jpg", photo, "image/jpeg")},
+        )
+        assert bound.status_code in (200, 303), bound.text[:800]
+        assert number[-4:] in web.get("/app").text

@@ -154,6 +154,31 @@ def _refuse_if_ineligible(licence: Licence, container: Container, *, at: datetim
         )
 
 
+def _holder_audit(
+    session: Session,
+    account_id: str,
+    *,
+    at: datetime,
+    action: Action,
+    subject: str,
+    outcome: str = "ok",
+    detail: dict[str, object] | None = None,
+    client: str | None = None,
+) -> None:
+    """An audit entry for something the holder did, in `session`'s transaction."""
+    audit.record(
+        session,
+        at=at,
+        actor_kind=ActorKind.HOLDER,
+        actor=_holder(account_id),
+        action=action,
+        subject=subject,
+        outcome=outcome,
+        detail=detail,
+        client=client,
+    )
+
+
 def _audit_refusal(
     container: Container,
     account_id: str,
@@ -166,11 +191,10 @@ def _audit_refusal(
 ) -> None:
     """Record a refused step in its own transaction (the step itself wrote nothing)."""
     with transaction(container.sessions) as session:
-        audit.record(
+        _holder_audit(
             session,
+            account_id,
             at=at,
-            actor_kind=ActorKind.HOLDER,
-            actor=_holder(account_id),
             action=action,
             subject=subject,
             outcome="refused",
@@ -287,11 +311,10 @@ def _face_check(
                 purpose=purpose,
             )
         )
-        audit.record(
+        _holder_audit(
             session,
+            account_id,
             at=at,
-            actor_kind=ActorKind.HOLDER,
-            actor=_holder(account_id),
             action=Action.FACE_AUTH,
             subject=number,
             outcome="passed" if comparison.passed else "failed",
@@ -365,11 +388,10 @@ def bind_licence(
                 account.licence_number = clean
                 account.bound_at = at
                 session.flush()
-                audit.record(
+                _holder_audit(
                     session,
+                    account_id,
                     at=at,
-                    actor_kind=ActorKind.HOLDER,
-                    actor=_holder(account_id),
                     action=Action.BIND,
                     subject=clean,
                     client=client,
@@ -488,11 +510,10 @@ def apply_with_stored_photo(
             except IssuanceRefused as exc:
                 raise ApplicationRefused("issuance_refused", str(exc)) from None
             app.elicence_id = issued.elicence_id
-            audit.record(
+            _holder_audit(
                 session,
+                account.id,
                 at=at,
-                actor_kind=ActorKind.HOLDER,
-                actor=_holder(account.id),
                 action=Action.SUBMIT,
                 subject=row.number,
                 detail={"application": app.id, "kind": app.kind},
@@ -571,11 +592,10 @@ def submit_photo(
             )
             session.add(app)
             session.flush()
-            audit.record(
+            _holder_audit(
                 session,
+                account.id,
                 at=at,
-                actor_kind=ActorKind.HOLDER,
-                actor=_holder(account.id),
                 action=Action.SUBMIT,
                 subject=row.number,
                 detail={"application": app.id, "kind": app.kind, "photo_change": app.photo_change},
@@ -616,11 +636,10 @@ def cancel_application(container: Container, account_id: str, application_id: st
         app.state = ApplicationState.CANCELLED.value
         app.decided_at = at
         app.decided_by = _holder(account_id)
-        audit.record(
+        _holder_audit(
             session,
+            account_id,
             at=at,
-            actor_kind=ActorKind.HOLDER,
-            actor=_holder(account_id),
             action=Action.SUBMIT,
             subject=app.licence_number,
             outcome="cancelled",
