@@ -39,7 +39,8 @@ def test_key_is_created_owner_only_in_an_owner_only_folder(tmp_path: Path) -> No
     assert _mode(path) == 0o600
     assert _mode(path.parent) == 0o700
     assert isinstance(key.curve, ec.SECP256R1)
-    assert path.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
+    stored = serialization.load_pem_private_key(path.read_bytes(), password=None)  # PKCS#8 PEM, made at run time
+    assert isinstance(stored, ec.EllipticCurvePrivateKey) and _public(stored) == _public(key)
 
 
 def test_key_is_created_once_and_reused(tmp_path: Path) -> None:
