@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from edl.applications.face import FaceVerifier
     from edl.domain.calendar import WorkingCalendar
     from edl.notifications.push import Notifier
+    from edl.verification.ratelimit import RateLimiter
 
 Clock = Callable[[], datetime]
 
@@ -86,6 +87,13 @@ class Container:
 
         return load_calendar(self.settings.holidays_file)
 
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        """Per-key request limits of relying parties: in memory, or in Redis when EDL_REDIS_URL is set."""
+        from edl.verification.ratelimit import build_rate_limiter
+
+        return build_rate_limiter(self.settings)
+
     def secret(self, name: str) -> bytes:
         """A server secret (HMAC key) from the data directory, created on first use, owner-only."""
         from edl.secrets import load_or_create_secret
@@ -93,10 +101,10 @@ class Container:
         return load_or_create_secret(self.settings.data_dir, name)
 
     def dispose(self) -> None:
-        notifier = self.__dict__.get("notifier")
-        close = getattr(notifier, "close", None)
-        if callable(close):
-            close()
+        for name in ("notifier", "rate_limiter"):
+            close = getattr(self.__dict__.get(name), "close", None)
+            if callable(close):
+                close()
         self.engine.dispose()
         if self.read_sessions is not None and self.read_sessions.kw.get("bind") is not self.engine:
             bind = self.read_sessions.kw.get("bind")

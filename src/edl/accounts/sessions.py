@@ -24,6 +24,8 @@ MAX_TOKEN_LENGTH = 128
 class SessionKind(StrEnum):
     HOLDER = "holder"
     STAFF = "staff"
+    PARTY = "party"
+    """A relying party's operator on the verifier web page (signed in with the party's API key)."""
 
 
 @dataclass(frozen=True, slots=True)

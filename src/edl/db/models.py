@@ -144,8 +144,36 @@ class ElicenceRow(Base):
     voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     void_reason: Mapped[str | None] = mapped_column(String(64))
     issued_by: Mapped[str] = mapped_column(String(128))
+    status_index: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    """This e-licence's index in the signed status list (Token Status List); a fresh one on every issuance."""
 
     __table_args__ = (Index("ix_elicences_active", "licence_number", "voided_at"),)
+
+
+class StatusSlotRow(Base):
+    """Allocates status-list indices: one row per issued e-licence; the row id is the index (never reused)."""
+
+    __tablename__ = "status_slots"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    elicence_id: Mapped[str] = mapped_column(String(32), unique=True)
+    allocated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StatusListRow(Base):
+    """The newest signed status list token (CWT) of one list, shared by every app server.
+
+    `changed_at` is bumped in the transaction of any change that can alter an e-licence's status (event, import,
+    void, issuance); a token built before it is stale and is rebuilt on the next request.
+    """
+
+    __tablename__ = "status_lists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[bytes | None] = mapped_column(LargeBinary)
+    built_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 # --- Accounts, applications, review, notifications and audit (issue 4) -------------------------------------------
@@ -327,4 +355,62 @@ class AuditRow(Base):
     __table_args__ = (
         Index("ix_audit_log_subject_id", "subject", "id"),
         Index("ix_audit_log_action_at", "action", "at"),
+    )
+
+
+# --- Verification: relying parties and the verification log (issue 5) --------------------------------------------
+
+
+class RelyingPartyRow(Base):
+    """A registered verifier (law-enforcement terminal, insurer, car rental, employer...) and its API key.
+
+    Only the SHA-256 of the key is kept (the key is 256 random bits, shown once). `fields`, when set, narrows or
+    configures what the purpose allows (the insurer's fields are configured per party).
+    """
+
+    __tablename__ = "relying_parties"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    purpose: Mapped[str] = mapped_column(String(32))
+    fields: Mapped[list[str] | None] = mapped_column(JSON)
+    key_prefix: Mapped[str] = mapped_column(String(24), unique=True)
+    """The public start of the key (shown in lists so an admin can tell keys apart)."""
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    rate_per_minute: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class VerificationRow(Base):
+    """Append-only log of every verification (a trigger refuses UPDATE and DELETE): who, purpose, when, result.
+
+    The holder reads the rows of their licence ("who checked my licence").
+    """
+
+    __tablename__ = "verifications"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    relying_party_id: Mapped[str | None] = mapped_column(String(32))
+    relying_party_name: Mapped[str] = mapped_column(String(128))
+    purpose: Mapped[str] = mapped_column(String(32))
+    method: Mapped[str] = mapped_column(String(16))
+    """code (the signed 亮码), barcode (the e-licence number), or page (the verifier web page)."""
+    channel: Mapped[str] = mapped_column(String(8))
+    """api or web."""
+    elicence_id: Mapped[str | None] = mapped_column(String(32))
+    licence_number: Mapped[str | None] = mapped_column(String(18))
+    valid: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16))
+    """valid, suspended, revoked or unknown."""
+    errors: Mapped[str] = mapped_column(String(256), default="")
+    """Comma-separated error codes (empty when valid)."""
+    client: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_verifications_licence_id", "licence_number", "id"),
+        Index("ix_verifications_party_id", "relying_party_id", "id"),
     )
