@@ -43,6 +43,36 @@ class ErrorCode(StrEnum):
     ISSUER_MISMATCH = "issuer_mismatch"
     """issuing_country / issuing_jurisdiction differ from the DS certificate's countryName / stateOrProvinceName."""
 
+    # --- the 亮码 (live code, docs/code-format.md) and status ---
+    CODE_PREFIX = "code_prefix"
+    """The text is not a string starting with ``EDL1:``."""
+    CODE_BASE45 = "code_base45"
+    """The text after the prefix is not Base45 (RFC 9285) in its exact alphabet."""
+    CODE_COMPRESSION = "code_compression"
+    """The Base45 bytes are not one complete zlib stream (truncated, corrupt, or bytes after its end)."""
+    CODE_TOO_LARGE = "code_too_large"
+    """The text, or what it decompresses to, is over its size cap (a decompression bomb is refused)."""
+    CODE_COSE = "code_cose"
+    """Not a tagged COSE_Sign1 with exactly the headers a code may have (protected ``{1: -7, 4: kid}``)."""
+    CODE_CLAIMS = "code_claims"
+    """The claims map has an unknown or missing key, or a value of the wrong type or range."""
+    CODE_LIFETIME = "code_lifetime"
+    """``exp`` is not after ``iat``, or more than 180 s after it."""
+    SIGNER_UNKNOWN = "signer_unknown"
+    """No candidate signer certificate (known DS list or x5chain) matches the code's kid."""
+    STATUS_SUSPENDED = "status_suspended"
+    """The e-licence is suspended (status list, or the code's own status snapshot)."""
+    STATUS_REVOKED = "status_revoked"
+    """The e-licence is revoked (status list, or the code's own status snapshot)."""
+    STATUS_UNKNOWN = "status_unknown"
+    """The status could not be learnt (no list, a stale or unverifiable list, an index outside it)."""
+    STATUS_LIST_INVALID = "status_list_invalid"
+    """The status list token does not verify (signature, signer chain, structure)."""
+    STATUS_LIST_STALE = "status_list_stale"
+    """The status list is past its ``exp``."""
+    NO_CODE = "no_code"
+    """No QR code (or no eDL code) was found in the image."""
+
 
 @dataclass(frozen=True)
 class VerificationError:

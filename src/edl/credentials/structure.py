@@ -186,7 +186,7 @@ def parse_certificates(ders: tuple[bytes, ...]) -> tuple[x509.Certificate, ...]:
             if whole_bytes:
                 return (cert,)
         facts = [_certificate(der) for der in ders]
-    except (ValueError, CryptographyDeprecationWarning):
+    except (ValueError, x509.InvalidVersion, CryptographyDeprecationWarning):
         raise _malformed("an x5chain certificate is not a valid DER X.509 certificate (RFC 5280)") from None
     for _cert, whole_bytes in facts:
         if not whole_bytes:

@@ -6,6 +6,7 @@ Layout of the data directory (public material apart from private keys)::
     DATA_DIR/pki/iaca.pem           the IACA root certificate: the trust anchor
     DATA_DIR/pki/signers/*.pem      every document-signer certificate ever issued
     DATA_DIR/pki/signers.json       which key belongs to which certificate, oldest first
+    DATA_DIR/pki/services/ROLE.N.json  service signer N of ROLE (status-list, trust-list): key name + certificate
 
 Rotation adds a signer and never removes one: credentials signed by an older key keep verifying
 for as long as its certificate is valid, and the trust export carries every DS certificate.
@@ -14,6 +15,7 @@ for as long as its certificate is valid, and the trust export carries every DS c
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,10 +27,19 @@ from cryptography.hazmat.primitives import serialization
 from edl.pki.errors import AuthorityExistsError, AuthorityNotInitialisedError, NoUsableSignerError, PkiError
 from edl.pki.files import PUBLIC_DIR_MODE, PUBLIC_FILE_MODE, ensure_dir, write_atomic
 from edl.pki.keystore import FileKeyStore, KeyStore
-from edl.pki.profiles import AuthorityProfile, ds_builder, iaca_builder, key_id_of, may_sign_at
+from edl.pki.profiles import (
+    SERVICE_EKUS,
+    AuthorityProfile,
+    ds_builder,
+    iaca_builder,
+    key_id_of,
+    may_sign_at,
+    service_builder,
+)
 from edl.pki.signer import Signer
 
 IACA_KEY_NAME = "iaca"
+_SERVICE_FILE = re.compile(r"^(?P<role>[a-z-]+)\.(?P<n>[1-9][0-9]{0,8})\.json$")
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,7 @@ class Authority:
         self._profile = profile or AuthorityProfile()
         self._signer_cache: tuple[str, Signer] | None = None
         self._records_cache: tuple[int, tuple[SignerRecord, ...]] | None = None
+        self._service_cache: dict[str, tuple[int, Signer]] = {}
 
     @classmethod
     def open(
@@ -181,6 +193,84 @@ class Authority:
         signer = self._keys.signer(record.key_name, [record.certificate], record.key_id)
         self._signer_cache = (record.key_id, signer)
         return signer
+
+    # -- service signers (status list, trust list) ------------------------------------------
+
+    @property
+    def _services_dir(self) -> Path:
+        return self._dir / "services"
+
+    def _service_generations(self, role: str) -> list[int]:
+        try:
+            names = [p.name for p in self._services_dir.iterdir()]
+        except FileNotFoundError:
+            return []
+        found = (_SERVICE_FILE.match(name) for name in names)
+        return sorted(int(m["n"]) for m in found if m and m["role"] == role)
+
+    def _load_service(self, role: str, generation: int) -> tuple[str, x509.Certificate]:
+        path = self._services_dir / f"{role}.{generation}.json"
+        entry = json.loads(path.read_text("utf-8"))
+        cert = x509.load_pem_x509_certificate(entry["certificate"].encode("ascii"))
+        if entry.get("role") != role or key_id_of(cert) != entry.get("key_id"):
+            raise PkiError(f"service signer record {path} does not match its certificate")
+        return str(entry["key_name"]), cert
+
+    def service_certificates(self, role: str) -> list[x509.Certificate]:
+        """Every certificate of service signer `role` on record, oldest first."""
+        if role not in SERVICE_EKUS:
+            raise PkiError(f"unknown service signer role {role!r}")
+        return [self._load_service(role, n)[1] for n in self._service_generations(role)]
+
+    def service_signer(self, role: str, at: datetime) -> Signer:
+        """The signer of service `role` (``status-list`` or ``trust-list``) that may sign at `at`.
+
+        A dedicated P-256 key with a certificate from the IACA carrying only that role's EKU; created on
+        first use, and again when the newest one is outside its validity or key usage period. Two processes
+        racing to create one are safe: records are written with ``replace=False`` and the loser uses the
+        winner's (its own new key stays unused in the key store). Service certificates are not in the trust
+        export: verifiers get them in the x5chain of what they sign.
+        """
+        if role not in SERVICE_EKUS:
+            raise PkiError(f"unknown service signer role {role!r} (one of {', '.join(sorted(SERVICE_EKUS))})")
+        for _attempt in range(3):
+            generations = self._service_generations(role)
+            cached = self._service_cache.get(role)
+            fresh = cached is not None and generations and cached[0] == generations[-1]
+            if cached is not None and fresh and may_sign_at(cached[1].certificate, at):
+                return cached[1]
+            for generation in reversed(generations):  # the newest that may sign then
+                key_name, cert = self._load_service(role, generation)
+                if may_sign_at(cert, at):
+                    signer = self._keys.signer(key_name, [cert], key_id_of(cert))
+                    if generation == generations[-1]:
+                        self._service_cache[role] = (generation, signer)
+                    return signer
+            try:
+                self._create_service(role, (generations[-1] if generations else 0) + 1, at)
+            except FileExistsError:
+                continue  # another process made this generation first: use theirs
+        raise NoUsableSignerError(f"no {role} signer may sign at {at.isoformat()}")
+
+    def _create_service(self, role: str, generation: int, at: datetime) -> None:
+        root = self.root_certificate()
+        if self._keys.public_key(IACA_KEY_NAME) != root.public_key():
+            raise PkiError("the IACA key in the key store does not match the root certificate")
+        key_name = f"{role}-{at:%Y%m%d%H%M%S}-{secrets.token_hex(4)}"
+        public_key = self._keys.generate_key(key_name)
+        builder = service_builder(public_key, root, self._profile, at, role, str(generation))
+        cert = self._keys.sign_certificate(IACA_KEY_NAME, builder)
+        if not may_sign_at(cert, at):
+            raise NoUsableSignerError(f"a new {role} signer could not sign at {at.isoformat()} (IACA validity)")
+        entry = {
+            "role": role,
+            "key_id": key_id_of(cert),
+            "key_name": key_name,
+            "certificate": cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+        }
+        ensure_dir(self._services_dir, PUBLIC_DIR_MODE)
+        data = json.dumps(entry, indent=2).encode("utf-8")
+        write_atomic(self._services_dir / f"{role}.{generation}.json", data, mode=PUBLIC_FILE_MODE, replace=False)
 
     def export_trust(self, out_dir: Path) -> TrustExport:
         """Write the root (``iaca-root.pem``, the trust anchor) and every DS certificate to `out_dir`."""

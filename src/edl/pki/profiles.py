@@ -7,6 +7,9 @@
   ExtendedKeyUsage 1.0.18013.5.1.2 mdlDS (critical), AuthorityKeyIdentifier = IACA SKI,
   SubjectKeyIdentifier, IssuerAlternativeName, and a PrivateKeyUsagePeriod shorter than the
   certificate so credentials signed late in the key's life still verify until it expires.
+* Service signers (eDL's own profile, see docs/status-and-trust.md): issued by the IACA like a DS,
+  but with the ExtendedKeyUsage of their one role instead of mdlDS, so a status-list key cannot
+  sign an mDL or a trust bundle and a document signer cannot sign a status list.
 """
 
 from __future__ import annotations
@@ -20,6 +23,23 @@ from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 MDL_DS_EKU = ObjectIdentifier("1.0.18013.5.1.2")
 """id-mdlDS: extended key usage of an mDL document signer (ISO/IEC 18013-5 Annex B)."""
+
+STATUS_LIST_SIGNING_EKU = ObjectIdentifier("2.25.93034994475215453505126671210458490076")
+"""Extended key usage of eDL's status-list signer.
+
+draft-ietf-oauth-status-list (section 10) defines id-kp-oauthStatusSigning under id-kp
+(1.3.6.1.5.5.7.3) but its number is still TBD, so eDL uses a private OID of its own: a UUID OID
+(ITU-T X.667, arc 2.25), unique without registration. Replace it once IANA assigns the number.
+"""
+TRUST_LIST_SIGNING_EKU = ObjectIdentifier("2.25.162551162805641250439630939437107398347")
+"""Extended key usage of eDL's trust-list signer (the signed bundle at /.well-known/edl/trust); a UUID OID."""
+
+SERVICE_EKUS: dict[str, ObjectIdentifier] = {
+    "status-list": STATUS_LIST_SIGNING_EKU,
+    "trust-list": TRUST_LIST_SIGNING_EKU,
+}
+"""The roles a service signer may have, and the one EKU each carries."""
+SERVICE_NAMES: dict[str, str] = {"status-list": "eDL Status List Signer", "trust-list": "eDL Trust List Signer"}
 
 IACA_VALIDITY = timedelta(days=9 * 365)
 DS_VALIDITY = timedelta(days=365)
@@ -132,14 +152,55 @@ def ds_builder(
     serial_hint: str,
 ) -> x509.CertificateBuilder:
     """An unsigned document-signer certificate for `public_key`, to be signed by the IACA key."""
+    return _signing_leaf(
+        public_key, iaca, profile, not_before, profile.signer_name(serial_hint), MDL_DS_EKU, "a document signer"
+    )
+
+
+def service_builder(
+    public_key: ec.EllipticCurvePublicKey,
+    iaca: x509.Certificate,
+    profile: AuthorityProfile,
+    not_before: datetime,
+    role: str,
+    serial_hint: str,
+) -> x509.CertificateBuilder:
+    """An unsigned service-signer certificate for `role` (``status-list`` or ``trust-list``), to be signed
+    by the IACA key: like a DS, with the role's EKU alone (critical) instead of mdlDS and BasicConstraints cA
+    false (critical)."""
+    eku = SERVICE_EKUS.get(role)
+    if eku is None:
+        raise ValueError(f"unknown service signer role {role!r} (one of {', '.join(sorted(SERVICE_EKUS))})")
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, profile.country),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, profile.organisation),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"{SERVICE_NAMES[role]} {serial_hint}"),
+        ]
+    )
+    builder = _signing_leaf(public_key, iaca, profile, not_before, name, eku, "a service signer")
+    return builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+
+
+def _signing_leaf(
+    public_key: ec.EllipticCurvePublicKey,
+    iaca: x509.Certificate,
+    profile: AuthorityProfile,
+    not_before: datetime,
+    name: x509.Name,
+    eku: ObjectIdentifier,
+    what: str,
+) -> x509.CertificateBuilder:
+    """A signing leaf under the IACA: KeyUsage digitalSignature (critical), `eku` alone (critical), AKI = IACA SKI,
+    SKI, IssuerAlternativeName (and CRL point), and a PrivateKeyUsagePeriod shorter than the certificate."""
     start = _whole_seconds(not_before)
     end = min(start + profile.ds_validity, iaca.not_valid_after_utc)
     if end <= start:
-        raise ValueError("the IACA certificate has expired; it cannot issue a document signer")
+        raise ValueError(f"the IACA certificate has expired; it cannot issue {what}")
     iaca_ski = iaca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     builder = (
         x509.CertificateBuilder()
-        .subject_name(profile.signer_name(serial_hint))
+        .subject_name(name)
         .issuer_name(iaca.subject)
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
@@ -159,7 +220,7 @@ def ds_builder(
             ),
             critical=True,
         )
-        .add_extension(x509.ExtendedKeyUsage([MDL_DS_EKU]), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([eku]), critical=True)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(iaca_ski), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(

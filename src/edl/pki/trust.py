@@ -11,6 +11,10 @@ defaults:
 On top of that the chain must have at least two certificates (a DS cannot be its own anchor) and
 the anchor must itself be a CA with keyCertSign; roots that are not are dropped from the store.
 
+Service signers (status list, trust list: `TrustStore.validate_service`) have a policy of their
+own: KeyUsage digitalSignature (critical), ExtendedKeyUsage containing the role's EKU (critical),
+not a CA. A DS certificate is never accepted as a service signer, nor the reverse.
+
 Successful validations are cached per (chain DER, store): a later call only re-checks the validity
 windows of the cached path at its own time (the rest of path validation does not depend on time);
 when that fails the full validation runs again and reports why. Failures are never cached. A hit
@@ -28,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.x509.oid import ObjectIdentifier
 from cryptography.x509.verification import (
     Criticality,
     ExtensionPolicy,
@@ -89,6 +94,23 @@ def _ds_policy() -> ExtensionPolicy:
     )
 
 
+def _service_policy(eku_oid: ObjectIdentifier) -> ExtensionPolicy:
+    def _service_key_usage(_policy: Policy, _cert: x509.Certificate, ku: x509.KeyUsage) -> None:
+        if not ku.digital_signature:
+            raise ValueError("service signer KeyUsage lacks digitalSignature")
+
+    def _service_eku(_policy: Policy, _cert: x509.Certificate, eku: x509.ExtendedKeyUsage) -> None:
+        if eku_oid not in eku:
+            raise ValueError(f"signer lacks ExtendedKeyUsage {eku_oid.dotted_string} for this role")
+
+    return (
+        ExtensionPolicy.permit_all()
+        .require_present(x509.KeyUsage, Criticality.CRITICAL, _service_key_usage)
+        .require_present(x509.ExtendedKeyUsage, Criticality.CRITICAL, _service_eku)
+        .may_be_present(x509.BasicConstraints, Criticality.AGNOSTIC, _ds_not_ca)
+    )
+
+
 def is_ca_anchor(cert: x509.Certificate) -> bool:
     """Whether `cert` may act as a trust anchor: a CA whose KeyUsage allows keyCertSign."""
     try:
@@ -131,6 +153,8 @@ class TrustStore:
         self._ds_policy = _ds_policy()
         self._verified: OrderedDict[tuple[bytes, ...], _VerifiedPath] = OrderedDict()
         self._lock = threading.Lock()
+        self._service_policies: dict[ObjectIdentifier, ExtensionPolicy] = {}
+        self._service_verified: OrderedDict[tuple[str, tuple[bytes, ...]], _VerifiedPath] = OrderedDict()
 
     @property
     def roots(self) -> tuple[x509.Certificate, ...]:
@@ -184,8 +208,52 @@ class TrustStore:
             )
         return self._path(chain, at)
 
-    def _path(self, chain: Sequence[x509.Certificate], at: datetime) -> tuple[x509.Certificate, ...]:
-        """cryptography's path validation at `at` with the 18013-5 policies, plus the anchor rules."""
+    def validate_service(
+        self, chain: Sequence[x509.Certificate], chain_der: Sequence[bytes], at: datetime, *, eku: ObjectIdentifier
+    ) -> tuple[x509.Certificate, ...]:
+        """Validate a service signer's chain (status list, trust list) at `at`: like `validate`, but the leaf
+        must carry `eku` (critical) instead of mdlDS. Cached apart from DS validations, per EKU.
+
+        Raises `ChainValidationError` with code ``chain_untrusted``, ``certificate_expired`` or
+        ``certificate_not_yet_valid``.
+        """
+        if at.tzinfo is None:
+            raise ValueError("validation time must be timezone-aware")
+        key = (eku.dotted_string, tuple(chain_der))
+        with self._lock:
+            cached = self._service_verified.get(key)
+            if cached is not None:
+                self._service_verified.move_to_end(key)
+            policy = self._service_policies.get(eku)
+            if policy is None:
+                policy = self._service_policies[eku] = _service_policy(eku)
+        if cached is not None and chain and _same(cached.path[0], chain[0]) and cached.valid_at(at):
+            return cached.path
+        if not chain:
+            raise ChainValidationError(CHAIN_UNTRUSTED, "no signer certificate")
+        leaf = chain[0]
+        when = min(max(at, leaf.not_valid_before_utc), leaf.not_valid_after_utc)
+        path = self._path(chain, when, ee_policy=policy)  # untrusted takes precedence over expired
+        if at > leaf.not_valid_after_utc:
+            raise ChainValidationError(
+                CERTIFICATE_EXPIRED, f"signer certificate expired at {leaf.not_valid_after_utc.isoformat()}"
+            )
+        if at < leaf.not_valid_before_utc:
+            raise ChainValidationError(
+                CERTIFICATE_NOT_YET_VALID,
+                f"signer certificate is valid only from {leaf.not_valid_before_utc.isoformat()}",
+            )
+        with self._lock:
+            self._service_verified[key] = _VerifiedPath(path)
+            while len(self._service_verified) > _CACHE_SIZE:
+                self._service_verified.popitem(last=False)
+        return path
+
+    def _path(
+        self, chain: Sequence[x509.Certificate], at: datetime, *, ee_policy: ExtensionPolicy | None = None
+    ) -> tuple[x509.Certificate, ...]:
+        """cryptography's path validation at `at` with the 18013-5 policies (or `ee_policy` for the leaf),
+        plus the anchor rules."""
         store = self._store
         if store is None:
             raise ChainValidationError(CHAIN_UNTRUSTED, "no usable trust anchor")
@@ -194,7 +262,7 @@ class TrustStore:
             .store(store)
             .time(at.astimezone(UTC))
             .max_chain_depth(2)
-            .extension_policies(ca_policy=self._ca_policy, ee_policy=self._ds_policy)
+            .extension_policies(ca_policy=self._ca_policy, ee_policy=ee_policy or self._ds_policy)
             .build_client_verifier()
         )
         try:
