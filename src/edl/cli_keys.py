@@ -1,4 +1,4 @@
-"""CLI for the authority PKI and offline verification: ``edl keys``, ``edl trust``, ``edl verify``.
+"""CLI for the authority PKI and offline verification: ``edl keys``, ``edl trust``, ``edl verify`` (mdoc or 亮码).
 
 Thin: parse, call `edl.pki` / `edl.credentials`, print. Input that cannot be read gives one line on
 stderr and exit code 2. No command ever prints or logs private key material.
@@ -15,9 +15,12 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from cryptography import x509
 
 from edl.credentials import verify_mdoc
 from edl.pki import Authority, AuthorityProfile, PkiError, load_trust_roots
+from edl.pki.trust import is_ca_anchor
+from edl.verification.purposes import UnknownPolicy
 
 DATA_DIR_ENV = "EDL_DATA_DIR"
 DEFAULT_DATA_DIR = Path(".edl-data")
@@ -139,25 +142,159 @@ def _parse_time(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _load_certificates(path: Path, what: str) -> list[x509.Certificate]:
+    try:
+        return load_trust_roots(path)
+    except (OSError, ValueError) as exc:
+        _fail(f"cannot read {what} from {path}: {getattr(exc, 'strerror', None) or exc}")
+
+
+def code_trust(trust: Path, signers: Path | None) -> tuple[list[x509.Certificate], list[x509.Certificate]]:
+    """(roots, candidate signers) for a code: CA certificates of `trust` are roots, its other certificates are
+    signers; beside a `trust` file, the ``ds-*.pem`` that `edl trust export` / `edl trust fetch` write are signers
+    too; `signers` (a PEM file or folder) adds more."""
+    certs = _load_certificates(trust, "trust roots")
+    roots = [c for c in certs if is_ca_anchor(c)]
+    found = [c for c in certs if not is_ca_anchor(c)]
+    if trust.is_file():
+        for path in sorted(trust.parent.glob("ds-*.pem")):
+            if path.resolve() != trust.resolve():
+                found.extend(_load_certificates(path, "document-signer certificates"))
+    if signers is not None:
+        found.extend(_load_certificates(signers, "document-signer certificates"))
+    return roots, found
+
+
+def read_code_image(path: Path) -> str | None:
+    """The eDL code in a photo or screenshot (zxing-cpp), or None when it holds no QR code.
+
+    Prefers a QR code whose text starts with ``EDL1:`` (a licence page also holds other codes); exits 2 when the
+    file is not a readable image.
+    """
+    import zxingcpp
+    from PIL import Image, UnidentifiedImageError
+
+    from edl.credentials.livecode import PREFIX
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            found = zxingcpp.read_barcodes(
+                image.convert("L"), formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+            )
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
+        _fail(f"cannot read an image from {path}: {getattr(exc, 'strerror', None) or exc}")
+    texts = [b.text for b in found if b.valid and b.text]
+    for text in texts:
+        if text.startswith(PREFIX):
+            return text
+    return texts[0] if texts else None
+
+
+def _no_code(path: Path) -> dict[str, object]:
+    from edl.credentials import ErrorCode, VerificationError
+    from edl.credentials.livecode import CODE_DOCTYPE
+
+    error = VerificationError(ErrorCode.NO_CODE, f"no QR code was found in {path.name}")
+    return {
+        "valid": False,
+        "doctype": CODE_DOCTYPE,
+        "errors": [error.to_json_dict()],
+        "claims": {},
+        "signer": None,
+        "status": "unknown",
+        "warnings": [],
+        "stage": "image",
+    }
+
+
+def _unknown_policy(purpose: str | None) -> UnknownPolicy:
+    from edl.verification.purposes import RULES, InvalidPurpose, parse_purpose
+
+    if purpose is None:
+        return UnknownPolicy.WARN
+    try:
+        return RULES[parse_purpose(purpose)].unknown
+    except InvalidPurpose as exc:
+        _fail(str(exc))
+
+
 def verify_command(
-    mdoc: Annotated[Path, typer.Option("--mdoc", help="DeviceResponse or IssuerSigned: raw CBOR or hex text")],
-    trust: Annotated[Path, typer.Option("--trust", help="PEM file (or folder of .pem) with the IACA root(s)")],
+    trust: Annotated[
+        Path,
+        typer.Option(
+            "--trust",
+            help="PEM file or folder: CA certificates are the trusted IACA root(s), others candidate DS "
+            "certificates; ds-*.pem beside a file are candidates too",
+        ),
+    ],
+    mdoc: Annotated[
+        Path | None, typer.Option("--mdoc", help="DeviceResponse or IssuerSigned: raw CBOR, hex or base64 text")
+    ] = None,
+    qr: Annotated[str | None, typer.Option("--qr", help="a live code text (EDL1:...)")] = None,
+    qr_image: Annotated[
+        Path | None, typer.Option("--qr-image", help="photo or screenshot of a live code QR (PNG, JPEG...)")
+    ] = None,
+    signers: Annotated[
+        Path | None, typer.Option("--signers", help="PEM file or folder of more candidate DS certificates (codes)")
+    ] = None,
     at: Annotated[
         str | None, typer.Option("--at", help="verification time, ISO-8601 (default now; no zone = UTC)")
     ] = None,
+    status_list: Annotated[
+        Path | None, typer.Option("--status-list", help="a Status List Token (CWT) file, for a code's status")
+    ] = None,
+    purpose: Annotated[
+        str | None,
+        typer.Option("--purpose", help="police, rental, employer or insurer: its policy for an unknown status"),
+    ] = None,
     leeway: Annotated[float, typer.Option("--leeway", help="clock skew allowed on signed/validFrom, seconds")] = 60.0,
 ) -> None:
-    """Verify an mdoc offline; print one JSON object. Exit 0 valid, 1 not valid, 2 unreadable input."""
+    """Verify an mdoc or a live code offline; print one JSON object. Exit 0 valid, 1 not valid, 2 unreadable input.
+
+    Give exactly one of --mdoc, --qr, --qr-image. A code's status comes from --status-list: without one (or with
+    a stale or unverifiable one) it is unknown, accepted with a warning unless --purpose police.
+    """
+    if sum(x is not None for x in (mdoc, qr, qr_image)) != 1:
+        _fail("give exactly one of --mdoc FILE, --qr TEXT, --qr-image FILE")
+    if leeway < 0:
+        _fail("--leeway cannot be negative")
+    if mdoc is not None:
+        if status_list is not None or purpose is not None or signers is not None:
+            _fail("--status-list, --purpose and --signers apply to live codes (--qr, --qr-image), not to --mdoc")
+        _verify_mdoc(mdoc, trust, at, leeway)
+        return
+    policy = _unknown_policy(purpose)
+    roots, candidates = code_trust(trust, signers)
+    token = None
+    if status_list is not None:
+        try:
+            token = status_list.read_bytes()
+        except OSError as exc:
+            _fail(f"cannot read {status_list}: {exc.strerror or exc}")
+    moment = _parse_time(at) if at else _now()
+    if qr_image is not None:
+        text = read_code_image(qr_image)
+        if text is None:
+            typer.echo(json.dumps(_no_code(qr_image), ensure_ascii=False))
+            raise typer.Exit(1)
+    else:
+        text = (qr or "").strip()
+    from edl.verification.offline import verify_offline
+
+    result = verify_offline(
+        text, roots, candidates, at=moment, status_list=token, policy=policy, leeway=timedelta(seconds=leeway)
+    )
+    typer.echo(json.dumps(result.to_json_dict(), ensure_ascii=False))
+    raise typer.Exit(0 if result.valid else 1)
+
+
+def _verify_mdoc(mdoc: Path, trust: Path, at: str | None, leeway: float) -> None:
     try:
         data = read_mdoc_file(mdoc)
     except OSError as exc:
         _fail(f"cannot read {mdoc}: {exc.strerror or exc}")
-    try:
-        roots = load_trust_roots(trust)
-    except (OSError, ValueError) as exc:
-        _fail(f"cannot read trust roots from {trust}: {getattr(exc, 'strerror', None) or exc}")
-    if leeway < 0:
-        _fail("--leeway cannot be negative")
+    roots = _load_certificates(trust, "trust roots")
     moment = _parse_time(at) if at else _now()
     result = verify_mdoc(data, roots, at=moment, leeway=timedelta(seconds=leeway))
     typer.echo(json.dumps(result.to_json_dict(), ensure_ascii=False))

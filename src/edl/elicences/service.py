@@ -30,6 +30,7 @@ from edl.pki import PkiError
 from edl.registry.events import LicenceNotFound, load_for_update, void_elicences
 from edl.registry.mapping import licence_from_row
 from edl.storage.photos import PhotoNotFound
+from edl.verification.status_service import allocate_index, mark_changed
 
 
 class IssuanceRefused(DomainError):
@@ -130,6 +131,7 @@ def issue_in_session(
         raise IssuanceRefused(f"签发失败 / cannot sign: {exc}") from None
     void_elicences(session, row.number, "reissued", at=now, actor=actor)
     elicence_id = uuid.uuid4().hex
+    status_index = allocate_index(session, elicence_id, at=now)  # fresh on every issuance, never reused
     session.add(
         ElicenceRow(
             id=elicence_id,
@@ -141,8 +143,10 @@ def issue_in_session(
             device_key=cbor2.dumps(cose_key(device_key)),
             photo_ref=portrait_ref,
             issued_by=actor,
+            status_index=status_index,
         )
     )
+    mark_changed(session, at=now)
     audit.record(
         session,
         at=now,

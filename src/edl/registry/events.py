@@ -37,6 +37,7 @@ from edl.domain.status import normalise_statuses
 from edl.notifications import messages
 from edl.notifications.inbox import notify
 from edl.registry.mapping import licence_from_row, row_values
+from edl.verification.status_service import mark_changed
 
 
 class LicenceNotFound(DomainError):
@@ -95,6 +96,8 @@ def _apply(
     )
     session.add(event)
     voided = void_elicences(session, row.number, kind.value, at=at, actor=actor) if kind.voids_elicence else 0
+    if not voided and (after.statuses != before.statuses or after.validity != before.validity):
+        _mark_status_changed(session, at)  # (a void marks it itself)
     session.flush()
     return AppliedEvent(event.id, kind, after, row.version, at, voided)
 
@@ -113,6 +116,7 @@ def void_elicences(session: Session, number: str, reason: str, *, at: datetime, 
         .where(ElicenceRow.licence_number == number, ElicenceRow.voided_at.is_(None))
         .values(voided_at=at, void_reason=reason)
     )
+    _mark_status_changed(session, at)
     for elicence_id in live:
         audit.record(
             session,
@@ -128,6 +132,11 @@ def void_elicences(session: Session, number: str, reason: str, *, at: datetime, 
         if account_id is not None:
             notify(session, account_id, messages.voided(reason), at=at)
     return len(live)
+
+
+def _mark_status_changed(session: Session, at: datetime) -> None:
+    """Tell the status list, in this transaction, that an e-licence's status may have changed."""
+    mark_changed(session, at=at)
 
 
 def set_status(session: Session, number: str, status: Status, *, actor: str, at: datetime) -> AppliedEvent:

@@ -36,9 +36,11 @@ from edl.bootstrap import Container
 from edl.db.models import ImportRun, LicenceRow
 from edl.db.session import transaction
 from edl.domain.dates import china_date
+from edl.domain.events import EventKind
 from edl.notifications import messages
 from edl.registry.events import import_changes
 from edl.registry.formats import DB_COLUMNS, ImportRefused, RegistryFile, RowParser, RowRejected, db_values
+from edl.verification.status_service import next_changed_at
 
 __all__ = ["ImportAborted", "ImportProgress", "ImportRefused", "ImportReport", "import_file"]
 
@@ -399,6 +401,11 @@ _VOID_NOTICE = " ".join(
     )
 )
 """The bound holder's inbox message: the e-licence is void, apply again (same text as `void_elicences`)."""
+_STATUS_KINDS = frozenset({EventKind.STATUS_SET, EventKind.STATUS_CLEARED})
+"""Event kinds that change an e-licence's status in the status list (voiding kinds are handled with the voids)."""
+_STATUS_ROW = "SELECT changed_at, built_at FROM status_lists WHERE id = 1"
+_STATUS_INSERT = "INSERT INTO status_lists (id, changed_at) VALUES (1, {p}) ON CONFLICT (id) DO NOTHING"
+_STATUS_UPDATE = "UPDATE status_lists SET changed_at = {p} WHERE id = 1"
 _TAKEN = " ".join(
     (
         f"SELECT s.line, l.number FROM {_STAGE} s JOIN licences l",  # noqa: S608
@@ -427,6 +434,7 @@ class BatchWriter:
 
     param = "?"
     distinct = "IS NOT"
+    lock_rows = ""
     integrity_error: type[Exception] = Exception
 
     def __init__(self, engine: Engine, *, actor: str = "import", run_id: int = 0) -> None:
@@ -441,6 +449,8 @@ class BatchWriter:
         self._void = _VOID.format(p=self.param)
         self._void_audit = _VOID_AUDIT.format(p=self.param)
         self._void_notice = _VOID_NOTICE.format(p=self.param)
+        self._status_insert = _STATUS_INSERT.format(p=self.param)
+        self._status_update = _STATUS_UPDATE.format(p=self.param)
         self._create_tables()
         self.conn.commit()
 
@@ -495,14 +505,18 @@ class BatchWriter:
         stamp = self._timestamp(at)
         events: list[tuple[object, ...]] = []
         voids: dict[str, tuple[object, ...]] = {}
+        status_changed = False
         for version, old, new in changes:
             number = str(new["number"])
             for kind, payload in import_changes(old, new, run_id=self.run_id):
                 events.append((number, kind.value, self._json(payload), self.actor, stamp, version))
                 if kind.voids_elicence:
                     voids.setdefault(number, (stamp, kind.value, number))
+                status_changed = status_changed or kind in _STATUS_KINDS
         if events:
             cur.executemany(self._event, events)
+        if status_changed or voids:
+            self._mark_status_changed(cur, at)
         if voids:
             audits, notices = [], []
             for stamp_, reason, number in voids.values():
@@ -516,6 +530,24 @@ class BatchWriter:
 
     def _json(self, payload: dict[str, Any]) -> object:
         return json.dumps(payload, ensure_ascii=False)
+
+    def _mark_status_changed(self, cur: Any, at: datetime) -> None:
+        """`status_service.mark_changed` in this batch's transaction, in SQL: bump ``status_lists.changed_at``
+        (row 1, created if missing) past its previous value and the last build, holding its row lock."""
+        cur.execute(_STATUS_ROW + self.lock_rows)
+        found = cur.fetchone()
+        if found is None:
+            cur.execute(self._status_insert, (self._timestamp(at),))
+            cur.execute(_STATUS_ROW + self.lock_rows)
+            found = cur.fetchone()
+        changed_at, built_at = (self._stored_time(v) for v in found)
+        cur.execute(self._status_update, (self._timestamp(next_changed_at(at, changed_at, built_at)),))
+
+    def _stored_time(self, value: object) -> datetime | None:
+        """A timestamp as the driver returns it, as an aware datetime."""
+        if value is None or isinstance(value, datetime):
+            return value
+        return datetime.fromisoformat(str(value))
 
     def _drop(
         self, cur: Any, rows: list[StagedRow], query: str, reason: str, *, forget: bool = False
@@ -600,6 +632,7 @@ class PostgresWriter(BatchWriter):
 
     param = "%s"
     distinct = "IS DISTINCT FROM"
+    lock_rows = " FOR UPDATE"
     integrity_error = psycopg.errors.IntegrityError
 
     def _create_tables(self) -> None:
