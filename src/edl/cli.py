@@ -27,6 +27,16 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
+def cli_actor() -> str:
+    """Who runs a command, as recorded in audit entries: ``cli:<login name>``."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"[:64]
+    except (KeyError, OSError):
+        return "cli"
+
+
 def settings() -> Settings:
     return Settings()
 
@@ -56,11 +66,15 @@ def db_upgrade(revision: str = typer.Argument("head", help="target revision")) -
 
 
 def _register() -> None:
+    from edl.cli_code import credential_code
     from edl.cli_keys import keys_app, trust_app, verify_command
     from edl.cli_licence import licence_app
     from edl.cli_registry import registry_app
+    from edl.cli_relying import relying_app
+    from edl.cli_render import credential_render
     from edl.cli_serve import credential_app, demo, serve
     from edl.cli_staff import staff_app
+    from edl.cli_trust import trust_fetch
 
     app.add_typer(keys_app, name="keys")
     app.add_typer(trust_app, name="trust")
@@ -68,6 +82,10 @@ def _register() -> None:
     app.add_typer(licence_app, name="licence")
     app.add_typer(credential_app, name="credential")
     app.add_typer(staff_app, name="staff")
+    app.add_typer(relying_app, name="relying-party")
+    credential_app.command("code")(credential_code)
+    credential_app.command("render")(credential_render)
+    trust_app.command("fetch")(trust_fetch)
     app.command("verify")(verify_command)
     app.command("serve")(serve)
     app.command("demo")(demo)

@@ -6,7 +6,6 @@ password alone); `--password-stdin` reads a chosen one instead and prints nothin
 
 from __future__ import annotations
 
-import getpass
 import sys
 from typing import Annotated, NoReturn
 
@@ -22,6 +21,7 @@ from edl.accounts import (
 )
 from edl.audit import ActorKind
 from edl.bootstrap import Container
+from edl.cli import cli_actor, fail, open_container
 from edl.db.session import transaction
 from edl.domain.dates import CHINA_TZ
 
@@ -31,21 +31,14 @@ Username = Annotated[str, typer.Argument(help="login name: 2-64 lower-case lette
 
 
 def _container() -> Container:
-    from edl.cli import open_container
-
     return open_container()
 
 
 def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"[:64]
-    except (KeyError, OSError):
-        return "cli"
+    return cli_actor()
 
 
 def _fail(message: str) -> NoReturn:
-    from edl.cli import fail
-
     fail(message)
 
 

@@ -55,6 +55,42 @@ class Settings(BaseSettings):
         description="comma-separated push-service host names (and their subdomains) a browser subscription may use",
     )
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="largest photo upload accepted")
+    # --- showing and verifying e-licences (issue 5) ---
+    public_url: str = Field(
+        default="",
+        description="the base URL verifiers reach this service at (status list and trust bundle locations); "
+        "default: http://HOST:PORT",
+    )
+    code_lifetime_seconds: int = Field(
+        default=180, ge=30, le=180, description="how long a 亮码 (signed short-lived code) is valid; at most 3 min"
+    )
+    code_refresh_seconds: int = Field(default=60, ge=10, le=170, description="how often the holder page renews it")
+    status_list_ttl_seconds: int = Field(
+        default=300, ge=10, description="status list `ttl`: how long a verifier may cache the list"
+    )
+    status_list_validity_hours: int = Field(
+        default=24, ge=1, le=24 * 7, description="status list `exp`: a list older than this is stale (unknown)"
+    )
+    trust_bundle_max_age_seconds: int = Field(default=86400, ge=60, le=86400, description="trust bundle max age")
+    rate_limit_per_minute: int = Field(default=600, ge=1, description="default verifications per minute per key")
+    verification_pool_size: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="PostgreSQL connections per server process of the dedicated verification engine (autocommit, "
+        "no overflow, no pre-ping); the API waits for a free one rather than opening more",
+    )
+    verification_durable_log: bool = Field(
+        default=False,
+        description="false: verification-log rows commit with synchronous_commit=off on PostgreSQL (a database "
+        "crash may lose the last fraction of a second of them; see docs/verification-api.md); true: wait for the WAL",
+    )
+    access_log_api_sample: int = Field(
+        default=1,
+        ge=1,
+        description="log one access line per this many successful (2xx) POST /api/v1/verifications requests "
+        "(each verification is in the verification log anyway); refusals and errors are always logged",
+    )
 
     @property
     def resolved_database_url(self) -> str:
@@ -68,6 +104,11 @@ class Settings(BaseSettings):
         if text in ("", "all", "*"):
             return None
         return frozenset(c.strip() for c in self.rollout.split(",") if c.strip())
+
+    @property
+    def base_url(self) -> str:
+        """Where verifiers reach this service (no trailing slash)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def push_host_set(self) -> frozenset[str]:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -41,3 +41,44 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+VERIFICATION_POOL_RECYCLE_SECONDS = 1800
+"""Verification connections are replaced after this long (instead of a pre-ping on every checkout)."""
+
+
+def verification_engine_options(url: str, *, pool_size: int, durable: bool) -> tuple[URL, dict[str, Any]]:
+    """URL and engine options of the dedicated verification engine on PostgreSQL.
+
+    - ``AUTOCOMMIT``: each statement is its own transaction, so a verification costs two round trips (the registry
+      select, the log insert) and no BEGIN / COMMIT; the select alone is a consistent snapshot.
+    - ``synchronous_commit=off`` as a connection option (unless `durable`): the log insert returns before its WAL
+      reaches disk. Only this engine's connections have it (registry writes go through the main engine); a database
+      crash may lose the last fraction of a second of verification-log rows, never registry data.
+    - A fixed pool of `pool_size` connections (no overflow: no connection churn) and no pre-ping (one round trip
+      less per request): a dead connection is detected by SQLAlchemy when a statement fails, and every connection is
+      recycled after `VERIFICATION_POOL_RECYCLE_SECONDS`.
+    """
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if not durable:
+        existing = parsed.query.get("options", "")
+        if isinstance(existing, tuple):
+            existing = " ".join(existing)
+        parsed = parsed.update_query_dict({"options": f"{existing} -c synchronous_commit=off".strip()})
+    return parsed, {
+        "isolation_level": "AUTOCOMMIT",
+        "pool_size": pool_size,
+        "max_overflow": 0,
+        "pool_pre_ping": False,
+        "pool_recycle": VERIFICATION_POOL_RECYCLE_SECONDS,
+        "pool_reset_on_return": None,  # autocommit: nothing to roll back
+        "hide_parameters": True,
+    }
+
+
+def make_verification_engine(url: str, *, pool_size: int, durable: bool) -> Engine:
+    """The dedicated verification engine on PostgreSQL; see `verification_engine_options`."""
+    parsed, options = verification_engine_options(url, pool_size=pool_size, durable=durable)
+    return create_engine(parsed, **options)

@@ -12,6 +12,7 @@ import re
 import sys
 import time
 import uuid
+from typing import Any
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from edl.web.masking import mask_numbers_in, mask_query
 
 REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_BYTES = REQUEST_ID_HEADER.encode()
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 UNMATCHED_ROUTE = "<unmatched>"
 
@@ -62,19 +64,38 @@ def route_label(scope: Scope) -> str:
 def request_id_from(scope: Scope) -> str:
     """The caller's X-Request-ID when it is sane (from the load balancer), else a new one."""
     for name, value in scope.get("headers", []):
-        if name == REQUEST_ID_HEADER.encode():
-            text = value.decode("latin-1")
+        if name == _REQUEST_ID_BYTES:
+            text: str = value.decode("latin-1")
             if _REQUEST_ID_RE.match(text):
                 return text
     return uuid.uuid4().hex
 
 
+SAMPLED_ROUTES = ("/api/v1/verifications",)
+"""Routes whose successful (2xx) access lines may be sampled (`Settings.access_log_api_sample`): each of their
+requests is recorded in the verification log anyway. Refusals and errors are always logged; metrics count all."""
+
+
 class ObservabilityMiddleware:
-    """Counts and times every HTTP request, logs one masked access line, and echoes X-Request-ID."""
+    """Counts and times every HTTP request, logs one masked access line, and echoes X-Request-ID.
+
+    Pure ASGI; the metric children are looked up once per (method, route, status) and the logger is bound once.
+    """
 
     def __init__(self, app: ASGIApp, metrics: RequestMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        self._counters: dict[tuple[str, str, int], Any] = {}
+        self._timers: dict[tuple[str, str], Any] = {}
+        self._sample: int | None = None
+        self._sampled = 0
+        self._log = structlog.get_logger("edl.web.access")
+
+    def _sample_every(self, scope: Scope) -> int:
+        if self._sample is None:
+            settings = getattr(getattr(getattr(scope.get("app"), "state", None), "container", None), "settings", None)
+            self._sample = max(1, int(getattr(settings, "access_log_api_sample", 1) or 1))
+        return self._sample
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,7 +111,7 @@ class ObservabilityMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", []))
-                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                headers.append((_REQUEST_ID_BYTES, request_id.encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -100,18 +121,36 @@ class ObservabilityMiddleware:
             elapsed = time.perf_counter() - started
             route = route_label(scope)
             method = scope["method"]
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(elapsed)
-            structlog.get_logger("edl.web.access").info(
-                "http_request",
-                request_id=request_id,
-                method=method,
-                path=mask_numbers_in(scope["path"]),
-                query=mask_query(scope.get("query_string", b"").decode("latin-1")),
-                route=route,
-                status=status,
-                duration_ms=round(elapsed * 1000, 2),
-            )
+            counter = self._counters.get((method, route, status))
+            if counter is None:
+                counter = self._counters[(method, route, status)] = self.metrics.requests.labels(
+                    method, route, str(status)
+                )
+            timer = self._timers.get((method, route))
+            if timer is None:
+                timer = self._timers[(method, route)] = self.metrics.latency.labels(method, route)
+            counter.inc()
+            timer.observe(elapsed)
+            if self._logged(scope, route, status):
+                self._log.info(
+                    "http_request",
+                    request_id=request_id,
+                    method=method,
+                    path=mask_numbers_in(scope["path"]),
+                    query=mask_query(scope.get("query_string", b"").decode("latin-1")),
+                    route=route,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                )
+
+    def _logged(self, scope: Scope, route: str, status: int) -> bool:
+        if not 200 <= status < 300 or route not in SAMPLED_ROUTES:
+            return True
+        every = self._sample_every(scope)
+        if every == 1:
+            return True
+        self._sampled += 1
+        return self._sampled % every == 1
 
 
 def configure_logging(level: str = "INFO") -> None:

@@ -1,0 +1,349 @@
+"""Relying parties (核验方: law-enforcement terminals, insurers, car-rental desks, employers) and their API keys.
+
+A key is ``edl_rp_`` + 32 random bytes (URL-safe Base64), shown once when the party is registered. Only its SHA-256
+(hex) is stored, with a public prefix (the first characters, shown in lists so an admin can tell keys apart). A key
+is checked by hashing it and looking the hash up (unique index): no comparison of secret bytes happens in Python, and
+the hash of a 256-bit random key cannot be inverted, so timing reveals nothing useful.
+
+`authenticate` keeps what it found for `AUTH_CACHE_SECONDS` in this process (keyed by the key's hash), so a busy
+verifier costs one hash and no query per request. A revocation therefore takes effect at once in the process that
+made it and within `AUTH_CACHE_SECONDS` in every other app server. Unknown keys are never cached (no memory to fill
+by guessing).
+
+The purpose fixes what a party may see (`edl.verification.purposes`); a party's own field list can only narrow it,
+except for the insurer, whose fields are configured per party.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from edl import audit
+from edl.audit import Action, ActorKind
+from edl.db.models import RelyingPartyRow
+from edl.domain import DomainError
+from edl.verification.purposes import (
+    RULES,
+    Field,
+    InvalidPurpose,
+    Purpose,
+    allowed_fields,
+    check_configured_fields,
+)
+
+KEY_PREFIX: Final = "edl_rp_"
+KEY_RANDOM_BYTES: Final = 32
+KEY_LENGTH: Final = len(KEY_PREFIX) + 43  # token_urlsafe(32) is 43 characters
+PUBLIC_PREFIX_LENGTH: Final = len(KEY_PREFIX) + 8
+"""How much of the key lists show: ``edl_rp_`` and 8 random characters (48 bits: tells keys apart, opens none)."""
+AUTH_CACHE_SECONDS: Final = 5.0
+"""How long an app server trusts a key it has looked up: a revocation reaches other servers within this."""
+AUTH_CACHE_MAX: Final = 4096
+MAX_NAME: Final = 128
+MAX_RATE: Final = 10_000_000
+_KEY_RE = re.compile(r"^edl_rp_[A-Za-z0-9_-]{43}$")
+_PARTY_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+class PartyRefused(DomainError):
+    """A registration or revocation that cannot be done; the message says why ('中文 / English')."""
+
+
+@dataclass(frozen=True)
+class Party:
+    """An active relying party as the API sees it. `fields` are those it may see (purpose and its own list)."""
+
+    id: str
+    name: str
+    purpose: Purpose
+    fields: tuple[Field, ...]
+    rate_per_minute: int
+    """Requests per minute for its key; 0 means the deployment default (EDL_RATE_LIMIT_PER_MINUTE)."""
+
+    def limit(self, default: int) -> int:
+        return self.rate_per_minute or default
+
+
+@dataclass(frozen=True)
+class PartyRecord:
+    """A registered party for lists (admin console, CLI): never the key, only its public prefix."""
+
+    id: str
+    name: str
+    purpose: Purpose
+    configured_fields: tuple[Field, ...] | None
+    fields: tuple[Field, ...]
+    key_prefix: str
+    rate_per_minute: int
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None
+    revoked_by: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def new_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(KEY_RANDOM_BYTES)
+
+
+def looks_like_key(key: str) -> bool:
+    """The shape of a key (cheap; refuses junk before any hashing or query)."""
+    return len(key) == KEY_LENGTH and _KEY_RE.match(key) is not None
+
+
+def _aware(at: datetime | None) -> datetime | None:
+    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+
+
+def party_of(row: RelyingPartyRow) -> Party:
+    purpose = Purpose(row.purpose)
+    return Party(row.id, row.name, purpose, allowed_fields(purpose, row.fields), row.rate_per_minute)
+
+
+def record_of(row: RelyingPartyRow) -> PartyRecord:
+    purpose = Purpose(row.purpose)
+    configured = tuple(Field(f) for f in row.fields) if row.fields is not None else None
+    return PartyRecord(
+        id=row.id,
+        name=row.name,
+        purpose=purpose,
+        configured_fields=configured,
+        fields=allowed_fields(purpose, row.fields),
+        key_prefix=row.key_prefix,
+        rate_per_minute=row.rate_per_minute,
+        created_at=_aware(row.created_at) or row.created_at,
+        created_by=row.created_by,
+        revoked_at=_aware(row.revoked_at),
+        revoked_by=row.revoked_by,
+    )
+
+
+def _clean_name(name: str) -> str:
+    text = " ".join(name.split())
+    if not text:
+        raise PartyRefused("请填写核验方名称 / the relying party needs a name")
+    if len(text) > MAX_NAME:
+        raise PartyRefused(f"名称最多 {MAX_NAME} 个字符 / the name may have at most {MAX_NAME} characters")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        raise PartyRefused("名称含有控制字符 / the name holds control characters")
+    return text
+
+
+def _check_fields(purpose: Purpose, fields: Sequence[str] | None) -> list[str] | None:
+    if fields is None:
+        return None
+    try:
+        chosen = check_configured_fields(purpose, fields)
+    except InvalidPurpose as exc:
+        raise PartyRefused(f"字段不允许 / {exc}") from None
+    if not chosen:
+        raise PartyRefused("请至少选择一个字段 / choose at least one field (or none for the purpose's own)")
+    return [f.value for f in chosen]
+
+
+def _check_rate(rate: int | None) -> int:
+    if rate is None:
+        return 0
+    if not 1 <= rate <= MAX_RATE:
+        raise PartyRefused(
+            f"每分钟次数应为 1 到 {MAX_RATE} / the rate must be between 1 and {MAX_RATE} requests per minute"
+        )
+    return rate
+
+
+def register_party(
+    session: Session,
+    *,
+    name: str,
+    purpose: Purpose,
+    fields: Sequence[str] | None = None,
+    rate_per_minute: int | None = None,
+    actor: str,
+    at: datetime,
+    actor_kind: ActorKind = ActorKind.CLI,
+    client: str | None = None,
+) -> tuple[Party, str]:
+    """Register a party in the caller's transaction (audited); returns it and its key, which is never stored.
+
+    `fields` narrows the purpose's fields (configures them, for the insurer); None keeps the purpose's own.
+    `rate_per_minute` None means the deployment default.
+    """
+    clean = _clean_name(name)
+    if not isinstance(purpose, Purpose):
+        raise PartyRefused("未知的用途 / unknown purpose")
+    stored_fields = _check_fields(purpose, fields)
+    rate = _check_rate(rate_per_minute)
+    key = new_key()
+    row = RelyingPartyRow(
+        id=uuid.uuid4().hex,
+        name=clean,
+        purpose=purpose.value,
+        fields=stored_fields,
+        key_prefix=key[:PUBLIC_PREFIX_LENGTH],
+        key_hash=hash_key(key),
+        rate_per_minute=rate,
+        created_at=at,
+        created_by=actor[:64],
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        at=at,
+        actor_kind=actor_kind,
+        actor=actor,
+        action=Action.STAFF_CHANGED,
+        subject=row.id,
+        detail={
+            "change": "relying_party_added",
+            "name": clean,
+            "purpose": purpose.value,
+            "fields": stored_fields,
+            "rate_per_minute": rate,
+            "key_prefix": row.key_prefix,
+        },
+        client=client,
+    )
+    return party_of(row), key
+
+
+def revoke_party(
+    session: Session,
+    party_id: str,
+    *,
+    actor: str,
+    at: datetime,
+    actor_kind: ActorKind = ActorKind.CLI,
+    client: str | None = None,
+) -> PartyRecord:
+    """Revoke a party's key in the caller's transaction (audited). Refuses an unknown or already revoked party."""
+    row = session.get(RelyingPartyRow, party_id, with_for_update=True) if _PARTY_ID_RE.match(party_id) else None
+    if row is None:
+        raise PartyRefused(f"没有编号为 {party_id[:40]} 的核验方 / no relying party with id {party_id[:40]}")
+    if row.revoked_at is not None:
+        raise PartyRefused(f"核验方 {row.name} 的密钥已被吊销 / the key of {row.name} is already revoked")
+    row.revoked_at = at
+    row.revoked_by = actor[:64]
+    session.flush()
+    audit.record(
+        session,
+        at=at,
+        actor_kind=actor_kind,
+        actor=actor,
+        action=Action.STAFF_CHANGED,
+        subject=row.id,
+        detail={"change": "relying_party_revoked", "name": row.name, "key_prefix": row.key_prefix},
+        client=client,
+    )
+    _cache.forget(row.key_hash)
+    return record_of(row)
+
+
+def list_parties(session: Session, *, include_revoked: bool = True) -> list[PartyRecord]:
+    """Every registered party, newest first (active ones first when revoked ones are included)."""
+    query = select(RelyingPartyRow).order_by(RelyingPartyRow.created_at.desc(), RelyingPartyRow.id)
+    if not include_revoked:
+        query = query.where(RelyingPartyRow.revoked_at.is_(None))
+    rows = [record_of(r) for r in session.scalars(query)]
+    return sorted(rows, key=lambda r: not r.active)
+
+
+def get_party(session: Session, party_id: str) -> PartyRecord | None:
+    row = session.get(RelyingPartyRow, party_id) if _PARTY_ID_RE.match(party_id) else None
+    return record_of(row) if row is not None else None
+
+
+class _AuthCache:
+    """Key hash → (party, monotonic expiry), bounded; only found, active parties are kept."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[Party, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_hash: str, now: float) -> Party | None:
+        hit = self._items.get(key_hash)
+        if hit is None or hit[1] <= now:
+            return None
+        return hit[0]
+
+    def put(self, key_hash: str, party: Party, now: float) -> None:
+        with self._lock:
+            if len(self._items) >= AUTH_CACHE_MAX:
+                self._items = {k: v for k, v in self._items.items() if v[1] > now}
+                if len(self._items) >= AUTH_CACHE_MAX:
+                    self._items.clear()
+            self._items[key_hash] = (party, now + AUTH_CACHE_SECONDS)
+
+    def forget(self, key_hash: str) -> None:
+        with self._lock:
+            self._items.pop(key_hash, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_cache = _AuthCache()
+
+
+def cached_party(key: str) -> Party | None:
+    """The party of a key that `authenticate` found in this process within the cache time (no I/O); None when
+    `authenticate` would have to query the database (unknown, expired, malformed or never seen)."""
+    if not looks_like_key(key):
+        return None
+    return _cache.get(hash_key(key), time.monotonic())
+
+
+def clear_auth_cache() -> None:
+    """Forget every cached key (tests; an operator's emergency revocation path restarts servers instead)."""
+    _cache.clear()
+
+
+def authenticate(session_factory: sessionmaker[Session], key: str, *, at: datetime) -> Party | None:
+    """The active party holding `key`, or None. Cached per process for `AUTH_CACHE_SECONDS` (see the module doc).
+
+    `at` is the request time; a key revoked at or before it is refused.
+    """
+    if not isinstance(key, str) or not looks_like_key(key):
+        return None
+    digest = hash_key(key)
+    now = time.monotonic()
+    cached = _cache.get(digest, now)
+    if cached is not None:
+        return cached
+    with session_factory() as session:
+        row = session.scalar(select(RelyingPartyRow).where(RelyingPartyRow.key_hash == digest))
+        if row is None:
+            return None
+        revoked = _aware(row.revoked_at)
+        if revoked is not None and revoked <= at:
+            return None
+        party = party_of(row)
+    if revoked is None:
+        _cache.put(digest, party, now)
+    return party
+
+
+def purpose_names(purpose: Purpose) -> tuple[str, str]:
+    """(中文, English) name of a purpose."""
+    rule = RULES[purpose]
+    return rule.name_zh, rule.name_en

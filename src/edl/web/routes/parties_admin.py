@@ -1,0 +1,208 @@
+"""Relying parties in the staff console (核验方管理, admins only): list, register (the API key is shown once), revoke.
+
+Pages use the review console's layout and sign-in; every form carries the CSRF token and every POST depends on
+`require_csrf`. Registration and revocation are audited by `edl.verification.parties` (action `staff_changed`,
+with the change in the detail). The key appears only in the answer to the registration POST, which is never
+cached (`Cache-Control: no-store`) and never logged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Depends, Form
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from edl.audit import ActorKind
+from edl.bootstrap import Container
+from edl.db.session import transaction
+from edl.verification.parties import PartyRecord, PartyRefused, list_parties, register_party, revoke_party
+from edl.verification.purposes import FIELDS, RULES, Field, Purpose
+from edl.web.auth_deps import Role, StaffSession, require_csrf, require_role
+from edl.web.deps import get_container, get_pages
+from edl.web.errors import localise
+from edl.web.i18n import Translator, negotiate
+from edl.web.presenters import beijing_time
+from edl.web.rendering import Pages
+from edl.web.routes.review import console_context
+
+router = APIRouter(tags=["relying-parties"])
+log = structlog.get_logger("edl.web.parties")
+CSRF = [Depends(require_csrf)]
+admin_only = require_role(Role.ADMIN)
+
+PATH = "/review/relying-parties"
+MAX_RATE_TEXT = 9
+
+
+def _root(request: Request) -> str:
+    return str(request.scope.get("root_path", ""))
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def field_label(f: Field, t: Translator) -> str:
+    return t(f"parties.f_{f.value}")
+
+
+def purpose_label(p: Purpose, t: Translator) -> str:
+    rule = RULES[p]
+    return t.pick(rule.name_zh, rule.name_en)
+
+
+def _fields_text(fields: tuple[Field, ...], t: Translator) -> str:
+    sep = "、" if t.lang.value == "zh" else ", "
+    return sep.join(field_label(f, t) for f in fields)
+
+
+def _row(request: Request, r: PartyRecord, t: Translator, default_rate: int) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "name": r.name,
+        "purpose": purpose_label(r.purpose, t),
+        "fields": _fields_text(r.fields, t),
+        "key_prefix": r.key_prefix + "…",
+        "rate": str(r.rate_per_minute) if r.rate_per_minute else t("parties.rate_default", rate=default_rate),
+        "created": beijing_time(r.created_at),
+        "state": t("parties.state_active") if r.active else t("parties.state_revoked"),
+        "revoked": beijing_time(r.revoked_at) if r.revoked_at else "",
+        "revoke_url": f"{_root(request)}{PATH}/{r.id}/revoke" if r.active else None,
+    }
+
+
+def _purposes(t: Translator) -> list[dict[str, Any]]:
+    return [
+        {
+            "value": p.value,
+            "label": purpose_label(p, t),
+            "fields": _fields_text(RULES[p].fields, t),
+            "unknown": t(f"parties.unknown_{RULES[p].unknown.value}"),
+            "configurable": RULES[p].configurable,
+        }
+        for p in Purpose
+    ]
+
+
+def _page(
+    request: Request,
+    staff: StaffSession,
+    container: Container,
+    pages: Pages,
+    *,
+    error: str | None = None,
+    form: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    t = Translator(negotiate(request))
+    with container.sessions() as session:
+        parties = list_parties(session)
+    default_rate = container.settings.rate_limit_per_minute
+    return pages.render(
+        request,
+        "parties/list.html",
+        {
+            **console_context(request, staff, container, t, "parties"),
+            "rows": [_row(request, r, t, default_rate) for r in parties],
+            "purposes": _purposes(t),
+            "all_fields": [(f.value, field_label(f, t)) for f in FIELDS],
+            "form": form or {"name": "", "purpose": Purpose.RENTAL.value, "fields": [], "rate": ""},
+            "error": error,
+            "add_action": _root(request) + PATH,
+            "default_rate": default_rate,
+        },
+        status_code=status,
+    )
+
+
+@router.get(PATH, name="parties_admin")
+def parties_list(
+    request: Request,
+    staff: StaffSession = Depends(admin_only),
+    container: Container = Depends(get_container),
+    pages: Pages = Depends(get_pages),
+) -> Response:
+    """Every relying party (active first), with the form to register one."""
+    return _page(request, staff, container, pages)
+
+
+@router.post(PATH, name="parties_admin_add", dependencies=CSRF)
+def parties_add(
+    request: Request,
+    name: str = Form(""),
+    purpose: str = Form(""),
+    fields: list[str] = Form([]),
+    rate: str = Form(""),
+    staff: StaffSession = Depends(admin_only),
+    container: Container = Depends(get_container),
+    pages: Pages = Depends(get_pages),
+) -> Response:
+    """Register a party; the answer shows its API key this one time."""
+    lang = negotiate(request)
+    t = Translator(lang)
+    form = {"name": name[:128], "purpose": purpose[:32], "fields": [f[:32] for f in fields[:32]], "rate": rate[:16]}
+    try:
+        chosen = Purpose(purpose.strip().lower())
+    except ValueError:
+        return _page(request, staff, container, pages, error=t("parties.bad_purpose"), form=form, status=400)
+    rate_text = rate.strip()
+    if rate_text and (not rate_text.isdigit() or len(rate_text) > MAX_RATE_TEXT):
+        return _page(request, staff, container, pages, error=t("parties.bad_rate"), form=form, status=400)
+    try:
+        with transaction(container.sessions) as session:
+            party, key = register_party(
+                session,
+                name=name,
+                purpose=chosen,
+                fields=fields or None,
+                rate_per_minute=int(rate_text) if rate_text else None,
+                actor=f"staff:{staff.username}",
+                actor_kind=ActorKind.STAFF,
+                at=container.clock(),
+                client=_client(request),
+            )
+    except PartyRefused as exc:
+        return _page(request, staff, container, pages, error=localise(str(exc), lang), form=form, status=400)
+    log.info("relying_party_added", party=party.id, purpose=party.purpose.value, by=staff.username)
+    return pages.render(
+        request,
+        "parties/added.html",
+        {
+            **console_context(request, staff, container, t, "parties"),
+            "party": party,
+            "purpose": purpose_label(party.purpose, t),
+            "fields": _fields_text(party.fields, t),
+            "key": key,
+            "list_url": _root(request) + PATH,
+        },
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache", "Referrer-Policy": "no-referrer"},
+    )
+
+
+@router.post(PATH + "/{party_id}/revoke", name="parties_admin_revoke", dependencies=CSRF)
+def parties_revoke(
+    request: Request,
+    party_id: str,
+    staff: StaffSession = Depends(admin_only),
+    container: Container = Depends(get_container),
+    pages: Pages = Depends(get_pages),
+) -> Response:
+    """Revoke a party's key (at once on this server; within a few seconds on the others)."""
+    lang = negotiate(request)
+    try:
+        with transaction(container.sessions) as session:
+            revoke_party(
+                session,
+                party_id,
+                actor=f"staff:{staff.username}",
+                actor_kind=ActorKind.STAFF,
+                at=container.clock(),
+                client=_client(request),
+            )
+    except PartyRefused as exc:
+        return _page(request, staff, container, pages, error=localise(str(exc), lang), status=400)
+    log.info("relying_party_revoked", party=party_id, by=staff.username)
+    return RedirectResponse(_root(request) + PATH, 303)
