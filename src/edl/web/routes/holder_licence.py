@@ -1,4 +1,9 @@
-"""The holder's e-licence (电子驾驶证): the front page (正页) with photo, QR and barcode, and the secondary page (副页).
+"""The holder's e-licence (电子驾驶证): show the licence (亮证) and show the code (亮码).
+
+The page shows the live code's QR with its expiry (livecode.js renews it from `/app/licence/code` every
+`settings.code_refresh_seconds` and counts down; without JavaScript a link reloads the page for a fresh one), the
+front page (正页) and the secondary page (副页) drawn as SVG by `edl.rendering` (the same drawing the PNG and PDF
+downloads are made from), and the photo-change entry point.
 
 Status and points are read live from the registry on every view: a 暂扣 entered in the registry shows at once, with a
 banner that the licence is not valid for driving while a blocking status holds.
@@ -6,67 +11,41 @@ banner that the licence is not valid for driving while a blocking status holds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends
 from sqlalchemy import select
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from edl.applications import service
 from edl.bootstrap import Container
-from edl.db.models import ElicenceRow
-from edl.domain import CLASS_TABLE, VehicleClass
-from edl.registry.queries import get_licence_detail
+from edl.db.models import AccountRow, ElicenceRow
+from edl.db.session import transaction
+from edl.elicences.livecode_service import LiveCodeRefused, NoActiveElicence, make_live_code
+from edl.rendering import FontMissing, PageName, cjk_font, front_page, render_pdf, render_png, secondary_page
+from edl.rendering.card import beijing, beijing_clock
+from edl.rendering.service import CardSource, load_card
 from edl.web.auth_deps import HolderSession, current_holder
-from edl.web.codes import code128_svg, licence_barcode_payload, licence_qr_payload, qr_svg
+from edl.web.codes import qr_svg
 from edl.web.deps import get_container, get_pages
+from edl.web.errors import PageError, localise
 from edl.web.i18n import Translator, negotiate
-from edl.web.presenters import (
-    Tone,
-    beijing_today,
-    class_rows,
-    nationality_text,
-    points_view,
-    record_kind_text,
-    sex_text,
-    status_badges,
-    validity_end_text,
-)
+from edl.web.presenters import Tone, beijing_today, points_view, status_badges
 from edl.web.rendering import Pages
 from edl.web.routes.holder_apply import photo_response
-from edl.web.routes.holder_common import app_url, application_view, aware, local_time, page_context
+from edl.web.routes.holder_common import app_url, application_view, local_time, page_context
 
 router = APIRouter(tags=["holder"])
 
+NO_STORE = {"Cache-Control": "no-store"}
 VOID_KEYS: dict[str, str] = {
     "classes_changed": "holder.void_classes_changed",
     "renewed": "holder.void_renewed",
     "authority_changed": "holder.void_authority_changed",
     "reissued": "holder.void_reissued",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class ClassExplained:
-    """A held class code, its name, and what it also permits (codes with names), as the secondary page lists them."""
-
-    code: str
-    name: str
-    other_name: str
-    also: tuple[str, ...]
-
-
-def classes_explained(classes: tuple[VehicleClass, ...], t: Translator) -> list[ClassExplained]:
-    rows = []
-    for r in class_rows(classes):
-        also = tuple(
-            f"{code} {t.pick(CLASS_TABLE[VehicleClass(code)].name_zh, CLASS_TABLE[VehicleClass(code)].name_en)}"
-            for code in r.also_permits
-        )
-        rows.append(ClassExplained(r.code, t.pick(r.name_zh, r.name_en), t.pick(r.name_en, r.name_zh), also))
-    return rows
 
 
 def _latest_elicence(container: Container, number: str) -> ElicenceRow | None:
@@ -76,6 +55,22 @@ def _latest_elicence(container: Container, number: str) -> ElicenceRow | None:
         )
 
 
+def _iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def _no_licence_page(
+    request: Request, container: Container, pages: Pages, ctx: dict[str, Any], number: str, *, why: str = ""
+) -> Response:
+    t = Translator(negotiate(request))
+    latest = _latest_elicence(container, number)
+    reason = why
+    if not reason and latest is not None and latest.void_reason:
+        reason = t(VOID_KEYS.get(latest.void_reason, "holder.void_other"))
+    ctx.update({"elicence": None, "void_reason": reason, "voided_at": local_time(latest.voided_at) if latest else ""})
+    return pages.render(request, "holder/licence.html", ctx)
+
+
 @router.get("/app/licence", name="holder_licence")
 def licence_page(
     request: Request,
@@ -83,7 +78,7 @@ def licence_page(
     container: Container = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
-    """The e-licence, or why there is none and where to apply."""
+    """The live code, the e-licence's two pages and the downloads; or why there is no e-licence and where to apply."""
     t = Translator(negotiate(request))
     ov = service.overview(container, holder.account_id, at=container.clock())
     number = ov.account.licence_number
@@ -95,48 +90,169 @@ def licence_page(
         "elicence": ov.elicence,
     }
     if ov.elicence is None:
-        latest = _latest_elicence(container, number)
-        reason = ""
-        if latest is not None and latest.void_reason:
-            reason = t(VOID_KEYS.get(latest.void_reason, "holder.void_other"))
-        ctx.update({"void_reason": reason, "voided_at": local_time(latest.voided_at) if latest else ""})
-        return pages.render(request, "holder/licence.html", ctx)
+        return _no_licence_page(request, container, pages, ctx, number)
+    try:
+        source = load_card(container, number, at=container.clock())
+    except NoActiveElicence as exc:  # voided since the overview, or the licence was revoked: no code to show
+        return _no_licence_page(request, container, pages, ctx, number, why=localise(str(exc), negotiate(request)))
+    except LiveCodeRefused as exc:
+        raise PageError(503, "show.render_unavailable", localise(str(exc), negotiate(request))) from None
 
-    with container.sessions() as session:  # the primary: status and points as the registry holds them now
-        detail = get_licence_detail(session, number)
-    lic = detail.licence
-    today = beijing_today(container.clock())
+    card, lic = source.card, source.licence
+    today = beijing_today(card.generated_at)
     badges = status_badges(lic.effective_statuses(today), t)
-    e = ov.elicence
-    issued_at = aware(e.issued_at)
     pending = application_view(request, ov.pending, t) if ov.pending else None
     eligible = ov.eligibility is not None and ov.eligibility.eligible
+    settings = container.settings
     ctx.update(
         {
             "lic": lic,
-            "sex": sex_text(lic.holder.sex, t),
-            "nationality": nationality_text(lic.holder.nationality, t),
-            "classes": " ".join(c.value for c in lic.classes),
-            "validity_end": validity_end_text(lic.validity, t),
             "badges": badges,
             "blocking": [b.label for b in badges if b.tone is Tone.BLOCK],
             "points": points_view(lic, today),
-            "generated": local_time(issued_at),
-            # FOR NOW: the QR holds "EDL-ELICENCE:<id>:<generation epoch>" and the barcode the e-licence id; a later
-            # issue replaces both with the short-lived signed code (亮码). See edl.web.codes.
-            "qr": qr_svg(licence_qr_payload(e.id, issued_at), title=t("holder.card_qr")),
-            "barcode": code128_svg(licence_barcode_payload(e.id), title=t("holder.card_barcode")),
-            "elicence_id": e.id,
-            "photo_url": app_url(request, "/app/licence/photo"),
-            "record": [
-                (r.on.isoformat(), record_kind_text(r.kind.value, t), r.description, r.points) for r in lic.record
-            ],
-            "class_rows": classes_explained(lic.classes, t),
+            "code": {
+                "qr": qr_svg(card.code.text, title=t("holder.card_qr")),
+                "text": card.code.text,
+                "expires_local": beijing_clock(card.code.expires_at),
+                "expires_at": _iso(card.code.expires_at),
+                "lifetime_seconds": int((card.code.expires_at - card.code.issued_at).total_seconds()),
+                "refresh_seconds": settings.code_refresh_seconds,
+                "url": app_url(request, "/app/licence/code"),
+                "refresh_url": app_url(request, "/app/licence"),
+            },
+            "front": front_page(card, photo_href=app_url(request, "/app/licence/photo"), live=True).svg,
+            "back": secondary_page(card, live=True).svg,
+            "downloads": {
+                "front": app_url(request, "/app/licence/front.png"),
+                "back": app_url(request, "/app/licence/secondary.png"),
+                "pdf": app_url(request, "/app/licence.pdf"),
+            },
+            "code_minutes": max(1, round(settings.code_lifetime_seconds / 60)),
             "pending": pending,
             "change_photo_url": app_url(request, "/app/apply/photo?source=camera") if eligible and not pending else "",
         }
     )
     return pages.render(request, "holder/licence.html", ctx)
+
+
+def _bound_number(container: Container, holder: HolderSession) -> str | None:
+    with container.sessions() as session:
+        account = session.get(AccountRow, holder.account_id)
+        return account.licence_number if account is not None else None
+
+
+@router.get("/app/licence/code", name="holder_licence_code")
+def licence_code(
+    request: Request,
+    holder: HolderSession = Depends(current_holder),
+    container: Container = Depends(get_container),
+) -> Response:
+    """A fresh live code (亮码) as JSON for livecode.js: its text, its QR as SVG, when it was made and expires."""
+    lang = negotiate(request)
+    t = Translator(lang)
+    number = _bound_number(container, holder)
+    if number is None:
+        return JSONResponse(
+            {"error": "no_elicence", "message": t("show.no_elicence")}, status_code=404, headers=NO_STORE
+        )
+    try:
+        with transaction(container.sessions) as session:
+            live = make_live_code(session, container, number, at=container.clock())
+    except NoActiveElicence as exc:
+        return JSONResponse(
+            {"error": "no_elicence", "message": localise(str(exc), lang)}, status_code=404, headers=NO_STORE
+        )
+    except LiveCodeRefused as exc:
+        return JSONResponse(
+            {"error": "unavailable", "message": localise(str(exc), lang)}, status_code=503, headers=NO_STORE
+        )
+    return JSONResponse(
+        {
+            "text": live.text,
+            "svg": str(qr_svg(live.text, title=t("holder.card_qr"))),
+            "issued_at": _iso(live.issued_at),
+            "expires_at": _iso(live.expires_at),
+            "issued_local": beijing(live.issued_at),
+            "expires_local": beijing_clock(live.expires_at),
+            "refresh_seconds": container.settings.code_refresh_seconds,
+        },
+        headers=NO_STORE,
+    )
+
+
+def _card_for_download(request: Request, container: Container, holder: HolderSession) -> CardSource:
+    """The card for a download; the font is checked first, so a server without one signs no code for nothing."""
+    lang = negotiate(request)
+    try:
+        cjk_font()
+    except FontMissing as exc:
+        raise PageError(503, "show.render_unavailable", localise(str(exc), lang)) from None
+    missing = PageError(404, "show.no_elicence", Translator(lang)("show.no_elicence_detail"))
+    number = _bound_number(container, holder)
+    if number is None:
+        raise missing
+    try:
+        return load_card(container, number, at=container.clock())
+    except NoActiveElicence:
+        raise missing from None
+    except LiveCodeRefused as exc:
+        raise PageError(503, "show.render_unavailable", localise(str(exc), lang)) from None
+
+
+def _attachment(data: bytes, media_type: str, filename: str) -> Response:
+    return Response(
+        data,
+        media_type=media_type,
+        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _stamp(source: CardSource) -> str:
+    return beijing(source.card.generated_at).replace("-", "").replace(":", "").replace(" ", "-")
+
+
+def _png(request: Request, container: Container, holder: HolderSession, page: PageName) -> Response:
+    source = _card_for_download(request, container, holder)
+    try:
+        data = render_png(source.card, page)
+    except FontMissing as exc:
+        raise PageError(503, "show.render_unavailable", localise(str(exc), negotiate(request))) from None
+    return _attachment(data, "image/png", f"edl-licence-{page.value}-{_stamp(source)}.png")
+
+
+@router.get("/app/licence/front.png", name="holder_licence_front_png")
+def licence_front_png(
+    request: Request,
+    holder: HolderSession = Depends(current_holder),
+    container: Container = Depends(get_container),
+) -> Response:
+    """The front page (正页) as PNG, with a fresh live code in its QR."""
+    return _png(request, container, holder, PageName.FRONT)
+
+
+@router.get("/app/licence/secondary.png", name="holder_licence_secondary_png")
+def licence_secondary_png(
+    request: Request,
+    holder: HolderSession = Depends(current_holder),
+    container: Container = Depends(get_container),
+) -> Response:
+    """The secondary page (副页) as PNG."""
+    return _png(request, container, holder, PageName.SECONDARY)
+
+
+@router.get("/app/licence.pdf", name="holder_licence_pdf")
+def licence_pdf(
+    request: Request,
+    holder: HolderSession = Depends(current_holder),
+    container: Container = Depends(get_container),
+) -> Response:
+    """Both pages as one PDF (one page each)."""
+    source = _card_for_download(request, container, holder)
+    try:
+        data = render_pdf(source.card)
+    except FontMissing as exc:
+        raise PageError(503, "show.render_unavailable", localise(str(exc), negotiate(request))) from None
+    return _attachment(data, "application/pdf", f"edl-licence-{_stamp(source)}.pdf")
 
 
 @router.get("/app/licence/photo", name="holder_licence_photo")

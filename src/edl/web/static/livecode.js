@@ -1,0 +1,151 @@
+/* The live code (亮码) on the holder's licence page: renew the QR every data-refresh-seconds from data-code-url and
+   count down to its expiry (mm:ss). The countdown is measured from when each code arrived, with the code's own
+   lifetime (expires_at - issued_at), so a phone whose clock is wrong still counts right. If renewing fails (offline)
+   the old code keeps counting down and, once it lapses, the page says so ("已过期，请刷新") and dims the QR so it
+   cannot be scanned. Texts come from data attributes (zh or en as the page). No inline scripts (CSP). */
+(function () {
+  "use strict";
+
+  var box = document.querySelector("[data-live-code]");
+  if (!box || !window.fetch) {
+    return;
+  }
+  var url = box.getAttribute("data-code-url");
+  var refreshMs = seconds(box.getAttribute("data-refresh-seconds"), 60) * 1000;
+  var deadline = Date.now() + seconds(box.getAttribute("data-lifetime-seconds"), 0) * 1000;
+  var textLeft = box.getAttribute("data-text-left") || "{time}";
+  var textExpired = box.getAttribute("data-text-expired") || "";
+  var textFailed = box.getAttribute("data-text-failed") || "";
+  var countdown = box.querySelector("[data-code-countdown]");
+  var status = box.querySelector("[data-code-status]");
+  var refreshLink = box.querySelector("[data-code-refresh]");
+  var RETRY_MS = 15000;
+  var timer = null;
+  var lastFetch = Date.now();
+  var busy = false;
+
+  function seconds(value, fallback) {
+    var n = parseInt(value, 10);
+    return isNaN(n) || n < 0 ? fallback : n;
+  }
+
+  function mmss(ms) {
+    var total = Math.max(0, Math.ceil(ms / 1000));
+    var m = Math.floor(total / 60);
+    var s = total % 60;
+    return (m < 10 ? "0" : "") + m + ":" + (s < 10 ? "0" : "") + s;
+  }
+
+  function each(selector, fn) {
+    Array.prototype.forEach.call(document.querySelectorAll(selector), fn);
+  }
+
+  function setExpired(expired) {
+    box.classList.toggle("is-expired", expired);
+    each("[data-live-qr]", function (el) {
+      el.classList.toggle("code-expired", expired);
+    });
+  }
+
+  function tick() {
+    var left = deadline - Date.now();
+    if (left <= 0) {
+      if (!box.classList.contains("is-expired")) {
+        setExpired(true);
+        status.textContent = "";
+        countdown.setAttribute("aria-live", "assertive");
+        countdown.textContent = textExpired;
+      }
+      return;
+    }
+    countdown.textContent = textLeft.replace("{time}", mmss(left));
+  }
+
+  function parseSvg(markup) {
+    var template = document.createElement("template");
+    template.innerHTML = markup;
+    var svg = template.content.firstElementChild;
+    if (!svg || svg.nodeName.toLowerCase() !== "svg") {
+      throw new Error("no QR in the answer");
+    }
+    return svg;
+  }
+
+  function apply(data) {
+    var lifetime = Date.parse(data.expires_at) - Date.parse(data.issued_at);
+    if (!data.svg || isNaN(lifetime) || lifetime <= 0) {
+      throw new Error("unexpected answer");
+    }
+    var svg = parseSvg(data.svg);
+    each("[data-live-qr]", function (el) {
+      el.replaceChildren(svg.cloneNode(true));
+    });
+    each("[data-code-expiry-time]", function (el) {
+      el.textContent = data.expires_local;
+    });
+    each("[data-code-issued-time]", function (el) {
+      var template = el.getAttribute("data-template") || "{time}";
+      el.textContent = template.replace("{time}", data.issued_local);
+    });
+    deadline = Date.now() + lifetime;
+    if (data.refresh_seconds > 0) {
+      refreshMs = data.refresh_seconds * 1000;
+    }
+    setExpired(false);
+    status.textContent = "";
+    countdown.setAttribute("aria-live", "off");
+    tick();
+  }
+
+  function schedule(ms) {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(refresh, ms);
+  }
+
+  function refresh() {
+    if (busy) {
+      return;
+    }
+    busy = true;
+    lastFetch = Date.now();
+    window.fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        var type = response.headers.get("content-type") || "";
+        if (!response.ok || type.indexOf("application/json") < 0) {
+          throw new Error("HTTP " + response.status);
+        }
+        return response.json();
+      })
+      .then(function (data) {
+        apply(data);
+        schedule(refreshMs);
+      })
+      .catch(function () {
+        if (!box.classList.contains("is-expired")) {
+          status.textContent = textFailed;
+        }
+        schedule(Math.min(RETRY_MS, refreshMs));
+      })
+      .then(function () {
+        busy = false;
+      });
+  }
+
+  if (refreshLink) {
+    refreshLink.addEventListener("click", function (event) {
+      event.preventDefault();
+      refresh();
+    });
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible" && Date.now() - lastFetch >= refreshMs) {
+      refresh();
+    }
+  });
+  window.addEventListener("online", refresh);
+
+  countdown.hidden = false;
+  tick();
+  window.setInterval(tick, 500);
+  schedule(refreshMs);
+})();
