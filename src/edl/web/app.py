@@ -17,7 +17,19 @@ from edl.bootstrap import Container
 from edl.web.errors import install_error_handlers
 from edl.web.observability import ObservabilityMiddleware, RequestMetrics, configure_logging
 from edl.web.rendering import STATIC_DIR, Pages
-from edl.web.routes import auth, health, holder, inbox, registry, review
+from edl.web.routes import (
+    api_verify,
+    auth,
+    health,
+    holder,
+    holder_checks,
+    inbox,
+    parties_admin,
+    registry,
+    review,
+    status,
+    verifier,
+)
 from edl.web.security import SecurityHeadersMiddleware
 
 PLACEHOLDER_PORTRAIT = "portrait-placeholder.svg"
@@ -47,6 +59,11 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(inbox.router)
     app.include_router(holder.router)
     app.include_router(review.router)
+    app.include_router(status.router)
+    app.include_router(api_verify.router)
+    app.include_router(parties_admin.router)
+    app.include_router(holder_checks.router)
+    app.include_router(verifier.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
     auth.install_auth_handlers(app)

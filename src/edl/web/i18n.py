@@ -14,7 +14,7 @@ from typing import Any
 from markupsafe import Markup, escape
 from starlette.requests import Request
 
-from edl.web.catalogue import auth, holder, inbox, review
+from edl.web.catalogue import auth, holder, inbox, parties, review, show, verify
 
 
 class Lang(StrEnum):
@@ -176,7 +176,14 @@ def _merge(*catalogues: Mapping[str, tuple[str, str]]) -> dict[str, tuple[str, s
 
 
 MESSAGES: Mapping[str, tuple[str, str]] = _merge(
-    _REGISTRY_MESSAGES, auth.MESSAGES, holder.MESSAGES, review.MESSAGES, inbox.MESSAGES
+    _REGISTRY_MESSAGES,
+    auth.MESSAGES,
+    holder.MESSAGES,
+    review.MESSAGES,
+    inbox.MESSAGES,
+    parties.MESSAGES,
+    show.MESSAGES,
+    verify.MESSAGES,
 )
 
 

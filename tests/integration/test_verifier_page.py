@@ -1,0 +1,285 @@
+"""The verifier web page (/verify) on SQLite and PostgreSQL: API-key sign-in, the upload form without JavaScript (the
+server reads the image with zxing-cpp), the camera's JSON endpoint, and the result showing only what the purpose
+allows. Real codes (H1), real relying parties (H3), real registry events; the page's own logic is what is tested.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from starlette.testclient import TestClient
+
+from edl.bootstrap import Container
+from edl.db.models import VerificationRow, WebSessionRow
+from edl.db.session import transaction
+from edl.domain import Status
+from edl.verification.purposes import Purpose
+from edl.web import create_app
+from edl.web.codes import code128_png, qr_png
+from tests.workflow import seed_licence
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+ADDRESS = "天津市和平区南京路100号"
+"""The address tests.factories gives every licence: a rental party must never see it."""
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest.fixture
+def world(container: Container) -> Iterator[Container]:
+    container.clock = lambda: NOW
+    container.authority.init(at=NOW - timedelta(days=1))
+    yield container
+
+
+def issued(container: Container, **kw: Any) -> tuple[str, str]:
+    """A licence with a live e-licence: (licence number, e-licence id)."""
+    from edl.elicences.service import issue_elicence
+
+    number = seed_licence(container, NOW, **kw)
+    elicence = issue_elicence(container, number, actor="test")
+    return number, elicence.elicence_id
+
+
+def live_code(container: Container, number: str) -> str:
+    from edl.elicences.livecode_service import make_live_code
+
+    with transaction(container.sessions) as s:
+        return make_live_code(s, container, number, at=container.clock()).text
+
+
+def party_key(container: Container, purpose: Purpose, name: str) -> str:
+    from edl.verification.parties import register_party
+
+    with transaction(container.sessions) as s:
+        _party, key = register_party(s, name=name, purpose=purpose, actor="test", at=NOW)
+    return key
+
+
+def client_for(container: Container) -> TestClient:
+    return TestClient(create_app(container), follow_redirects=False)
+
+
+def csrf(client: TestClient) -> str:
+    token = client.cookies.get("edl_csrf")
+    if token:
+        return str(token)
+    r = client.get("/verify")
+    found = _CSRF.search(r.text)
+    assert found, r.text
+    return found.group(1)
+
+
+def sign_in(client: TestClient, key: str) -> None:
+    r = client.post("/verify/sign-in", data={"csrf": csrf(client), "key": key})
+    assert r.status_code == 303, r.text
+    assert r.headers["location"] == "/verify"
+
+
+def upload(client: TestClient, image: bytes, **data: str) -> str:
+    r = client.post("/verify/upload", data={"csrf": csrf(client), **data}, files={"image": ("code.png", image)})
+    assert r.status_code == 200, r.text
+    return str(r.text)
+
+
+def verdict(html: str) -> tuple[bool, str]:
+    found = re.search(r'id="result"[^>]*data-valid="(true|false)" data-status="(\w+)"', html)
+    assert found, "no result panel on the page"
+    return found.group(1) == "true", found.group(2)
+
+
+def verifications(container: Container) -> list[VerificationRow]:
+    with container.sessions() as s:
+        return list(s.scalars(sa.select(VerificationRow).order_by(VerificationRow.id)))
+
+
+def test_a_bad_key_is_refused_and_opens_no_session(world: Container) -> None:
+    party_key(world, Purpose.RENTAL, "租车行")
+    with client_for(world) as client:
+        r = client.post("/verify/sign-in", data={"csrf": csrf(client), "key": "edl_rp_" + "x" * 43})
+        assert r.status_code == 401
+        assert "密钥无效" in r.text
+        assert "edl_party" not in r.cookies
+        r = client.get("/verify")
+        assert 'name="key"' in r.text, "still the sign-in form"
+    with world.sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(WebSessionRow)) == 0
+
+
+def test_sign_in_needs_the_csrf_token(world: Container) -> None:
+    key = party_key(world, Purpose.RENTAL, "租车行")
+    with client_for(world) as client:
+        csrf(client)
+        r = client.post("/verify/sign-in", data={"key": key})
+        assert r.status_code == 403
+    with world.sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(WebSessionRow)) == 0
+
+
+def test_rental_upload_of_a_live_qr_is_valid_and_never_shows_the_address(world: Container) -> None:
+    number, _eid = issued(world, name="王小明")
+    key = party_key(world, Purpose.RENTAL, "平安租车")
+    with client_for(world) as client:
+        sign_in(client, key)
+        page = client.get("/verify").text
+        assert "平安租车" in page and "汽车租赁" in page
+        assert "vendor/zxing.min.js" in page, "the bundled reader, from our own static files"
+        html = upload(client, qr_png(live_code(world, number)))
+    assert verdict(html) == (True, "valid")
+    assert "有效" in html and "王小明" in html
+    assert ADDRESS not in html and 'data-field="address"' not in html
+    rows = verifications(world)
+    assert [(r.channel, r.valid, r.relying_party_name) for r in rows] == [("web", True, "平安租车")]
+
+
+def test_police_upload_shows_the_address(world: Container) -> None:
+    number, _eid = issued(world)
+    key = party_key(world, Purpose.POLICE, "和平交警")
+    with client_for(world) as client:
+        sign_in(client, key)
+        html = upload(client, qr_png(live_code(world, number)))
+    assert verdict(html) == (True, "valid")
+    assert ADDRESS in html
+
+
+def test_the_same_code_after_it_expires_is_refused_as_expired(world: Container) -> None:
+    number, _eid = issued(world)
+    image = qr_png(live_code(world, number))
+    key = party_key(world, Purpose.RENTAL, "租车行")
+    with client_for(world) as client:
+        sign_in(client, key)
+        assert verdict(upload(client, image))[0] is True
+        world.clock = lambda: NOW + timedelta(minutes=10)
+        html = upload(client, image)
+    assert verdict(html)[0] is False
+    assert "无效" in html and "已过期" in html
+
+
+def test_a_suspension_after_the_code_was_made_shows_suspended(world: Container) -> None:
+    from edl.registry.events import set_status
+
+    number, _eid = issued(world)
+    image = qr_png(live_code(world, number))
+    with transaction(world.sessions) as s:
+        set_status(s, number, Status.SUSPENDED, actor="test", at=NOW)
+    key = party_key(world, Purpose.RENTAL, "租车行")
+    with client_for(world) as client:
+        sign_in(client, key)
+        html = upload(client, image)
+    assert verdict(html) == (False, "suspended")
+    assert "暂扣" in html
+
+
+def test_a_code128_barcode_is_read_as_the_elicence_number(world: Container) -> None:
+    _number, eid = issued(world)
+    key = party_key(world, Purpose.RENTAL, "租车行")
+    with client_for(world) as client:
+        sign_in(client, key)
+        html = upload(client, code128_png(eid))
+    valid, status = verdict(html)
+    assert status == "valid" and valid
+    assert "条形码号码" in html, "the page says the barcode is not a signed code"
+    assert [r.method for r in verifications(world)] != ["code"]
+
+
+def test_a_typed_barcode_number_works_without_an_image(world: Container) -> None:
+    _number, eid = issued(world)
+    key = party_key(world, Purpose.RENTAL, "租车行")
+    with client_for(world) as client:
+        sign_in(client, key)
+        r = client.post("/verify/upload", data={"csrf": csrf(client), "typed": eid})
+    assert r.status_code == 200
+    assert verdict(r.text) == (True, "valid")
+
+
+def test_an_image_without_a_code_is_refused_in_plain_words(world: Container) -> None:
+    import io
+
+    from PIL import Image
+
+    blank = io.BytesIO()
+    Image.new("RGB", (200, 200), "white").save(blank, "PNG")
+    key = party_key(world, Purpose.RENTAL, "租车行")
+    with client_for(world) as client:
+        sign_in(client, key)
+        r = client.post("/verify/upload", data={"csrf": csrf(client)}, files={"image": ("x.png", blank.getvalue())})
+        assert r.status_code == 422
+        assert "未找到二维码或条形码" in r.text
+        r = client.post("/verify/upload", data={"csrf": csrf(client)}, files={"image": ("x.png", b"not an image")})
+        assert r.status_code == 400
+        assert "无法读取该图片" in r.text
+    assert verifications(world) == []
+
+
+def test_upload_without_csrf_is_refused_and_checks_nothing(world: Container) -> None:
+    number, _eid = issued(world)
+    key = party_key(world, Purpose.RENTAL, "租车行")
+    with client_for(world) as client:
+        sign_in(client, key)
+        r = client.post("/verify/upload", files={"image": ("code.png", qr_png(live_code(world, number)))})
+        assert r.status_code == 403
+    assert verifications(world) == []
+
+
+def test_the_camera_endpoint_answers_json_with_the_result_panel(world: Container) -> None:
+    number, _eid = issued(world)
+    key = party_key(world, Purpose.RENTAL, "租车行")
+    with client_for(world) as client:
+        sign_in(client, key)
+        code = live_code(world, number)
+        r = client.post("/verify/check", json={"text": code, "format": "qr"}, headers={"X-CSRF-Token": csrf(client)})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["valid"] is True and body["status"] == "valid"
+        assert "address" not in body["fields"]
+        assert verdict(body["html"]) == (True, "valid")
+        r = client.post("/verify/check", json={"text": code, "format": "qr"})
+        assert r.status_code == 403, "no CSRF header"
+        r = client.post("/verify/check", json={"code": code}, headers={"X-CSRF-Token": csrf(client)})
+        assert r.status_code == 400
+    assert len(verifications(world)) == 1
+
+
+def test_signed_out_or_revoked_parties_cannot_check(world: Container) -> None:
+    from edl.verification.parties import authenticate, revoke_party
+
+    number, _eid = issued(world)
+    key = party_key(world, Purpose.RENTAL, "租车行")
+    with client_for(world) as client:
+        r = client.post("/verify/check", json={"text": "EDL1:x"}, headers={"X-CSRF-Token": csrf(client)})
+        assert r.status_code == 401
+        sign_in(client, key)
+        party = authenticate(world.sessions, key, at=NOW)
+        assert party is not None
+        with transaction(world.sessions) as s:
+            revoke_party(s, party.id, actor="test", at=NOW)
+        code = live_code(world, number)
+        r = client.post("/verify/check", json={"text": code}, headers={"X-CSRF-Token": csrf(client)})
+        assert r.status_code == 401, "a revoked party's session ends with its key"
+        assert 'name="key"' in client.get("/verify").text
+    assert verifications(world) == []
+
+
+def test_the_page_shares_the_party_rate_limit(world: Container) -> None:
+    from edl.verification.parties import register_party
+
+    _number, eid = issued(world)
+    with transaction(world.sessions) as s:
+        _party, key = register_party(s, name="小租车行", purpose=Purpose.RENTAL, rate_per_minute=1, actor="t", at=NOW)
+    with client_for(world) as client:
+        sign_in(client, key)
+        first = client.post("/verify/upload", data={"csrf": csrf(client), "typed": eid})
+        assert first.status_code == 200
+        second = client.post("/verify/upload", data={"csrf": csrf(client), "typed": eid})
+        assert second.status_code == 429
+        assert "请求过于频繁" in second.text and int(second.headers["retry-after"]) >= 1
+        third = client.post(
+            "/verify/check", json={"text": eid, "format": "code128"}, headers={"X-CSRF-Token": csrf(client)}
+        )
+        assert third.status_code == 429 and third.json()["error"] == "rate_limited"
+    assert len(verifications(world)) == 1, "a refused check reaches no verification"

@@ -1,0 +1,61 @@
+"""The barcode reader bundled from the npm registry (static/vendor/zxing.min.js) is committed, whole, and the one the
+lock file pins: VERSIONS.json names the package and version, and the built file's SHA-256 matches it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from edl.web.rendering import STATIC_DIR, static_versions
+
+ROOT = Path(__file__).resolve().parents[3]
+VENDOR = STATIC_DIR / "vendor"
+WEB_SRC = ROOT / "web-src"
+BUNDLE = "zxing.min.js"
+
+
+def _versions() -> dict[str, dict[str, str]]:
+    data: dict[str, dict[str, str]] = json.loads((VENDOR / "VERSIONS.json").read_text())
+    return data
+
+
+def test_the_bundle_is_committed_whole_and_minified() -> None:
+    data = (VENDOR / BUNDLE).read_bytes()
+    assert len(data) > 50_000, "the bundle is a stub, not the reader"
+    text = data.decode()
+    assert text.startswith("(()=>{") and text.rstrip().endswith("})();"), "one IIFE, as esbuild --format=iife makes"
+    assert "EDLZXing" in text and "decodeCanvas" in text, "the global the verifier page calls"
+    assert max(len(line) for line in text.splitlines()) > 10_000, "minified"
+    assert "sourceMappingURL" not in text, "no source map is served"
+    assert not re.search(r"https?://(?!www\.w3\.org)[a-z0-9.-]+\.[a-z]{2,}/[^\s\"']*\.js", text), "no CDN loads"
+
+
+def test_the_recorded_hash_is_the_built_file() -> None:
+    entry = _versions()[BUNDLE]
+    assert entry["sha256"] == hashlib.sha256((VENDOR / BUNDLE).read_bytes()).hexdigest(), (
+        "zxing.min.js changed without VERSIONS.json: rebuild with `bash scripts/build-vendor`"
+    )
+
+
+def test_the_lock_file_pins_the_recorded_version() -> None:
+    entry = _versions()[BUNDLE]
+    lock = json.loads((WEB_SRC / "package-lock.json").read_text())
+    pinned = lock["packages"][f"node_modules/{entry['name']}"]
+    assert pinned["version"] == entry["version"]
+    assert pinned["integrity"].startswith("sha512-"), "npm ci checks the tarball against the lock file"
+    manifest = json.loads((WEB_SRC / "package.json").read_text())
+    assert manifest["dependencies"][entry["name"]] == entry["version"], "installed with --save-exact"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", manifest["devDependencies"]["esbuild"]), "esbuild pinned exactly"
+    assert lock["packages"][""]["dependencies"] == manifest["dependencies"], "lock file and package.json agree"
+
+
+def test_the_licence_ships_beside_the_bundle() -> None:
+    entry = _versions()[BUNDLE]
+    licence = (VENDOR / entry["license"]).read_text()
+    assert "MIT" in licence or "Apache" in licence or "Permission is hereby granted" in licence
+
+
+def test_the_page_serves_it_with_a_cache_busting_version() -> None:
+    assert f"vendor/{BUNDLE}" in static_versions()
