@@ -38,6 +38,7 @@ def prepare_demo(container: Container, *, count: int, seed: int, echo: Callable[
         echo(report.summary())
         existing = report.accepted
     staff_file = _demo_staff(container, echo=echo)
+    parties_file = _demo_parties(container, echo=echo)
     root = authority.root_certificate()
     return [
         f"data directory: {data_dir.resolve()}",
@@ -46,6 +47,8 @@ def prepare_demo(container: Container, *, count: int, seed: int, echo: Callable[
         f"trust anchor: {root.subject.rfc4514_string()} (export with `edl trust export --out DIR`)",
         f"review console: /review (demo staff accounts and passwords in {staff_file}, owner-only)",
         "driver app: /app (sign-in codes appear on /dev/sms in the demo)",
+        f"verifier page: /verify (demo relying-party API keys in {parties_file}, owner-only)",
+        "trust bundle: /.well-known/edl/trust · status list: /status-lists/1",
     ]
 
 
@@ -79,4 +82,34 @@ def _demo_staff(container: Container, *, echo: Callable[[str], None]) -> Path:
             lines.append(f"{username}\t{role.value}\t{made.password}")
     write_atomic(path, ("\n".join(lines) + "\n").encode(), mode=PRIVATE_FILE_MODE)
     echo(f"created demo staff accounts {', '.join(u for u, _r, _n in DEMO_STAFF)} (passwords in {path})")
+    return path
+
+
+DEMO_PARTIES = (
+    ("交警执法终端（演示）", "police"),
+    ("汽车租赁门店（演示）", "rental"),
+    ("用人单位（演示）", "employer"),
+    ("保险公司（演示）", "insurer"),
+)
+
+
+def _demo_parties(container: Container, *, echo: Callable[[str], None]) -> Path:
+    """One relying party per purpose, once: their API keys go to an owner-only file (never the log)."""
+    from edl.verification.parties import list_parties, register_party
+    from edl.verification.purposes import Purpose
+
+    path = container.settings.data_dir / "demo-parties.txt"
+    if path.exists():
+        return path
+    lines = []
+    with transaction(container.sessions) as session:
+        if list_parties(session):
+            return path
+        for name, purpose in DEMO_PARTIES:
+            _party, key = register_party(
+                session, name=name, purpose=Purpose(purpose), actor="demo", at=container.clock()
+            )
+            lines.append(f"{purpose}\t{key}\t{name}")
+    write_atomic(path, ("\n".join(lines) + "\n").encode(), mode=PRIVATE_FILE_MODE)
+    echo(f"created demo relying parties ({', '.join(p for _n, p in DEMO_PARTIES)}; API keys in {path})")
     return path

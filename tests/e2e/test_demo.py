@@ -163,3 +163,53 @@ def test_demo_driver_app_signs_in_binds_and_names_its_lenient_face_check(
         )
         assert bound.status_code in (200, 303), bound.text[:800]
         assert number[-4:] in web.get("/app").text
+
+
+def test_demo_shows_a_code_that_verifies_offline_and_online(
+    demo_server: str, demo_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The demo as an operator and a verifier use it: a 亮码 from the CLI, the trust bundle fetched from the server,
+    offline verification with the published status list, and the online API with the demo's rental key."""
+    import sqlite3
+
+    db = Path(demo_env["EDL_DATA_DIR"]) / "edl.db"
+    with sqlite3.connect(db) as conn:
+        number = conn.execute(
+            "SELECT number FROM licences WHERE statuses = 'A' AND photo_ref IS NOT NULL "
+            "AND (valid_until IS NULL OR valid_until > date('now', '+1 day')) ORDER BY number DESC LIMIT 1"
+        ).fetchone()[0]
+    issued = _edl(demo_env, "credential", "issue", number, "--out", str(tmp_path / "e.mdoc"))
+    assert issued.returncode == 0, issued.stderr
+    made = _edl(demo_env, "credential", "code", number)
+    assert made.returncode == 0, made.stderr
+    code = made.stdout.strip()
+    assert code.startswith("EDL1:")
+
+    trust = tmp_path / "trust"
+    assert _edl(demo_env, "trust", "export", "--out", str(trust)).returncode == 0
+    fetched = _edl(demo_env, "trust", "fetch", f"{demo_server}/.well-known/edl/trust", "--out", str(trust))
+    assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+    status_list = tmp_path / "status.cwt"
+    with httpx.Client(base_url=demo_server, timeout=20) as web:
+        listed = web.get("/status-lists/1")
+        assert listed.status_code == 200
+        assert listed.headers["content-type"].startswith("application/statuslist+cwt")
+        status_list.write_bytes(listed.content)
+    verified = _edl(
+        demo_env, "verify", "--qr", code, "--trust", str(trust / "iaca-root.pem"), "--status-list", str(status_list)
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    result = json.loads(verified.stdout)
+    assert result["valid"] is True and result["status"] == "valid"
+
+    keys = (Path(demo_env["EDL_DATA_DIR"]) / "demo-parties.txt").read_text().splitlines()
+    assert (Path(demo_env["EDL_DATA_DIR"]) / "demo-parties.txt").stat().st_mode & 0o077 == 0
+    rental = next(line.split("\t")[1] for line in keys if line.startswith("rental\t"))
+    with httpx.Client(base_url=demo_server, timeout=20) as web:
+        answer = web.post("/api/v1/verifications", json={"code": code}, headers={"Authorization": f"Bearer {rental}"})
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["valid"] is True and body["status"] == "valid"
+        assert "address" not in body["fields"] and "name" in body["fields"]
+        refused = web.post("/api/v1/verifications", json={"code": code}, headers={"Authorization": "Bearer nope"})
+        assert refused.status_code == 401
