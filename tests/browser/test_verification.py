@@ -21,7 +21,7 @@ import pytest
 from edl.db.session import transaction
 from edl.domain import Status
 from edl.verification.purposes import Purpose
-from tests.browser.conftest import CHROMIUM, PHONE, LiveServer, Shots
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, LiveServer, Shots
 from tests.workflow import seed_account, seed_licence
 
 pytestmark = pytest.mark.browser
@@ -187,12 +187,7 @@ def test_the_camera_reads_the_code_with_the_bundled_reader(  # type: ignore[no-u
         executable_path=str(CHROMIUM),
         headless=True,
         args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
+            *CHROMIUM_ARGS,
             "--disable-quic",
             "--use-fake-ui-for-media-stream",
             "--use-fake-device-for-media-stream",
