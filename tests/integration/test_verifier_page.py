@@ -129,6 +129,7 @@ def test_rental_upload_of_a_live_qr_is_valid_and_never_shows_the_address(world: 
         page = client.get("/verify").text
         assert "平安租车" in page and "汽车租赁" in page
         assert "vendor/zxing.min.js" in page, "the bundled reader, from our own static files"
+        assert "vendor/zxing_reader.wasm?v=" in page, "its WebAssembly module, from our own static files too"
         html = upload(client, qr_png(live_code(world, number)))
     assert verdict(html) == (True, "valid")
     assert "有效" in html and "王小明" in html
@@ -283,3 +284,23 @@ def test_the_page_shares_the_party_rate_limit(world: Container) -> None:
         )
         assert third.status_code == 429 and third.json()["error"] == "rate_limited"
     assert len(verifications(world)) == 1, "a refused check reaches no verification"
+
+
+def test_only_the_scanner_page_may_compile_webassembly_and_the_module_is_served_as_such(world: Container) -> None:
+    key = party_key(world, Purpose.RENTAL, "租车行")
+    with client_for(world) as client:
+        assert "wasm-unsafe-eval" not in client.get("/verify").headers["content-security-policy"], "signed out"
+        sign_in(client, key)
+        scanner = client.get("/verify")
+        policy = scanner.headers["content-security-policy"]
+        assert "script-src 'self' 'wasm-unsafe-eval';" in policy, "WebAssembly compilation only"
+        assert "'unsafe-eval'" not in policy and "connect-src 'self'" in policy
+        match = re.search(r'data-wasm="([^"]+)"', scanner.text)
+        assert match is not None
+        module = client.get(match.group(1).replace("&amp;", "&"))
+        assert module.status_code == 200
+        assert module.headers["content-type"] == "application/wasm", "compiled while it streams in"
+        assert module.content[:4] == b"\0asm"
+        assert "immutable" in module.headers["cache-control"], "versioned: cached for good"
+        for other in ("/app/sign-in", "/review/sign-in"):
+            assert "wasm-unsafe-eval" not in client.get(other).headers["content-security-policy"]

@@ -11,6 +11,11 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; worker-src 'self'; manifest-src 'self'; form-action 'self'; base-uri 'none'; "
     "frame-ancestors 'none'"
 )
+SCANNER_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+    "script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'"
+)
+"""The verifier page's CSP: the same, plus compiling our own WebAssembly barcode reader (static/vendor/
+zxing_reader.wasm, fetched from this origin). 'wasm-unsafe-eval' allows WebAssembly compilation only, never eval."""
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "Referrer-Policy": "no-referrer",

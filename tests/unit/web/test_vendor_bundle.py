@@ -1,5 +1,6 @@
-"""The barcode reader bundled from the npm registry (static/vendor/zxing.min.js) is committed, whole, and the one the
-lock file pins: VERSIONS.json names the package and version, and the built file's SHA-256 matches it."""
+"""The barcode reader bundled from the npm registry (static/vendor/zxing.min.js and the WebAssembly module beside it,
+zxing_reader.wasm) is committed, whole, and the one the lock file pins: VERSIONS.json names the package and version,
+and each built file's SHA-256 matches it."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from edl.web.rendering import STATIC_DIR, static_versions
 
 ROOT = Path(__file__).resolve().parents[3]
 VENDOR = STATIC_DIR / "vendor"
 WEB_SRC = ROOT / "web-src"
 BUNDLE = "zxing.min.js"
+WASM = "zxing_reader.wasm"
 
 
 def _versions() -> dict[str, dict[str, str]]:
@@ -23,7 +27,7 @@ def _versions() -> dict[str, dict[str, str]]:
 
 def test_the_bundle_is_committed_whole_and_minified() -> None:
     data = (VENDOR / BUNDLE).read_bytes()
-    assert len(data) > 50_000, "the bundle is a stub, not the reader"
+    assert len(data) > 20_000, "the bundle is a stub, not the reader's glue code"
     text = data.decode()
     assert text.startswith("(()=>{") and text.rstrip().endswith("})();"), "one IIFE, as esbuild --format=iife makes"
     assert "EDLZXing" in text and "decodeCanvas" in text, "the global the verifier page calls"
@@ -32,11 +36,26 @@ def test_the_bundle_is_committed_whole_and_minified() -> None:
     assert not re.search(r"https?://(?!www\.w3\.org)[a-z0-9.-]+\.[a-z]{2,}/[^\s\"']*\.js", text), "no CDN loads"
 
 
-def test_the_recorded_hash_is_the_built_file() -> None:
-    entry = _versions()[BUNDLE]
-    assert entry["sha256"] == hashlib.sha256((VENDOR / BUNDLE).read_bytes()).hexdigest(), (
-        "zxing.min.js changed without VERSIONS.json: rebuild with `bash scripts/build-vendor`"
+def test_the_module_is_committed_whole() -> None:
+    data = (VENDOR / WASM).read_bytes()
+    assert data[:8] == b"\0asm\x01\0\0\0", "a WebAssembly binary module, version 1"
+    assert len(data) > 500_000, "the module is a stub, not ZXing-C++"
+
+
+def test_the_bundle_fetches_the_module_only_where_the_page_says() -> None:
+    text = (VENDOR / BUNDLE).read_text()
+    assert "locateFile" in text and "dataset.wasm" in text, "the module address comes from the script tag"
+    template = (STATIC_DIR.parent / "templates" / "verifier" / "check.html").read_text()
+    assert "data-wasm=\"{{ static_url('vendor/zxing_reader.wasm') }}\"" in template
+
+
+@pytest.mark.parametrize("name", [BUNDLE, WASM])
+def test_the_recorded_hash_is_the_built_file(name: str) -> None:
+    entry = _versions()[name]
+    assert entry["sha256"] == hashlib.sha256((VENDOR / name).read_bytes()).hexdigest(), (
+        f"{name} changed without VERSIONS.json: rebuild with `bash scripts/build-vendor`"
     )
+    assert entry["version"] == _versions()[BUNDLE]["version"], "glue code and module from one release"
 
 
 def test_the_lock_file_pins_the_recorded_version() -> None:
@@ -51,11 +70,14 @@ def test_the_lock_file_pins_the_recorded_version() -> None:
     assert lock["packages"][""]["dependencies"] == manifest["dependencies"], "lock file and package.json agree"
 
 
-def test_the_licence_ships_beside_the_bundle() -> None:
+def test_the_licences_ship_beside_the_bundle() -> None:
     entry = _versions()[BUNDLE]
     licence = (VENDOR / entry["license"]).read_text()
     assert "MIT" in licence or "Apache" in licence or "Permission is hereby granted" in licence
+    # the module is ZXing-C++ compiled to WebAssembly: its Apache-2.0 licence ships too
+    assert "Apache License" in (VENDOR / "zxing-cpp.LICENSE").read_text()
 
 
 def test_the_page_serves_it_with_a_cache_busting_version() -> None:
     assert f"vendor/{BUNDLE}" in static_versions()
+    assert f"vendor/{WASM}" in static_versions()

@@ -47,6 +47,7 @@ from edl.web.i18n import Translator, negotiate
 from edl.web.presenters import Tone, beijing_time
 from edl.web.rendering import Pages
 from edl.web.routes.holder_common import UploadTooLarge, client_of, form_text, read_upload_form, upload_bytes
+from edl.web.security import SCANNER_CONTENT_SECURITY_POLICY
 
 if TYPE_CHECKING:  # H3's modules are imported where used, so this page never blocks the app from starting
     from edl.verification.parties import Party
@@ -433,7 +434,7 @@ def _check_page(
             "home_url": root + HOME,
         },
         status_code=status_code,
-        headers=headers,
+        headers={"Content-Security-Policy": SCANNER_CONTENT_SECURITY_POLICY, **(headers or {})},
     )
 
 

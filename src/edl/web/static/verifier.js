@@ -1,6 +1,6 @@
 // The verifier page's camera scanner (/verify). Without JavaScript, or without a camera, the upload form below it
 // does the same job. Reads frames with the bundled reader (static/vendor/zxing.min.js, global EDLZXing: QR code and
-// Code 128), then POSTs what it read to /verify/check (JSON, CSRF token in X-CSRF-Token) and shows the server's
+// Code 128; ZXing-C++ as WebAssembly, the engine the server reads uploads with), then POSTs what it read to /verify/check (JSON, CSRF token in X-CSRF-Token) and shows the server's
 // result panel. No code or data leaves this origin (CSP connect-src 'self').
 (function () {
   "use strict";
@@ -64,23 +64,31 @@
     }).then(function () { busy = false; });
   }
 
+  function next() {
+    if (stream) { timer = setTimeout(frame, FRAME_MS); }
+  }
+
   function frame() {
     timer = null;
     if (!stream) { return; }
     var w = video.videoWidth, h = video.videoHeight;
-    if (w && h && !busy) {
-      var scale = Math.min(1, MAX_SIDE / Math.max(w, h));
-      canvas.width = Math.round(w * scale);
-      canvas.height = Math.round(h * scale);
-      ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
-      var found = window.EDLZXing.decodeCanvas(canvas);
-      if (found) {
+    if (!w || !h || busy) { next(); return; }
+    var scale = Math.min(1, MAX_SIDE / Math.max(w, h));
+    canvas.width = Math.round(w * scale);
+    canvas.height = Math.round(h * scale);
+    ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+    // (decoding is asynchronous: the next frame is read only after this one is done, never two at once)
+    window.EDLZXing.decodeCanvas(canvas).then(function (found) {
+      if (found && stream) {
         stop();
         send(found);
-        return;
+      } else {
+        next();
       }
-    }
-    timer = setTimeout(frame, FRAME_MS);
+    }, function () {
+      stop();
+      say(msg.msgError);
+    });
   }
 
   function start() {
