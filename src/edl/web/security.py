@@ -6,14 +6,17 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-    "connect-src 'self'; worker-src 'self'; manifest-src 'self'; form-action 'self'; base-uri 'none'; "
-    "frame-ancestors 'none'"
-)
-SCANNER_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
-    "script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'"
-)
+
+def _content_security_policy(script_src: str) -> str:
+    return (
+        f"default-src 'none'; script-src {script_src}; style-src 'self'; img-src 'self' data: blob:; "
+        "media-src 'self' blob:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; form-action 'self'; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    )
+
+
+CONTENT_SECURITY_POLICY = _content_security_policy("'self'")
+SCANNER_CONTENT_SECURITY_POLICY = _content_security_policy("'self' 'wasm-unsafe-eval'")
 """The verifier page's CSP: the same, plus compiling our own WebAssembly barcode reader (static/vendor/
 zxing_reader.wasm, fetched from this origin). 'wasm-unsafe-eval' allows WebAssembly compilation only, never eval."""
 SECURITY_HEADERS = {

@@ -1,7 +1,7 @@
 // The verifier page's camera scanner (/verify). Without JavaScript, or without a camera, the upload form below it
 // does the same job. Reads frames with the bundled reader (static/vendor/zxing.min.js, global EDLZXing: QR code and
-// Code 128; ZXing-C++ as WebAssembly, the engine the server reads uploads with), then POSTs what it read to /verify/check (JSON, CSRF token in X-CSRF-Token) and shows the server's
-// result panel. No code or data leaves this origin (CSP connect-src 'self').
+// Code 128; ZXing-C++ as WebAssembly, the engine the server reads uploads with), then POSTs what it read to
+// /verify/check (JSON, CSRF token in X-CSRF-Token) and shows the server's result panel. No code or data leaves this origin (CSP connect-src 'self').
 (function () {
   "use strict";
   var section = document.getElementById("camera");
