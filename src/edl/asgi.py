@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from edl.bootstrap import bootstrap
@@ -9,5 +11,10 @@ from edl.bootstrap import bootstrap
 
 def create() -> FastAPI:
     from edl.web.app import create_app
+    from edl.web.housekeeping import install_purge
 
-    return create_app(bootstrap())
+    container = bootstrap()
+    app = create_app(container)
+    if container.settings.purge_interval_minutes:
+        install_purge(app, container, every=timedelta(minutes=container.settings.purge_interval_minutes))
+    return app

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from edl.domain.calendar import WorkingCalendar
     from edl.notifications.push import Notifier
     from edl.verification.ratelimit import RateLimiter
+    from edl.worker_pool import WorkerPool
 
 Clock = Callable[[], datetime]
 
@@ -68,9 +69,17 @@ class Container:
 
     @cached_property
     def sms(self) -> SmsSender:
-        """Where sign-in codes go: the server log (and the dev inbox page in the demo)."""
-        from edl.accounts.sms import LogSmsSender
+        """Where sign-in codes go: the signed webhook of the SMS gateway (EDL_SMS_URL), else the log sender (codes
+        masked; in the demo, kept for the dev inbox page)."""
+        from edl.accounts.sms import WEBHOOK_KEY_NAME, LogSmsSender, WebhookSmsSender
 
+        if self.settings.sms_url:
+            return WebhookSmsSender(
+                self.settings.sms_url,
+                self.secret(WEBHOOK_KEY_NAME),
+                timeout_seconds=self.settings.sms_timeout_seconds,
+                clock=lambda: self.clock(),  # follows a clock swapped in later (tests)
+            )
         return LogSmsSender(dev_inbox=self.settings.demo)
 
     @cached_property
@@ -94,6 +103,14 @@ class Container:
 
         return build_rate_limiter(self.settings)
 
+    @cached_property
+    def image_workers(self) -> WorkerPool:
+        """The bounded pool that runs image work (photo checks, face comparison, reading an uploaded code) off the
+        event loop: EDL_IMAGE_WORKERS threads, EDL_IMAGE_QUEUE waiting jobs, then `PoolBusy` (503)."""
+        from edl.worker_pool import WorkerPool
+
+        return WorkerPool(self.settings.image_workers, queue=self.settings.image_queue, name="edl-image")
+
     def secret(self, name: str) -> bytes:
         """A server secret (HMAC key) from the data directory, created on first use, owner-only."""
         from edl.secrets import load_or_create_secret
@@ -101,7 +118,7 @@ class Container:
         return load_or_create_secret(self.settings.data_dir, name)
 
     def dispose(self) -> None:
-        for name in ("notifier", "rate_limiter"):
+        for name in ("notifier", "rate_limiter", "sms", "image_workers"):
             close = getattr(self.__dict__.get(name), "close", None)
             if callable(close):
                 close()

@@ -66,6 +66,7 @@ def db_upgrade(revision: str = typer.Argument("head", help="target revision")) -
 
 
 def _register() -> None:
+    from edl.cli_accounts import accounts_app
     from edl.cli_code import credential_code
     from edl.cli_keys import keys_app, trust_app, verify_command
     from edl.cli_licence import licence_app
@@ -83,6 +84,7 @@ def _register() -> None:
     app.add_typer(credential_app, name="credential")
     app.add_typer(staff_app, name="staff")
     app.add_typer(relying_app, name="relying-party")
+    app.add_typer(accounts_app, name="accounts")
     credential_app.command("code")(credential_code)
     credential_app.command("render")(credential_render)
     trust_app.command("fetch")(trust_fetch)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 
 from edl.bootstrap import Container
+from edl.config import Settings
 from edl.pki.files import PRIVATE_FILE_MODE, PUBLIC_FILE_MODE, write_atomic
+
+MAX_OUT_NAME_BYTES = 200
+"""Room in a 255-byte file name for the ".device-key.pem" written beside --out and the temporary name while writing."""
 
 credential_app = typer.Typer(help="Issue e-licence credentials (ISO/IEC 18013-5 mdoc).", no_args_is_help=True)
 
@@ -23,9 +29,20 @@ def _serve(container: Container) -> None:
     settings = container.settings
     configure_logging(settings.log_level)
     _check_providers(container)
+    app = create_app(container)
+    if settings.purge_interval_minutes:
+        from edl.web.housekeeping import install_purge
+
+        install_purge(app, container, every=timedelta(minutes=settings.purge_interval_minutes))
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+
+        # The operator's listener: /metrics only, on its own port (bind it to an address the public cannot reach).
+        start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=app.state.metrics.registry)
+        typer.echo(f"metrics on http://{settings.metrics_host}:{settings.metrics_port}/metrics")
     # uvicorn's own access log is off: it would log paths that contain licence numbers in full.
     uvicorn.run(
-        create_app(container),
+        app,
         host=settings.host,
         port=settings.port,
         access_log=False,
@@ -35,7 +52,9 @@ def _serve(container: Container) -> None:
 
 
 def _check_providers(container: Container) -> None:
-    """Fail fast on a bad configuration (holiday file, face provider) instead of at the first holder request."""
+    """Fail fast on a bad configuration (holiday file, face provider, SMS gateway) instead of at the first holder
+    request."""
+    from edl.accounts.sms import InvalidSmsGatewayUrl
     from edl.applications.face import FaceVerifierUnavailable
     from edl.applications.holidays import HolidayFileInvalid
     from edl.cli import fail
@@ -46,9 +65,35 @@ def _check_providers(container: Container) -> None:
         verifier = container.face_verifier
         container.calendar  # noqa: B018 - built now so that a malformed holiday file is refused at start
         container.notifier  # noqa: B018 - and an unusable Web Push (VAPID) key
-    except (FaceVerifierUnavailable, HolidayFileInvalid, InsecureSecretFile, InvalidVapidKey) as exc:
+        container.sms  # noqa: B018 - and the SMS gateway (its shared secret is made now, owner-only)
+    except (
+        FaceVerifierUnavailable,
+        HolidayFileInvalid,
+        InsecureSecretFile,
+        InvalidVapidKey,
+        InvalidSmsGatewayUrl,
+    ) as exc:
         fail(str(exc))
     typer.echo(f"real-person authentication: {verifier.name} ({verifier.label_en})")
+    gateway = urlsplit(container.settings.sms_url or "").hostname
+    typer.echo(f"sign-in codes: SMS gateway at {gateway}" if gateway else "sign-in codes: the demo's /dev/sms inbox")
+
+
+def _require_sms_gateway(settings: Settings) -> None:
+    """Refuse to serve, before anything is created or migrated, with no way to text sign-in codes."""
+    from edl.accounts.sms import InvalidSmsGatewayUrl, check_gateway_url
+    from edl.cli import fail
+
+    if settings.sms_url:
+        try:
+            check_gateway_url(settings.sms_url)
+        except InvalidSmsGatewayUrl as exc:
+            fail(str(exc))
+    elif not settings.demo:
+        fail(
+            "no SMS gateway: set EDL_SMS_URL to the gateway's webhook (see docs/deploy.md), "
+            "or EDL_DEMO=true for a demo whose sign-in codes appear on /dev/sms"
+        )
 
 
 def serve(
@@ -57,7 +102,9 @@ def serve(
 ) -> None:
     """Serve the web pages and API (migrates the database first)."""
     from edl.cli import open_container
+    from edl.cli import settings as load_settings
 
+    _require_sms_gateway(load_settings())
     container = open_container(migrate=True)
     if host:
         container.settings.host = host
@@ -113,6 +160,8 @@ def credential_issue(
         fail(f"{out}: cannot write there (no such folder, or not writable)")
     if out.is_dir():
         fail(f"{out} is a folder: give a file name")
+    if len(os.fsencode(out.name)) > MAX_OUT_NAME_BYTES:
+        fail(f"{out}: the file name is longer than {MAX_OUT_NAME_BYTES} bytes")
     container = open_container()
     try:
         holder_key = load_device_public_key(device_key) if device_key else None

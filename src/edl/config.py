@@ -27,6 +27,15 @@ class Settings(BaseSettings):
         default=72, ge=1, le=24 * 30, description="how long a signed mdoc stays valid before it must be re-signed"
     )
     log_level: str = "INFO"
+    metrics_token: str = Field(
+        default="",
+        repr=False,
+        description="bearer token that /metrics answers to on the public listener; empty: /metrics is 404 there",
+    )
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, description="serve /metrics on this separate operator port instead"
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="address of the operator's metrics listener")
     demo: bool = False
     # --- the driver's app and the review workflow (issue 4) ---
     face_provider: str = Field(
@@ -44,6 +53,20 @@ class Settings(BaseSettings):
     otp_per_mobile_per_hour: int = Field(default=5, ge=1, description="codes sent to one number per hour")
     otp_per_client_per_hour: int = Field(default=20, ge=1, description="codes asked for by one client address per hour")
     session_hours: int = Field(default=12, ge=1, description="how long a sign-in lasts")
+    sms_url: str | None = Field(
+        default=None,
+        description="the SMS gateway's webhook: sign-in codes are POSTed there as JSON signed with HMAC-SHA256 "
+        "(secret in data_dir/secrets/sms-webhook.key; see docs/deploy.md); https unless loopback; without it "
+        "`edl serve` refuses to start unless EDL_DEMO=true",
+    )
+    sms_timeout_seconds: float = Field(default=5.0, gt=0, le=30, description="how long to wait for the SMS gateway")
+    purge_interval_minutes: int = Field(
+        default=15,
+        ge=0,
+        le=24 * 60,
+        description="how often `edl serve` deletes expired sign-in codes and ended sessions (0: never; run "
+        "`edl accounts purge` from a timer instead)",
+    )
     holidays_file: Path | None = Field(
         default=None,
         description="JSON holiday table (holidays and make-up working days) that extends chinese-calendar",
@@ -55,6 +78,19 @@ class Settings(BaseSettings):
         description="comma-separated push-service host names (and their subdomains) a browser subscription may use",
     )
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="largest photo upload accepted")
+    image_workers: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="threads per server process for image work (photo checks, face comparison, reading an uploaded "
+        "code), off the event loop; about one per core",
+    )
+    image_queue: int = Field(
+        default=4,
+        ge=0,
+        le=1000,
+        description="image jobs that may wait for a worker; beyond that an upload is answered 503 with Retry-After",
+    )
     # --- showing and verifying e-licences (issue 5) ---
     public_url: str = Field(
         default="",

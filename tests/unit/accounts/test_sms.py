@@ -1,4 +1,4 @@
-"""The development SMS sender: the whole text in the log (number masked), the last 50 kept for the dev inbox."""
+"""The development SMS sender: the text in the log with number and codes masked, the last 50 kept for the dev inbox."""
 
 from __future__ import annotations
 
@@ -7,10 +7,26 @@ import structlog
 from edl.accounts import LogSmsSender
 
 
-def test_each_text_is_logged_in_full_with_the_number_masked() -> None:
+def test_each_text_is_logged_with_the_number_and_every_code_masked() -> None:
     with structlog.testing.capture_logs() as logs:
-        LogSmsSender(dev_inbox=False).send("13800138000", "code 123456")
-    assert logs == [{"event": "sms_sent", "mobile": "*******8000", "text": "code 123456", "log_level": "info"}]
+        LogSmsSender(dev_inbox=False).send("13800138000", "code 123456, valid 5 minutes, ref 2026")
+    assert logs == [
+        {
+            "event": "sms_sent",
+            "mobile": "*******8000",
+            "text": "code ******, valid 5 minutes, ref ****",
+            "log_level": "info",
+        }
+    ]
+
+
+def test_the_demo_sender_keeps_the_code_for_the_inbox_but_not_in_the_log() -> None:
+    sender = LogSmsSender(dev_inbox=True)
+    with structlog.testing.capture_logs() as logs:
+        sender.send("13800138000", "code 123456")
+    assert "123456" not in repr(logs)
+    last = sender.last_to("13800138000")
+    assert last is not None and last.text == "code 123456"
 
 
 def test_without_the_dev_inbox_nothing_is_kept() -> None:

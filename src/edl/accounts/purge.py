@@ -1,0 +1,48 @@
+"""Deleting what sign-in no longer needs: expired codes (`otp_challenges`) and ended sessions (`web_sessions`).
+
+A code row is kept while it is live and for the hour the per-number and per-address limits count it; a session
+row for a day after it expired or was revoked. The audit log keeps the record of every sign-in either way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_
+from sqlalchemy.orm import Session
+
+from edl.accounts.otp import HOUR
+from edl.accounts.times import as_utc
+from edl.db.models import OtpChallengeRow, WebSessionRow
+
+SESSION_GRACE = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Purged:
+    codes: int
+    """Sign-in code rows deleted."""
+    sessions: int
+    """Session rows deleted."""
+
+    def summary(self) -> str:
+        return f"deleted {self.codes} expired sign-in codes and {self.sessions} ended sessions"
+
+
+def purge_expired(session: Session, *, at: datetime, session_grace: timedelta = SESSION_GRACE) -> Purged:
+    """Delete code rows that are expired and older than the rate-limit window (an hour before `at`), and session
+    rows that expired or were revoked more than `session_grace` before `at`; how many of each."""
+    at = as_utc(at)
+    codes = session.execute(
+        delete(OtpChallengeRow)
+        .where(OtpChallengeRow.created_at <= at - HOUR, OtpChallengeRow.expires_at <= at)
+        .execution_options(synchronize_session=False)
+    )
+    cutoff = at - session_grace
+    sessions = session.execute(
+        delete(WebSessionRow)
+        .where(or_(WebSessionRow.expires_at <= cutoff, WebSessionRow.revoked_at <= cutoff))
+        .execution_options(synchronize_session=False)
+    )
+    return Purged(int(codes.rowcount), int(sessions.rowcount))  # type: ignore[attr-defined]
