@@ -19,6 +19,7 @@ from cryptography import x509
 
 from edl.credentials import verify_mdoc
 from edl.pki import Authority, AuthorityProfile, PkiError, load_trust_roots
+from edl.pki.files import read_at_most
 from edl.pki.trust import is_ca_anchor
 from edl.verification.purposes import UnknownPolicy
 
@@ -112,6 +113,11 @@ def trust_export(
         typer.echo(f"document signer: {path}")
 
 
+MAX_MDOC_FILE_BYTES = 4 * 1024 * 1024
+"""An mdoc with its portrait is tens of KB (twice that as hex); a larger --mdoc file is refused unread (exit 2)."""
+MAX_IMAGE_FILE_BYTES = 32 * 1024 * 1024
+"""Largest --qr-image file (a phone photo is a few MB); its pixels are capped where the image is decoded."""
+
 _HEX = frozenset(string.hexdigits.encode("ascii"))
 
 
@@ -120,8 +126,10 @@ _BASE64 = frozenset((string.ascii_letters + string.digits + "+/-_=").encode("asc
 
 def read_mdoc_file(path: Path) -> bytes:
     """The bytes of an mdoc file: raw CBOR, hex text (whitespace ignored) as the vectors are, or base64 /
-    base64url text (padding optional) as OpenID4VP and many wallets carry a DeviceResponse."""
-    raw = path.read_bytes()
+    base64url text (padding optional) as OpenID4VP and many wallets carry a DeviceResponse.
+
+    Raises `OSError`, or `FileTooLarge` (a `ValueError`) past `MAX_MDOC_FILE_BYTES`."""
+    raw = read_at_most(path, MAX_MDOC_FILE_BYTES)
     compact = b"".join(raw.split())
     if compact and len(compact) % 2 == 0 and all(c in _HEX for c in compact):
         return bytes.fromhex(compact.decode("ascii"))
@@ -169,26 +177,42 @@ def read_code_image(path: Path) -> str | None:
     """The eDL code in a photo or screenshot (zxing-cpp), or None when it holds no QR code.
 
     Prefers a QR code whose text starts with ``EDL1:`` (a licence page also holds other codes); exits 2 when the
-    file is not a readable image.
+    file is not a readable image or its header is over the pixel budget of `edl.images` (nothing is decoded then).
     """
+    import warnings
+
     import zxingcpp
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     from edl.credentials.livecode import PREFIX
+    from edl.images import ImageRefused, open_image
 
     try:
-        with Image.open(path) as image:
+        with warnings.catch_warnings():  # one thread here: Pillow's bomb warning would be a second stderr line
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = open_image(path)
+        with opened as image:
             image.load()
-            found = zxingcpp.read_barcodes(
-                image.convert("L"), formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
-            )
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
-        _fail(f"cannot read an image from {path}: {getattr(exc, 'strerror', None) or exc}")
+            grey = image if image.mode == "L" else image.convert("L")
+            found = zxingcpp.read_barcodes(grey, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
+    except (OSError, ValueError) as exc:  # ImageRefused is a ValueError
+        reason = str(exc) if isinstance(exc, ImageRefused) else getattr(exc, "strerror", None) or exc
+        _fail(f"cannot read an image from {path}: {reason}")
     texts = [b.text for b in found if b.valid and b.text]
     for text in texts:
         if text.startswith(PREFIX):
             return text
     return texts[0] if texts else None
+
+
+def _check_image_file(path: Path) -> None:
+    """Exit 2 unless `path` is a readable file of at most `MAX_IMAGE_FILE_BYTES` (checked before decoding)."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        _fail(f"cannot read an image from {path}: {exc.strerror or exc}")
+    if size > MAX_IMAGE_FILE_BYTES:
+        _fail(f"cannot read an image from {path}: it is larger than {MAX_IMAGE_FILE_BYTES:,} bytes")
 
 
 def _no_code(path: Path) -> dict[str, object]:
@@ -268,12 +292,15 @@ def verify_command(
     roots, candidates = code_trust(trust, signers)
     token = None
     if status_list is not None:
+        from edl.credentials.statuslist import MAX_TOKEN_BYTES
+
         try:
-            token = status_list.read_bytes()
-        except OSError as exc:
-            _fail(f"cannot read {status_list}: {exc.strerror or exc}")
+            token = read_at_most(status_list, MAX_TOKEN_BYTES)
+        except (OSError, ValueError) as exc:
+            _fail(f"cannot read {status_list}: {getattr(exc, 'strerror', None) or exc}")
     moment = _parse_time(at) if at else _now()
     if qr_image is not None:
+        _check_image_file(qr_image)
         text = read_code_image(qr_image)
         if text is None:
             typer.echo(json.dumps(_no_code(qr_image), ensure_ascii=False))
@@ -292,8 +319,8 @@ def verify_command(
 def _verify_mdoc(mdoc: Path, trust: Path, at: str | None, leeway: float) -> None:
     try:
         data = read_mdoc_file(mdoc)
-    except OSError as exc:
-        _fail(f"cannot read {mdoc}: {exc.strerror or exc}")
+    except (OSError, ValueError) as exc:
+        _fail(f"cannot read {mdoc}: {getattr(exc, 'strerror', None) or exc}")
     roots = _load_certificates(trust, "trust roots")
     moment = _parse_time(at) if at else _now()
     result = verify_mdoc(data, roots, at=moment, leeway=timedelta(seconds=leeway))

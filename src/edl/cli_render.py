@@ -74,7 +74,10 @@ def credential_render(
             what = " and ".join(p.value for p in pages) + (" pages" if len(pages) > 1 else " page")
     except FontMissing as exc:
         fail(str(exc))
-    write_atomic(out, data, mode=PRIVATE_FILE_MODE)
+    try:
+        write_atomic(out, data, mode=PRIVATE_FILE_MODE)
+    except OSError as exc:
+        fail(f"{out}: cannot write: {exc.strerror or exc}")
     typer.echo(
         f"wrote {out} ({what} of e-licence {card.elicence_id}; its code expires "
         f"{beijing(card.code.expires_at)} Beijing time)"

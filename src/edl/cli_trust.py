@@ -8,7 +8,9 @@ written atomically, ``trust.json`` (the installed version) last.
 
 from __future__ import annotations
 
+import http.client
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -20,6 +22,8 @@ import typer
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from edl.boundedjson import JsonRefused
+from edl.boundedjson import loads as json_loads
 from edl.credentials.trustbundle import (
     CONTENT_TYPE,
     MAX_BUNDLE_BYTES,
@@ -27,13 +31,18 @@ from edl.credentials.trustbundle import (
     TrustBundleError,
     verify_trust_bundle,
 )
-from edl.pki.files import PUBLIC_DIR_MODE, PUBLIC_FILE_MODE, ensure_dir, write_atomic
-from edl.pki.trust import is_ca_anchor
+from edl.pki.files import PUBLIC_DIR_MODE, PUBLIC_FILE_MODE, ensure_dir, read_at_most, write_atomic
+from edl.pki.trust import MAX_PEM_FILE_BYTES, is_ca_anchor
 
 ROOT_FILE = "iaca-root.pem"
 BUNDLE_FILE = "trust-bundle.cbor"
 STATE_FILE = "trust.json"
 TIMEOUT_SECONDS = 20
+"""For connecting and for each read."""
+DOWNLOAD_SECONDS = 60
+"""For the whole download: a server that trickles the bundle a byte at a time is cut off."""
+CHUNK_BYTES = 64 * 1024
+MAX_STATE_BYTES = 64 * 1024
 
 
 def _fail(message: str) -> NoReturn:
@@ -44,41 +53,51 @@ def _fail(message: str) -> NoReturn:
 
 def _load_root(path: Path) -> x509.Certificate:
     try:
-        certs = x509.load_pem_x509_certificates(path.read_bytes())
+        certs = x509.load_pem_x509_certificates(read_at_most(path, MAX_PEM_FILE_BYTES))
     except FileNotFoundError:
         _fail(f"no installed root at {path}: install the IACA root first (or give --root FILE)")
     except (OSError, ValueError):
-        _fail(f"{path} is not a PEM certificate file")
+        _fail(f"{path} is not a PEM certificate file (of at most {MAX_PEM_FILE_BYTES:,} bytes)")
     if len(certs) != 1 or not is_ca_anchor(certs[0]):
         _fail(f"{path} must hold exactly one IACA root certificate")
     return certs[0]
 
 
 def _download(url: str) -> bytes:
-    scheme = urllib.parse.urlsplit(url).scheme
+    try:
+        scheme = urllib.parse.urlsplit(url).scheme
+    except ValueError:
+        scheme = ""
     if scheme not in ("http", "https"):
         _fail(f"{url!r} is not an http(s) URL")
     headers = {"Accept": CONTENT_TYPE, "User-Agent": "edl-trust-fetch"}
     request = urllib.request.Request(url, headers=headers)  # noqa: S310 (http(s) only, checked above)
+    deadline = time.monotonic() + DOWNLOAD_SECONDS
+    chunks: list[bytes] = []
+    size = 0
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (scheme checked)
-            data: bytes = response.read(MAX_BUNDLE_BYTES + 1)
+            while size <= MAX_BUNDLE_BYTES and (chunk := response.read1(CHUNK_BYTES)):
+                chunks.append(chunk)
+                size += len(chunk)
+                if time.monotonic() > deadline:
+                    _fail(f"cannot fetch {url}: the download took longer than {DOWNLOAD_SECONDS} s")
     except urllib.error.HTTPError as exc:
         _fail(f"{url} answered HTTP {exc.code} {exc.reason}")
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
         _fail(f"cannot fetch {url}: {reason}")
-    if len(data) > MAX_BUNDLE_BYTES:
+    if size > MAX_BUNDLE_BYTES:
         _fail(f"the trust bundle from {url} is over {MAX_BUNDLE_BYTES} bytes")
-    return data
+    return b"".join(chunks)
 
 
 def _installed_state(path: Path) -> dict[str, Any] | None:
     try:
-        state = json.loads(path.read_text("utf-8"))
+        state = json_loads(read_at_most(path, MAX_STATE_BYTES))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError):
+    except (OSError, JsonRefused, ValueError):
         _fail(f"{path} is not readable JSON; move it away to install afresh")
     if not isinstance(state, dict) or type(state.get("version")) is not int or type(state.get("iat")) is not int:
         _fail(f"{path} has no installed version; move it away to install afresh")

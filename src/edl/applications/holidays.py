@@ -14,9 +14,13 @@ from typing import Any
 
 import structlog
 
+from edl.boundedjson import MAX_DEPTH, nesting_exceeds
 from edl.domain.calendar import HolidayTable, InvalidHolidayTable, WorkingCalendar
+from edl.pki.files import read_at_most
 
 YEAR_KEYS = frozenset({"holidays", "workdays", "note"})
+MAX_HOLIDAYS_FILE_BYTES = 1024 * 1024
+"""A year's table is about 1 KB; a larger file is refused unread."""
 
 log = structlog.get_logger("edl.applications.holidays")
 
@@ -42,16 +46,20 @@ def package_table() -> HolidayTable:
 def read_holidays_file(path: Path) -> HolidayTable:
     """Parse `{"2027": {"holidays": ["2027-01-01", ...], "workdays": ["2027-02-07", ...]}, ...}` strictly."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_at_most(path, MAX_HOLIDAYS_FILE_BYTES).decode("utf-8")
     except FileNotFoundError:
         raise HolidayFileInvalid(path, "文件不存在", "the file does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: too large (FileTooLarge), not UTF-8
         raise HolidayFileInvalid(path, f"无法读取（{exc}）", f"cannot be read ({exc})") from exc
+    if nesting_exceeds(text, MAX_DEPTH):
+        raise HolidayFileInvalid(path, "JSON 嵌套过深", f"arrays or objects nested deeper than {MAX_DEPTH} levels")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}"
         raise HolidayFileInvalid(path, f"不是有效的 JSON（{where}）", f"not valid JSON ({where}: {exc.msg})") from exc
+    except ValueError as exc:  # a number past int()'s digit limit
+        raise HolidayFileInvalid(path, "不是有效的 JSON", f"not valid JSON ({exc})") from exc
     if not isinstance(data, dict):
         raise HolidayFileInvalid(
             path, "顶层应为以年份为键的对象", 'the top level must be an object keyed by year ("2027")'

@@ -27,10 +27,16 @@ from edl.db.session import transaction
 from edl.domain import DomainError
 from edl.domain.dates import china_date
 from edl.pki import PkiError
+from edl.pki.files import read_at_most
 from edl.registry.events import LicenceNotFound, load_for_update, void_elicences
 from edl.registry.mapping import licence_from_row
 from edl.storage.photos import PhotoNotFound
 from edl.verification.status_service import allocate_index, mark_changed
+
+MAX_ACTOR = 128
+"""The length of `elicences.issued_by`."""
+MAX_DEVICE_KEY_BYTES = 64 * 1024
+"""A P-256 public key in PEM is under 200 bytes; a larger file is refused unread."""
 
 
 class IssuanceRefused(DomainError):
@@ -50,9 +56,9 @@ class IssuedElicence:
 
 
 def load_device_public_key(path: Path) -> ec.EllipticCurvePublicKey:
-    """A holder device public key from a PEM file (P-256)."""
+    """A holder device public key from a PEM file (P-256; the file at most `MAX_DEVICE_KEY_BYTES`)."""
     try:
-        key = serialization.load_pem_public_key(path.read_bytes())
+        key = serialization.load_pem_public_key(read_at_most(path, MAX_DEVICE_KEY_BYTES))
     except (OSError, ValueError) as exc:
         raise IssuanceRefused(f"cannot read a device public key from {path}: {exc}") from None
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
@@ -90,6 +96,8 @@ def issue_in_session(
     `photo_ref` is the reviewed application photo; default: the registry's stored photo. The previous e-licence of
     the licence is voided in the same transaction, so the old one stays valid until the new one exists.
     """
+    if len(actor) > MAX_ACTOR:
+        raise IssuanceRefused(f"actor: at most {MAX_ACTOR} characters / 操作人过长")
     now = at
     try:
         row = load_for_update(session, number)

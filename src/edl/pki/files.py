@@ -1,8 +1,9 @@
-"""Atomic file writes with the right permissions from the first byte.
+"""Atomic file writes with the right permissions from the first byte, and reads bounded by size.
 
 A file is written to a fresh temporary name opened with ``O_CREAT | O_EXCL`` and the final mode,
 flushed to disk, then renamed over the target, so readers never see a half-written key or
-certificate and a private key is never, even briefly, readable by group or others.
+certificate and a private key is never, even briefly, readable by group or others. `read_at_most` reads outside
+input (a PEM file, a token, a device such as /dev/zero) without ever holding more than its limit plus one byte.
 """
 
 from __future__ import annotations
@@ -15,6 +16,27 @@ PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
 PUBLIC_FILE_MODE = 0o644
 PUBLIC_DIR_MODE = 0o755
+
+
+class FileTooLarge(ValueError):
+    """`read_at_most` found more than `limit` bytes (and read no further)."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        super().__init__(f"{path} is larger than {limit:,} bytes")
+        self.path = path
+        self.limit = limit
+
+
+def read_at_most(path: Path, limit: int) -> bytes:
+    """The bytes of `path`; `FileTooLarge` when it holds more than `limit` (at most `limit + 1` bytes are read).
+
+    Raises `OSError` as `open` does (missing, a folder, no permission).
+    """
+    with Path(path).open("rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise FileTooLarge(Path(path), limit)
+    return data
 
 
 def ensure_dir(path: Path, mode: int) -> Path:

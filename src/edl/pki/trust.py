@@ -43,6 +43,7 @@ from cryptography.x509.verification import (
 )
 
 from edl.pki.errors import ChainValidationError
+from edl.pki.files import read_at_most
 from edl.pki.profiles import MDL_DS_EKU
 
 CHAIN_UNTRUSTED = "chain_untrusted"
@@ -50,6 +51,8 @@ CERTIFICATE_EXPIRED = "certificate_expired"
 CERTIFICATE_NOT_YET_VALID = "certificate_not_yet_valid"
 
 _CACHE_SIZE = 256
+MAX_PEM_FILE_BYTES = 1024 * 1024
+"""Largest PEM file `load_trust_roots` reads: a certificate is about 1 KB, so room for hundreds of them."""
 
 
 def _ds_key_usage(_policy: Policy, _cert: x509.Certificate, ku: x509.KeyUsage) -> None:
@@ -307,13 +310,13 @@ def trust_store(roots: TrustStore | Sequence[x509.Certificate]) -> TrustStore:
 def load_trust_roots(path: Path) -> list[x509.Certificate]:
     """Read every certificate of a PEM file (or every ``*.pem`` of a folder) as trust roots.
 
-    Raises `ValueError` when nothing readable is found.
+    Raises `ValueError` when nothing readable is found, or a file is larger than `MAX_PEM_FILE_BYTES`.
     """
     path = Path(path)
     files = sorted(path.glob("*.pem")) if path.is_dir() else [path]
     certs: list[x509.Certificate] = []
     for file in files:
-        data = file.read_bytes()
+        data = read_at_most(file, MAX_PEM_FILE_BYTES)
         try:
             certs.extend(x509.load_pem_x509_certificates(data))
         except ValueError:

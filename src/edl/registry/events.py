@@ -36,12 +36,28 @@ from edl.domain.points import PointsCycle
 from edl.domain.status import normalise_statuses
 from edl.notifications import messages
 from edl.notifications.inbox import notify
+from edl.registry.formats import MAX_AUTHORITY_CITY, MAX_AUTHORITY_NAME
 from edl.registry.mapping import licence_from_row, row_values
 from edl.verification.status_service import mark_changed
 
 
 class LicenceNotFound(DomainError):
     """No licence with that number in the registry."""
+
+
+class EventRefused(DomainError):
+    """A value longer than the event log or the record can store (refused before anything is written)."""
+
+
+MAX_ACTOR = 128
+"""The length of `registry_events.actor`."""
+MAX_DESCRIPTION = 256
+"""The length of `records.description`."""
+
+
+def _check_length(what: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise EventRefused(f"{what}: at most {limit} characters / 超过{limit}个字符")
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,9 @@ def _apply(
     at: datetime,
     record: RecordEntry | None = None,
 ) -> AppliedEvent:
+    _check_length("actor", actor, MAX_ACTOR)
+    if record is not None:
+        _check_length("description", record.description, MAX_DESCRIPTION)
     row = load_for_update(session, number)
     before = licence_from_row(row)
     after = change(before)
@@ -201,6 +220,8 @@ def change_authority(
     session: Session, number: str, authority: IssuingAuthority, *, actor: str, at: datetime
 ) -> AppliedEvent:
     """转入: the record is now held by another issuing authority (voids the e-licence)."""
+    _check_length("authority name", authority.name, MAX_AUTHORITY_NAME)
+    _check_length("authority city", authority.city, MAX_AUTHORITY_CITY)
     rec = RecordEntry(at.date(), RecordKind.OTHER, f"发证机关变更为{authority.name}")
     payload = {"code": authority.code, "name": authority.name, "city": authority.city}
     return _apply(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import json
 import re
 import zlib
 from collections.abc import Iterator, Mapping
@@ -23,6 +22,8 @@ from itertools import chain
 from pathlib import Path
 from typing import IO
 
+from edl.boundedjson import MAX_DEPTH, JsonRefused
+from edl.boundedjson import loads as json_loads
 from edl.domain import (
     DomainError,
     Holder,
@@ -270,7 +271,8 @@ class RowParser:
         if text == "0" and not cycle:
             return None
         text = text.strip()
-        if not (text.isascii() and text.isdigit()) or int(text) > MAX_POINTS:
+        # the length first: int() raises ValueError (not a rejection) past 4,300 digits
+        if not (text.isascii() and text.isdigit()) or len(text) > 9 or int(text) > MAX_POINTS:
             raise RowRejected(f"points: {text!r} is not a whole number 0–{MAX_POINTS} / 记分应为非负整数")
         total = int(text)
         if not cycle.strip():
@@ -350,6 +352,18 @@ _MAGIC = (
     (b"%PDF", "a PDF document"),
     (b"\x1f\x8b", "gzip-compressed (name it .csv.gz or .jsonl.gz)"),
 )
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection")."""
+_NEUTRALISED = (*FORMULA_STARTS, "'")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """`cell` for a CSV that people open in a spreadsheet: one `'` before a cell that begins with a formula character
+    (`=HYPERLINK(…)` stays text), and before one that begins with `'` already, so that dropping one leading `'` of
+    such a cell always gives the original back. Legitimate text that begins with `-` gets the `'` too (OWASP)."""
+    return "'" + cell if cell.startswith(_NEUTRALISED) else cell
 
 
 def _show(raw: bytes) -> str:
@@ -455,6 +469,8 @@ class RegistryFile:
         line_no = 0
         while raw := self._fh.readline(MAX_LINE + 1):
             line_no += 1
+            if len(raw) > MAX_LINE:
+                raise ImportRefused(f"{self.path.name}: line {line_no} is longer than {MAX_LINE} bytes")
             try:
                 text = raw.decode("utf-8").removeprefix("\ufeff").strip()
             except UnicodeDecodeError:
@@ -481,8 +497,8 @@ class RegistryFile:
     def _read_first_record(self) -> None:
         line_no, text = self._first_line()
         try:
-            obj = json.loads(text)
-        except ValueError:
+            obj = json_loads(text)
+        except JsonRefused:
             obj = None
         if not isinstance(obj, dict):
             raise ImportRefused(f"{self.path.name}: line {line_no} is not a JSON object: not a JSON Lines file")
@@ -504,9 +520,11 @@ class RegistryFile:
     @staticmethod
     def _parse_json(line_no: int, text: str) -> Record:
         try:
-            obj = json.loads(text)
-        except ValueError as exc:
-            where = f" at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+            obj = json_loads(text)  # depth-limited: deep nesting is a rejected row, never a RecursionError
+        except JsonRefused as exc:
+            if exc.reason == "too_deep":
+                return line_no, text, None, f"JSON nested deeper than {MAX_DEPTH} levels / JSON嵌套过深"
+            where = f" at column {exc.column}" if exc.column else ""
             return line_no, text, None, f"invalid JSON{where} / JSON格式错误"
         if not isinstance(obj, dict):
             return line_no, text, None, "not a JSON object / 不是JSON对象"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import re
 import sqlite3
 import sys
@@ -39,12 +40,22 @@ from edl.domain.dates import china_date
 from edl.domain.events import EventKind
 from edl.notifications import messages
 from edl.registry.events import import_changes
-from edl.registry.formats import DB_COLUMNS, ImportRefused, RegistryFile, RowParser, RowRejected, db_values
+from edl.registry.formats import (
+    DB_COLUMNS,
+    ImportRefused,
+    RegistryFile,
+    RowParser,
+    RowRejected,
+    db_values,
+    spreadsheet_safe,
+)
 from edl.verification.status_service import next_changed_at
 
 __all__ = ["ImportAborted", "ImportProgress", "ImportRefused", "ImportReport", "import_file"]
 
 DEFAULT_BATCH = 10_000
+MAX_ACTOR = 128
+"""The length of `import_runs.actor`."""
 
 
 class ImportAborted(Exception):
@@ -124,6 +135,10 @@ def import_file(
     if container.engine.dialect.name not in WRITERS:
         raise ImportRefused(f"importing into {container.engine.dialect.name} is not supported (PostgreSQL or SQLite)")
     rejects_to = Path(rejects_path) if rejects_path else default_rejects_path(path)
+    if len(actor) > MAX_ACTOR:
+        raise ImportRefused(f"the actor name is longer than {MAX_ACTOR} characters")
+    if _same_file(path, rejects_to):
+        raise ImportRefused(f"the reject file {rejects_to} is the input file itself: choose another reject file")
     with RegistryFile(path) as source, _RejectFile(rejects_to) as rejects:
         sha256 = _sha256(path)
         parser = RowParser(china_date(container.clock()))
@@ -293,7 +308,8 @@ class _Tally:
 
 
 class _RejectFile:
-    """CSV of rejected rows: line, reason, raw (the line as it was in the file)."""
+    """CSV of rejected rows: line, reason, raw (the line as it was in the file). Text cells go through
+    `spreadsheet_safe`, so a spreadsheet never runs a formula that came in with a rejected line."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -313,7 +329,14 @@ class _RejectFile:
             self._fh.close()
 
     def write(self, rows: list[tuple[int, str, str]]) -> None:
-        self._csv.writerows(rows)
+        self._csv.writerows((line, spreadsheet_safe(reason), spreadsheet_safe(raw)) for line, reason, raw in rows)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _sha256(path: Path) -> str:

@@ -1,6 +1,7 @@
 """Map errors to pages a person can act on: domain errors → 400, unknown licence → 404, bugs → 500 without a trace.
 
-The message shown is the domain's own (it says what is wrong and what to do), in the page's language.
+The message shown is the domain's own (it says what is wrong and what to do), in the page's language. A bug under
+/api/ (or for a caller that accepts only JSON) is a JSON 500 `{"error": "server_error", "message", "request_id"}`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from edl.applications.errors import AlreadyDecided, NotFound
 from edl.domain import DomainError, InvalidIdNumber
@@ -20,6 +21,9 @@ from edl.registry.queries import LicenceNotFound
 from edl.web.i18n import Lang, Translator, negotiate
 from edl.web.masking import mask_numbers_in
 from edl.web.rendering import Pages
+
+API_PREFIX = "/api/"
+SERVER_ERROR_MESSAGE = "服务器内部错误，请稍后重试 / internal server error: retry shortly, or quote the request_id"
 
 
 class PageError(Exception):
@@ -106,8 +110,24 @@ def install_error_handlers(app: FastAPI) -> None:
             message=mask_numbers_in(str(exc))[:300],
             route=_route(request),
         )
+        if answers_json(request):  # an API client or fetch() gets JSON, never an HTML page
+            return JSONResponse(
+                {"error": "server_error", "message": SERVER_ERROR_MESSAGE, "request_id": request_id},
+                status_code=500,
+                headers={"Cache-Control": "no-store"},
+            )
         t = Translator(negotiate(request))
         return error_page(request, 500, t("error.server"), t("error.server_detail", request_id=request_id))
+
+
+def answers_json(request: Request) -> bool:
+    """Whether errors are answered as JSON: every path under /api/, and callers that ask for JSON only."""
+    path = str(request.scope.get("path", ""))
+    root = str(request.scope.get("root_path", ""))
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    accept = request.headers.get("accept", "")
+    return path.startswith(API_PREFIX) or ("application/json" in accept and "text/html" not in accept)
 
 
 def _describe(error: dict[str, Any]) -> str:

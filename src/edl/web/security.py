@@ -1,5 +1,11 @@
 """Response headers every page gets: a strict CSP (only our own scripts, CSS and images; no inline code), no referrer
-(URLs carry licence numbers), no framing, no MIME sniffing; long caching for versioned static files."""
+(URLs carry licence numbers), no framing, no MIME sniffing; HSTS over https; long caching for versioned static files.
+
+HSTS is sent when the request's scope says https: TLS at uvicorn itself, or a proxy's `X-Forwarded-Proto: https`
+that uvicorn accepted because the proxy's address is trusted (`--forwarded-allow-ips` / `FORWARDED_ALLOW_IPS`;
+uvicorn trusts only 127.0.0.1 and ::1 by default). The header itself is never read here. Over plain http it is
+never sent (browsers ignore it there anyway, RFC 6797 §8.1).
+"""
 
 from __future__ import annotations
 
@@ -25,11 +31,13 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
+STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
+"""One year, subdomains included; no `preload` (that is a decision for the operator of the domain)."""
 STATIC_PREFIX = "/static/"
 
 
 class SecurityHeadersMiddleware:
-    """Adds SECURITY_HEADERS (unless a route set them) and Cache-Control for static files."""
+    """Adds SECURITY_HEADERS (unless a route set them), HSTS over https, and Cache-Control for static files."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -39,6 +47,7 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         is_static = scope["path"].startswith(STATIC_PREFIX)
+        https = scope.get("scheme") == "https"
         versioned = b"v=" in scope.get("query_string", b"")
 
         async def send_wrapper(message: Message) -> None:
@@ -46,6 +55,8 @@ class SecurityHeadersMiddleware:
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
+                if https:
+                    headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
                 if is_static and message["status"] == 200:
                     headers["Cache-Control"] = (
                         "public, max-age=31536000, immutable" if versioned else "public, max-age=300"

@@ -6,7 +6,6 @@ the JSON of `PushSubscription.toJSON()` and the CSRF token in the `X-CSRF-Token`
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,10 +20,12 @@ from edl.db.models import NotificationRow
 from edl.notifications import inbox as inbox_store
 from edl.notifications.push import InsecureVapidKey, InvalidVapidKey, WebPushNotifier
 from edl.notifications.subscriptions import InvalidSubscription, subscribe, unsubscribe
+from edl.web.audience import driver, public
 from edl.web.auth_deps import HolderSession, current_holder, optional_holder, require_csrf
 from edl.web.deps import get_container, get_pages
 from edl.web.errors import PageError, localise
 from edl.web.i18n import Translator, negotiate
+from edl.web.jsonbody import BodyTooLarge, JsonRefused, read_json
 from edl.web.presenters import beijing_time
 from edl.web.rendering import STATIC_DIR, Pages
 
@@ -32,6 +33,7 @@ router = APIRouter(tags=["inbox"])
 
 INBOX_LIMIT = 50
 MAX_SUBSCRIPTION_BODY = 8 * 1024
+TOO_LARGE = f"请求体过大（最多 {MAX_SUBSCRIPTION_BODY} 字节） / the body is larger than {MAX_SUBSCRIPTION_BODY} bytes"
 MAX_MARK_IDS = 100
 BADGE_CAP = 99
 SERVICE_WORKER = "sw.js"
@@ -119,7 +121,7 @@ def _push_key(container: Container) -> str | None:
     return notifier.application_server_key if isinstance(notifier, WebPushNotifier) else None
 
 
-@router.get("/app/inbox", name="inbox")
+@router.get("/app/inbox", name="inbox", dependencies=driver())
 def inbox_page(
     request: Request,
     holder: HolderSession = Depends(current_holder),
@@ -155,7 +157,7 @@ def inbox_page(
     )
 
 
-@router.post("/app/inbox/read", name="inbox_read", dependencies=[Depends(require_csrf)])
+@router.post("/app/inbox/read", name="inbox_read", dependencies=[*driver(), Depends(require_csrf)])
 async def inbox_read(
     request: Request,
     holder: HolderSession = Depends(current_holder),
@@ -172,7 +174,7 @@ async def inbox_read(
     return RedirectResponse(request.scope.get("root_path", "") + "/app/inbox", status_code=303)
 
 
-@router.get("/app/push/key", name="push_key")
+@router.get("/app/push/key", name="push_key", dependencies=driver())
 def push_key(container: Container = Depends(get_container)) -> Response:
     """The VAPID application server key (public) for `PushManager.subscribe`; 404 when push is off."""
     key = _push_key(container)
@@ -181,7 +183,7 @@ def push_key(container: Container = Depends(get_container)) -> Response:
     return JSONResponse({"key": key}, headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/app/" + SERVICE_WORKER, name="service_worker", include_in_schema=False)
+@router.get("/app/" + SERVICE_WORKER, name="service_worker", include_in_schema=False, dependencies=public())
 def service_worker(request: Request) -> Response:
     """The service worker, served under /app/ so it may control the holder pages (scope /app/)."""
     return Response(
@@ -199,14 +201,12 @@ def _json_error(request: Request, status: int, message: str) -> JSONResponse:
 
 
 async def _subscription_json(request: Request) -> tuple[str, str, str]:
-    """(endpoint, p256dh, auth) from a PushSubscription.toJSON() body; InvalidSubscription if it is not one."""
+    """(endpoint, p256dh, auth) from a PushSubscription.toJSON() body; InvalidSubscription if it is not one,
+    BodyTooLarge past MAX_SUBSCRIPTION_BODY (counted while it streams in)."""
     bad = InvalidSubscription("请求格式有误 / the request is not a push subscription")
-    body = await request.body()
-    if len(body) > MAX_SUBSCRIPTION_BODY:
-        raise bad
     try:
-        data = json.loads(body)
-    except ValueError as exc:
+        data = await read_json(request, MAX_SUBSCRIPTION_BODY)
+    except JsonRefused as exc:
         raise bad from exc
     keys = data.get("keys") if isinstance(data, dict) else None
     if not isinstance(keys, dict):
@@ -221,7 +221,7 @@ async def _subscription_json(request: Request) -> tuple[str, str, str]:
     return endpoint, p256dh if isinstance(p256dh, str) else "", auth if isinstance(auth, str) else ""
 
 
-@router.post("/app/push/subscribe", name="push_subscribe", dependencies=[Depends(require_csrf)])
+@router.post("/app/push/subscribe", name="push_subscribe", dependencies=[*driver(), Depends(require_csrf)])
 async def push_subscribe(
     request: Request,
     holder: HolderSession = Depends(current_holder),
@@ -242,10 +242,12 @@ async def push_subscribe(
             )
     except InvalidSubscription as exc:
         return _json_error(request, 400, str(exc))
+    except BodyTooLarge:
+        return _json_error(request, 413, TOO_LARGE)
     return JSONResponse({"subscribed": True}, status_code=201)
 
 
-@router.post("/app/push/unsubscribe", name="push_unsubscribe", dependencies=[Depends(require_csrf)])
+@router.post("/app/push/unsubscribe", name="push_unsubscribe", dependencies=[*driver(), Depends(require_csrf)])
 async def push_unsubscribe(
     request: Request,
     holder: HolderSession = Depends(current_holder),
@@ -256,6 +258,8 @@ async def push_unsubscribe(
         endpoint, _p256dh, _auth = await _subscription_json(request)
     except InvalidSubscription as exc:
         return _json_error(request, 400, str(exc))
+    except BodyTooLarge:
+        return _json_error(request, 413, TOO_LARGE)
     with container.sessions.begin() as session:
         removed = unsubscribe(session, holder.account_id, endpoint)
     return JSONResponse({"unsubscribed": removed})
