@@ -8,7 +8,6 @@ the implementation, so a plain install still imports this module.
 
 from __future__ import annotations
 
-import io
 import threading
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,6 +15,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from PIL import Image, ImageOps
+
+from edl.images import ImageTooLarge, ImageUnreadable, open_image
 
 if TYPE_CHECKING:
     from edl.config import Settings
@@ -107,19 +108,54 @@ class _Unreadable(ValueError):
 
 
 def _decode(data: bytes) -> Image.Image:
-    """Decode to an upright RGB Pillow image no larger than MAX_SIDE (EXIF orientation applied)."""
+    """Decode to an upright RGB Pillow image no larger than MAX_SIDE (EXIF orientation applied).
+
+    The pixel budget of `edl.images` is applied from the header first: over it, `ImageTooLarge` and nothing decoded.
+    """
     try:
-        with Image.open(io.BytesIO(data)) as opened:
-            opened.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at 1/2, 1/4 or 1/8 scale when that suffices
-            opened.load()
-            img = ImageOps.exif_transpose(opened).convert("RGB")
+        opened = open_image(data)
+    except ImageUnreadable as exc:
+        raise _Unreadable(str(exc)) from exc
+    try:  # in place where Pillow allows, so that at most one full-size copy is made (a rotation or a conversion)
+        opened.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at 1/2, 1/4 or 1/8 scale when that suffices
+        opened.load()
+        ImageOps.exif_transpose(opened, in_place=True)
+        img = opened if opened.mode == "RGB" else opened.convert("RGB")
+        if max(img.size) > MAX_SIDE:
+            img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise _Unreadable(str(exc)) from exc
     if img.width < 1 or img.height < 1:
         raise _Unreadable("empty image")
-    if max(img.size) > MAX_SIDE:
-        img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     return img
+
+
+def _too_large(exc: ImageTooLarge) -> FaceComparison:
+    """The live capture is over the pixel budget: refused like an unreadable one, saying why."""
+    size = f"{exc.width}×{exc.height} 像素，" if exc.width is not None else ""
+    size_en = f"{exc.width}×{exc.height} pixels; " if exc.width is not None else ""
+    return FaceComparison(
+        FaceOutcome.BAD_IMAGE,
+        None,
+        f"照片尺寸太大（{size}最多 {exc.max_megapixels} 百万像素、每边 {exc.max_side} 像素）。请用手机相机重新拍摄。",
+        f"The picture is too large ({size_en}at most {exc.max_megapixels} megapixels and {exc.max_side} pixels a "
+        "side). Take it again with the phone camera.",
+    )
+
+
+def _decode_both(live: bytes, reference: bytes) -> tuple[Image.Image, Image.Image] | FaceComparison:
+    """Both pictures decoded, or the comparison that says which one cannot be used (nothing else is decoded)."""
+    try:
+        live_img = _decode(live)
+    except ImageTooLarge as exc:
+        return _too_large(exc)
+    except _Unreadable:
+        return _comparison(FaceOutcome.BAD_IMAGE)
+    try:
+        reference_img = _decode(reference)
+    except (_Unreadable, ImageTooLarge):
+        return _comparison(FaceOutcome.NO_REFERENCE)
+    return live_img, reference_img
 
 
 # --- dlib ------------------------------------------------------------------------------------------------------------
@@ -180,14 +216,10 @@ class DlibFaceVerifier:
         self.threshold = threshold
 
     def compare(self, live: bytes, reference: bytes) -> FaceComparison:
-        try:
-            live_img = _decode(live)
-        except _Unreadable:
-            return _comparison(FaceOutcome.BAD_IMAGE)
-        try:
-            reference_img = _decode(reference)
-        except _Unreadable:
-            return _comparison(FaceOutcome.NO_REFERENCE)
+        decoded = _decode_both(live, reference)
+        if isinstance(decoded, FaceComparison):
+            return decoded
+        live_img, reference_img = decoded
         models = _dlib_models()
         with models.lock:
             live_count, live_descriptor = _one_face(models, live_img)
@@ -225,14 +257,9 @@ class LenientDemoVerifier:
     lenient = True
 
     def compare(self, live: bytes, reference: bytes) -> FaceComparison:
-        try:
-            _decode(live)
-        except _Unreadable:
-            return _comparison(FaceOutcome.BAD_IMAGE)
-        try:
-            _decode(reference)
-        except _Unreadable:
-            return _comparison(FaceOutcome.NO_REFERENCE)
+        decoded = _decode_both(live, reference)
+        if isinstance(decoded, FaceComparison):
+            return decoded
         return FaceComparison(
             outcome=FaceOutcome.PASSED,
             distance=None,

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
 from edl.domain import DomainError
+from edl.images import PIXEL_BUDGET, ImageTooLarge, ImageUnreadable, PixelBudget, open_image
 
 MIB = 1024 * 1024
 
@@ -50,9 +51,9 @@ class PhotoRules:
 
     max_bytes: int = 10 * MIB
     """Largest upload; the service passes `settings.max_upload_bytes`."""
-    max_pixels: int = 40_000_000
-    max_side: int = 8000
-    """Header limits checked before any decoding (decompression-bomb guard)."""
+    budget: PixelBudget = PIXEL_BUDGET
+    """Header limits checked before any decoding (decompression-bomb guard): the one pixel budget of `edl.images`,
+    40 MP RGB, 30 MP RGBA (it counts channels) and 8000 px a side."""
     min_width: int = 358
     min_height: int = 441
     """Smallest oriented image (the 358×441 of the resident ID card photo)."""
@@ -312,6 +313,10 @@ _PALETTE = ("只有 256 色的调色板", "palette (256-colour)")
 _CMYK = ("印刷用 CMYK 色彩的", "CMYK (print colour)")
 
 
+_PNG_MODES = {0: "L", 2: "RGB", 3: "P", 4: "LA", 6: "RGBA"}
+"""IHDR colour type → the mode Pillow decodes it to (for the budget, which counts channels)."""
+
+
 def _check_header(data: bytes, rules: PhotoRules) -> Image.Image:
     """Open lazily and apply every rule the header can answer: frames, dimensions, bit depth, colour mode."""
     kind = _sniff(data)
@@ -319,7 +324,7 @@ def _check_header(data: bytes, rules: PhotoRules) -> Image.Image:
         png = _png_header(data)
         if png.frames > 1:
             raise _refuse("animated")
-        _check_dimensions(png.width, png.height, rules)
+        _check_dimensions(png.width, png.height, _PNG_MODES.get(png.colour_type, "RGBA"), rules)
         if png.bit_depth == 16:
             raise _refuse("bit_depth")
         if png.colour_type in (0, 4):
@@ -327,12 +332,12 @@ def _check_header(data: bytes, rules: PhotoRules) -> Image.Image:
         if png.colour_type == 3:
             raise _refuse("colour_mode", what=_PALETTE)
     try:
-        img = Image.open(io.BytesIO(data), formats=[kind])
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _refuse("dimensions_too_large", width="?", height="?", **_limits(rules)) from None
-    except Exception:  # Pillow raises many kinds on malformed headers (SyntaxError, struct.error, ...)
+        img = open_image(data, budget=rules.budget, formats=[kind])
+    except ImageTooLarge as exc:
+        raise _too_large(exc) from None
+    except ImageUnreadable:
         raise _refuse("truncated") from None
-    _check_dimensions(*img.size, rules)
+    _check_dimensions(*img.size, img.mode, rules)
     if img.mode == "CMYK":
         raise _refuse("colour_mode", what=_CMYK)
     if img.mode in _GREY_MODES:
@@ -342,13 +347,17 @@ def _check_header(data: bytes, rules: PhotoRules) -> Image.Image:
     return img
 
 
-def _limits(rules: PhotoRules) -> dict[str, object]:
-    return {"max_mp": rules.max_pixels // 1_000_000, "max_side": rules.max_side}
+def _too_large(exc: ImageTooLarge) -> PhotoRejected:
+    """`dimensions_too_large`, with the limit for the photo's own mode (an RGBA photo may have fewer pixels)."""
+    width, height = ("?", "?") if exc.width is None else (exc.width, exc.height)
+    return _refuse("dimensions_too_large", width=width, height=height, max_mp=exc.max_megapixels, max_side=exc.max_side)
 
 
-def _check_dimensions(width: int, height: int, rules: PhotoRules) -> None:
-    if width * height > rules.max_pixels or max(width, height) > rules.max_side:
-        raise _refuse("dimensions_too_large", width=width, height=height, **_limits(rules))
+def _check_dimensions(width: int, height: int, mode: str, rules: PhotoRules) -> None:
+    try:
+        rules.budget.check(width, height, mode)
+    except ImageTooLarge as exc:
+        raise _too_large(exc) from None
     if width == 0 or height == 0:
         raise _refuse("truncated")
 
@@ -357,7 +366,10 @@ def _check_dimensions(width: int, height: int, rules: PhotoRules) -> None:
 
 
 def _decode_upright(img: Image.Image, rules: PhotoRules) -> tuple[Image.Image, dict[str, Any]]:
-    """Fully decode (a truncated file fails here), apply EXIF orientation, flatten transparency onto white."""
+    """Fully decode (a truncated file fails here), apply EXIF orientation, flatten transparency onto white.
+
+    At most one full-size copy is made (a rotation); everything else happens after scaling down to `output_max`.
+    """
     notes: dict[str, Any] = {"format": img.format, "original_size": list(img.size)}
     icc = img.info.get("icc_profile")
     try:
@@ -366,12 +378,12 @@ def _decode_upright(img: Image.Image, rules: PhotoRules) -> tuple[Image.Image, d
             img.draft("RGB", (rules.output_max[0] * 2, rules.output_max[0] * 2))
         img.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _refuse("dimensions_too_large", width="?", height="?", **_limits(rules)) from None
+        raise _too_large(ImageTooLarge(rules.budget, None, None, None)) from None
     except Exception:
         raise _refuse("truncated") from None
     try:
         orientation = int(img.getexif().get(0x0112, 1))
-        img = ImageOps.exif_transpose(img)
+        ImageOps.exif_transpose(img, in_place=True)
     except Exception:  # unreadable EXIF: keep the pixels as stored; a sideways face then fails `no_face`
         orientation = 0
     notes["exif_orientation"] = orientation
@@ -382,13 +394,16 @@ def _decode_upright(img: Image.Image, rules: PhotoRules) -> tuple[Image.Image, d
         raise _refuse("too_small", width=width, height=height, min_width=rules.min_width, min_height=rules.min_height)
     if height <= width:
         raise _refuse("not_portrait")
-    if img.mode == "RGBA" or "transparency" in img.info:
-        rgba = img.convert("RGBA")
-        img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-        notes["flattened_transparency"] = True
-    img = img.convert("RGB")
+    transparent = img.mode == "RGBA" or "transparency" in img.info
+    if transparent and img.mode != "RGBA":
+        img = img.convert("RGBA")
     if img.width > rules.output_max[0] or img.height > rules.output_max[1]:
-        img = ImageOps.contain(img, rules.output_max, Image.Resampling.LANCZOS)
+        img = ImageOps.contain(img, rules.output_max, Image.Resampling.LANCZOS)  # RGBA: premultiplied
+    if transparent:
+        img = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img)
+        notes["flattened_transparency"] = True
+    if img.mode != "RGB":
+        img = img.convert("RGB")
     if icc:
         img, notes["colour_profile"] = _to_srgb(img, icc)
     return Image.fromarray(np.asarray(img, dtype=np.uint8)), notes  # a fresh image: no info, no metadata

@@ -3,6 +3,9 @@
 Every step runs in one transaction with its audit entry and inbox message; a refused step writes only its audit
 entry (and, for real-person authentication, the attempt, which counts towards the daily limit). Push delivery of the
 inbox messages happens after commit.
+
+The image work (the photo checks, the face comparison) runs in the container's bounded pool (`image_workers`); when
+it is full the step raises `PoolBusy` before anything is written. Call these functions off the event loop.
 """
 
 from __future__ import annotations
@@ -279,7 +282,7 @@ def _compare_with_stored_photo(container: Container, row: LicenceRow, live: byte
             "The registry holds no photo of you, so real-person authentication cannot be done online. "
             "Visit a vehicle administration office with your ID card.",
         )
-    return container.face_verifier.compare(live, reference)
+    return container.image_workers.call(container.face_verifier.compare, live, reference)
 
 
 def _face_check(
@@ -566,7 +569,8 @@ def submit_photo(
                     "wait for the decision or withdraw it first",
                 )
             _require_fresh_face_check(session, container, account, at=at)
-        checked = check_photo(data, rules=replace(DEFAULT_RULES, max_bytes=container.settings.max_upload_bytes))
+        rules = replace(DEFAULT_RULES, max_bytes=container.settings.max_upload_bytes)
+        checked = container.image_workers.call(check_photo, data, rules=rules)
         due = container.calendar.review_deadline(at)
         with transaction(container.sessions) as session:
             account = _account(session, account_id)

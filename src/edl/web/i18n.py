@@ -161,6 +161,10 @@ _REGISTRY_MESSAGES: Mapping[str, tuple[str, str]] = {
         "contact the administrator with request ID {request_id}.",
     ),
     "error.invalid_input": ("输入有误：{detail}", "Invalid input: {detail}"),
+    "error.busy": (
+        "正在处理的图片太多，请 {seconds} 秒后重新提交。本次提交未做任何处理，也未保存任何内容。",
+        "Too many pictures are being processed right now: submit again in {seconds} s. Nothing was done or stored.",
+    ),
     "error.home": ("返回查询页面", "Back to the search page"),
 }
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -21,6 +22,7 @@ from edl.bootstrap import Container
 from edl.db.models import NotificationRow
 from edl.domain import DomainError, Licence
 from edl.notifications import inbox as inbox_store
+from edl.web.audience import driver
 from edl.web.auth_deps import HolderSession, current_holder
 from edl.web.deps import get_container, get_pages
 from edl.web.errors import localise
@@ -41,12 +43,14 @@ from edl.web.routes.holder_common import (
     page_context,
     read_upload_form,
     redirect,
+    retry_later,
     safe_next,
     too_large_text,
     upload_bytes,
     verifier_info,
     wants_json,
 )
+from edl.worker_pool import PoolBusy
 
 router = APIRouter(tags=["holder"])
 router.include_router(holder_apply.router)
@@ -136,7 +140,7 @@ def _home_context(request: Request, holder: HolderSession, container: Container,
     return ctx
 
 
-@router.get("/app", name="holder_home")
+@router.get("/app", name="holder_home", dependencies=driver())
 def home(
     request: Request,
     holder: HolderSession = Depends(current_holder),
@@ -148,7 +152,7 @@ def home(
     return pages.render(request, "holder/home.html", _home_context(request, holder, container, t))
 
 
-@router.post("/app/bind", name="holder_bind")
+@router.post("/app/bind", name="holder_bind", dependencies=driver())
 async def bind(
     request: Request,
     holder: HolderSession = Depends(current_holder),
@@ -168,10 +172,20 @@ async def bind(
         return _bind_error(request, holder, container, pages, t, t("holder.bind_fields_missing"), 400, number, name)
     if not live:
         return _bind_error(request, holder, container, pages, t, t("holder.capture_missing"), 400, number, name)
-    try:
-        service.bind_licence(
-            container, holder.account_id, number, name, live, at=container.clock(), client=client_of(request)
+    try:  # off the event loop; the face comparison itself runs in the bounded image pool
+        await run_in_threadpool(
+            service.bind_licence,
+            container,
+            holder.account_id,
+            number,
+            name,
+            live,
+            at=container.clock(),
+            client=client_of(request),
         )
+    except PoolBusy as exc:
+        busy = t("error.busy", seconds=exc.retry_after)
+        return retry_later(_bind_error(request, holder, container, pages, t, busy, 503, number, name), exc)
     except DomainError as exc:
         message = localise(str(exc), t.lang)
         if isinstance(exc, FaceCheckFailed):
@@ -237,7 +251,7 @@ def _verify_page(
     return pages.render(request, "holder/verify_face.html", ctx, status_code=status)
 
 
-@router.get("/app/verify-face", name="holder_verify_face")
+@router.get("/app/verify-face", name="holder_verify_face", dependencies=driver())
 def verify_face_page(
     request: Request,
     next: str | None = Query(None, description="the holder page to return to afterwards"),
@@ -250,7 +264,7 @@ def verify_face_page(
     return _verify_page(request, holder, container, pages, t, next_url=safe_next(next))
 
 
-@router.post("/app/verify-face", name="holder_verify_face_post")
+@router.post("/app/verify-face", name="holder_verify_face_post", dependencies=driver())
 async def verify_face(
     request: Request,
     holder: HolderSession = Depends(current_holder),
@@ -268,10 +282,13 @@ async def verify_face(
         return _verify_failed(request, holder, container, pages, t, next_url, "", too_large_text(container, t), 413)
     if not live:
         return _verify_failed(request, holder, container, pages, t, next_url, "", t("holder.capture_missing"), 400)
-    try:
-        result = service.authenticate(
-            container, holder.account_id, live, at=container.clock(), client=client_of(request)
+    try:  # off the event loop; the face comparison itself runs in the bounded image pool
+        result = await run_in_threadpool(
+            service.authenticate, container, holder.account_id, live, at=container.clock(), client=client_of(request)
         )
+    except PoolBusy as exc:
+        busy = t("error.busy", seconds=exc.retry_after)
+        return retry_later(_verify_failed(request, holder, container, pages, t, next_url, "", busy, 503), exc)
     except DomainError as exc:
         return _verify_failed(request, holder, container, pages, t, next_url, "", localise(str(exc), t.lang), 400)
     if not result.passed:

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -21,6 +22,7 @@ from edl.bootstrap import Container
 from edl.domain import DomainError
 from edl.domain.application import PhotoSource
 from edl.storage.photos import PhotoNotFound
+from edl.web.audience import driver
 from edl.web.auth_deps import HolderSession, current_holder, require_csrf
 from edl.web.deps import get_container, get_pages
 from edl.web.errors import localise
@@ -37,11 +39,13 @@ from edl.web.routes.holder_common import (
     page_context,
     read_upload_form,
     redirect,
+    retry_later,
     too_large_text,
     upload_bytes,
     wants_json,
 )
 from edl.web.routes.registry import image_type
+from edl.worker_pool import PoolBusy
 
 router = APIRouter(tags=["holder"])
 
@@ -103,7 +107,7 @@ def _stored_page(
     return pages.render(request, "holder/apply_stored.html", ctx, status_code=status)
 
 
-@router.get("/app/apply/stored", name="holder_apply_stored_page")
+@router.get("/app/apply/stored", name="holder_apply_stored_page", dependencies=driver())
 def apply_stored_page(
     request: Request,
     holder: HolderSession = Depends(current_holder),
@@ -114,7 +118,7 @@ def apply_stored_page(
     return _stored_page(request, holder, container, pages)
 
 
-@router.post("/app/apply/stored", name="holder_apply_stored", dependencies=[Depends(require_csrf)])
+@router.post("/app/apply/stored", name="holder_apply_stored", dependencies=[*driver(), Depends(require_csrf)])
 def apply_stored(
     request: Request,
     idempotency_key: str = Form("", max_length=64),
@@ -139,7 +143,7 @@ def apply_stored(
     return RedirectResponse(app_url(request, f"/app/applications/{app.id}?done=1"), 303)
 
 
-@router.get("/app/apply/stored/photo", name="holder_stored_photo")
+@router.get("/app/apply/stored/photo", name="holder_stored_photo", dependencies=driver())
 def stored_photo(
     request: Request,
     holder: HolderSession = Depends(current_holder),
@@ -205,7 +209,7 @@ def _photo_page(
     return pages.render(request, "holder/apply_photo.html", ctx, status_code=status)
 
 
-@router.get("/app/apply/photo", name="holder_apply_photo_page")
+@router.get("/app/apply/photo", name="holder_apply_photo_page", dependencies=driver())
 def apply_photo_page(
     request: Request,
     source: str | None = Query(None, description="camera or album"),
@@ -217,7 +221,7 @@ def apply_photo_page(
     return _photo_page(request, holder, container, pages, _source(source))
 
 
-@router.post("/app/apply/photo", name="holder_apply_photo")
+@router.post("/app/apply/photo", name="holder_apply_photo", dependencies=driver())
 async def apply_photo(
     request: Request,
     holder: HolderSession = Depends(current_holder),
@@ -242,8 +246,9 @@ async def apply_photo(
         return refused(too_large_text(container, t), 413, "too_large")
     if not data:
         return refused(t("holder.photo_missing"), 400, "empty")
-    try:
-        app = service.submit_photo(
+    try:  # off the event loop; the photo checks themselves run in the bounded image pool
+        app = await run_in_threadpool(
+            service.submit_photo,
             container,
             holder.account_id,
             data,
@@ -252,6 +257,8 @@ async def apply_photo(
             at=container.clock(),
             client=client_of(request),
         )
+    except PoolBusy as exc:
+        return retry_later(refused(t("error.busy", seconds=exc.retry_after), 503, "busy"), exc)
     except PhotoRejected as exc:
         return refused(t.pick(exc.message_zh, exc.message_en), 400, exc.code)
     except ApplicationRefused as exc:
@@ -266,7 +273,7 @@ async def apply_photo(
     return redirect(request, app_url(request, f"/app/applications/{app.id}?done=1"))
 
 
-@router.get("/app/apply/photo/{application_id}", name="holder_application_photo")
+@router.get("/app/apply/photo/{application_id}", name="holder_application_photo", dependencies=driver())
 def application_photo(
     request: Request,
     application_id: str,
@@ -281,7 +288,7 @@ def application_photo(
 # --- tracking ------------------------------------------------------------------------------------------------------
 
 
-@router.get("/app/applications", name="holder_applications")
+@router.get("/app/applications", name="holder_applications", dependencies=driver())
 def applications(
     request: Request,
     holder: HolderSession = Depends(current_holder),
@@ -301,7 +308,7 @@ def applications(
     return pages.render(request, "holder/applications.html", ctx)
 
 
-@router.get("/app/applications/{application_id}", name="holder_application")
+@router.get("/app/applications/{application_id}", name="holder_application", dependencies=driver())
 def application_detail(
     request: Request,
     application_id: str,
@@ -327,7 +334,9 @@ def application_detail(
 
 
 @router.post(
-    "/app/applications/{application_id}/cancel", name="holder_application_cancel", dependencies=[Depends(require_csrf)]
+    "/app/applications/{application_id}/cancel",
+    name="holder_application_cancel",
+    dependencies=[*driver(), Depends(require_csrf)],
 )
 def cancel(
     request: Request,

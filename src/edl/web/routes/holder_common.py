@@ -26,6 +26,7 @@ from edl.web.auth_deps import safe_next as same_site_path
 from edl.web.i18n import Translator
 from edl.web.presenters import Tone, beijing_time
 from edl.web.routes.inbox import badge_context
+from edl.worker_pool import PoolBusy
 
 MULTIPART_SLACK = 64 * 1024
 """Room for the multipart boundaries and the small form fields around the photo."""
@@ -188,6 +189,12 @@ def form_text(form: FormData, field: str, limit: int = 200) -> str:
 
 def too_large_text(container: Container, t: Translator) -> str:
     return t("holder.upload_too_large", limit_mb=f"{container.settings.max_upload_bytes / (1024 * 1024):.0f}")
+
+
+def retry_later(response: Response, busy: PoolBusy) -> Response:
+    """`response` (a 503: the image pool is full, nothing was done) with the Retry-After the pool suggests."""
+    response.headers["Retry-After"] = str(busy.retry_after)
+    return response
 
 
 @dataclass(frozen=True, slots=True)
