@@ -1,7 +1,9 @@
 """`edl relying-party ...`: relying parties (核验方) and their API keys: add, list, revoke. Every change is audited.
 
 `add` prints the key once on stdout (the warning that it will not be shown again goes to stderr, so a script can
-capture the key alone). `list` never shows keys, only their public prefix.
+capture the key alone). `add` needs the party's authority scope spelled out: `--authority CODE` (repeat for several;
+a province code such as 370000 covers the whole province) or `--all-authorities` (national), never a silent default.
+`list` shows each party's scope and never a key, only its public prefix.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from edl.accounts import AccountError, parse_authorities
 from edl.audit import ActorKind
 from edl.bootstrap import Container
 from edl.cli import cli_actor, fail, open_container
 from edl.db.session import transaction
 from edl.domain.dates import CHINA_TZ
+from edl.domain.scope import AuthorityScope
 from edl.verification.parties import PartyRefused, list_parties, register_party, revoke_party
 from edl.verification.purposes import InvalidPurpose, parse_purpose
 
@@ -44,6 +48,13 @@ def add(
     rate: Annotated[
         int | None, typer.Option("--rate", help="requests per minute (default: EDL_RATE_LIMIT_PER_MINUTE)")
     ] = None,
+    authority: Annotated[
+        list[str] | None,
+        typer.Option("--authority", help="area code (6 digits) whose licences it may check; repeat for several"),
+    ] = None,
+    all_authorities: Annotated[
+        bool, typer.Option("--all-authorities", help="national: it may check licences of every authority")
+    ] = False,
 ) -> None:
     """Register a relying party; prints its API key once."""
     if purpose is None:
@@ -51,6 +62,12 @@ def add(
     try:
         chosen = parse_purpose(purpose)
     except InvalidPurpose as exc:
+        _fail(str(exc))
+    if not authority and not all_authorities:
+        _fail("give --authority CODE (repeat for several) or --all-authorities: a party's scope is never assumed")
+    try:
+        scope = AuthorityScope.of(parse_authorities(authority or [], all_authorities=all_authorities))
+    except AccountError as exc:
         _fail(str(exc))
     field_list = [f for f in fields.split(",") if f.strip()] if fields is not None else None
     if fields is not None and not field_list:
@@ -64,6 +81,7 @@ def add(
                 purpose=chosen,
                 fields=field_list,
                 rate_per_minute=rate,
+                scope=scope,
                 actor=_actor(),
                 actor_kind=ActorKind.CLI,
                 at=c.clock(),
@@ -75,7 +93,8 @@ def add(
         c.dispose()
     typer.echo(
         f"registered relying party {party.name} (id {party.id}; purpose {party.purpose.value}; "
-        f"fields {','.join(f.value for f in party.fields)}; {party.limit(default_rate)} per minute)",
+        f"fields {','.join(f.value for f in party.fields)}; {party.limit(default_rate)} per minute; "
+        f"authorities {_scope_text(party.scope)})",
         err=True,
     )
     typer.echo("its API key follows; it is shown only this once and cannot be shown again:", err=True)
@@ -86,7 +105,7 @@ def add(
 def list_command(
     active: Annotated[bool, typer.Option("--active", help="only parties whose key is not revoked")] = False,
 ) -> None:
-    """A table of relying parties: id, name, purpose, fields, key prefix, rate, state (never the key)."""
+    """A table of relying parties: id, name, purpose, fields, authorities, key prefix, rate, state (never the key)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -98,7 +117,7 @@ def list_command(
     finally:
         c.dispose()
     table = Table(title="relying parties", show_lines=False)
-    for column in ("id", "name", "purpose", "fields", "key", "per min", "created", "state"):
+    for column in ("id", "name", "purpose", "fields", "authorities", "key", "per min", "created", "state"):
         table.add_column(column, overflow="fold")
     for p in parties:
         state = f"revoked {p.revoked_at.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}" if p.revoked_at else "active"
@@ -107,6 +126,7 @@ def list_command(
             p.name,
             p.purpose.value,
             ",".join(f.value for f in p.fields),
+            _scope_text(p.scope),
             p.key_prefix + "…",
             str(p.rate_per_minute) if p.rate_per_minute else f"{default_rate} (default)",
             f"{p.created_at.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}",
@@ -115,6 +135,10 @@ def list_command(
     Console(width=200 if not typer.get_text_stream("stdout").isatty() else None).print(table)
     if not parties:
         typer.echo("no relying parties", err=True)
+
+
+def _scope_text(scope: AuthorityScope) -> str:
+    return "* (all)" if scope.codes is None else ",".join(sorted(scope.codes))
 
 
 @relying_app.command("revoke")

@@ -19,6 +19,7 @@ from edl.accounts import (
     parse_authorities,
     parse_role,
 )
+from edl.accounts.passwords import MAX_LENGTH
 from edl.audit import ActorKind
 from edl.bootstrap import Container
 from edl.cli import cli_actor, fail, open_container
@@ -42,6 +43,19 @@ def _fail(message: str) -> NoReturn:
     fail(message)
 
 
+def _password_from_stdin() -> str:
+    """The first line of stdin, read no further than one character past the longest password allowed (a longer
+    line is then refused by the password rules, not read to its end)."""
+    try:
+        line = sys.stdin.readline(MAX_LENGTH + 1)
+        line.encode("utf-8")  # stdin may decode bad bytes to lone surrogates (surrogateescape) instead of raising
+    except UnicodeError:
+        _fail("the password on stdin is not UTF-8 text")
+    except OSError as exc:
+        _fail(f"cannot read the password from stdin: {exc.strerror or exc}")
+    return line.rstrip("\r\n")
+
+
 @staff_app.command("add")
 def add(
     username: Username,
@@ -63,7 +77,7 @@ def add(
         parsed_role = parse_role(str(role))
         scope = parse_authorities(authority or [], all_authorities=all_authorities)
         if password_stdin:
-            password = sys.stdin.readline().rstrip("\r\n")
+            password = _password_from_stdin()
     except AccountError as exc:
         _fail(str(exc))
     c = _container()
@@ -101,13 +115,12 @@ def list_users() -> None:
     """One line per staff user: username, role, authorities, state, created (Beijing time), name."""
     c = _container()
     try:
-        now = c.clock()
         with c.sessions() as s:
             users = list_staff_users(s)
     finally:
         c.dispose()
     for u in users:
-        state = "disabled" if not u.active else ("locked" if u.locked_at(now) else "active")
+        state = "active" if u.active else "disabled"
         scope = "*" if u.authorities is None else ",".join(sorted(u.authorities))
         typer.echo(
             "\t".join(
@@ -125,7 +138,7 @@ def list_users() -> None:
 
 @staff_app.command("disable")
 def disable(username: Username) -> None:
-    """Disable a staff user and end their sessions at once."""
+    """Disable a staff user and end their sessions at once (never the last active all-authority admin)."""
     c = _container()
     try:
         with transaction(c.sessions) as s:

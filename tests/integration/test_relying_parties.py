@@ -169,7 +169,17 @@ def invoke(container: Container, *args: str) -> tuple[int, str, str]:
 
 def test_cli_add_prints_the_key_once_and_list_never_shows_it(ready: Container) -> None:
     code, out, err = invoke(
-        ready, "add", "某某保险 理赔部", "--purpose", "insurer", "--fields", "name,address", "--rate", "90"
+        ready,
+        "add",
+        "某某保险 理赔部",
+        "--purpose",
+        "insurer",
+        "--fields",
+        "name,address",
+        "--rate",
+        "90",
+        "--authority",
+        "370000",
     )
     assert code == 0, err
     key = out.strip()
@@ -177,15 +187,15 @@ def test_cli_add_prints_the_key_once_and_list_never_shows_it(ready: Container) -
     assert "shown only this once" in err and key not in err
     party = authenticate(ready.sessions, key, at=datetime.now(UTC))
     assert party is not None and party.fields == (Field.NAME, Field.ADDRESS, Field.STATUS)
-    assert party.rate_per_minute == 90
+    assert party.rate_per_minute == 90 and party.scope.codes == frozenset({"370000"})
     code, out, err = invoke(ready, "list")
     assert code == 0, err
-    assert "某某保险" in out and party.id in out and "insurer" in out
+    assert "某某保险" in out and party.id in out and "insurer" in out and "370000" in out
     assert key not in out and key[20:30] not in out
 
 
 def test_cli_revoke_refuses_the_key(ready: Container) -> None:
-    _, out, _ = invoke(ready, "add", "desk", "--purpose", "rental")
+    _, out, _ = invoke(ready, "add", "desk", "--purpose", "rental", "--all-authorities")
     key = out.strip()
     party = authenticate(ready.sessions, key, at=datetime.now(UTC))
     assert party is not None
@@ -202,10 +212,13 @@ def test_cli_revoke_refuses_the_key(ready: Container) -> None:
     [
         (["add", "desk"], "--purpose is required"),
         (["add", "desk", "--purpose", "marketing"], "unknown purpose"),
-        (["add", "desk", "--purpose", "rental", "--fields", "name,address"], "address"),
-        (["add", "desk", "--purpose", "rental", "--fields", ","], "--fields is empty"),
-        (["add", "desk", "--purpose", "rental", "--rate", "0"], "between 1 and"),
-        (["add", " ", "--purpose", "rental"], "needs a name"),
+        (["add", "desk", "--purpose", "rental", "--all-authorities", "--fields", "name,address"], "address"),
+        (["add", "desk", "--purpose", "rental", "--all-authorities", "--fields", ","], "--fields is empty"),
+        (["add", "desk", "--purpose", "rental", "--all-authorities", "--rate", "0"], "between 1 and"),
+        (["add", " ", "--purpose", "rental", "--all-authorities"], "needs a name"),
+        (["add", "desk", "--purpose", "police"], "--authority CODE (repeat for several) or --all-authorities"),
+        (["add", "desk", "--purpose", "police", "--authority", "3702"], "authority codes are 6 digits"),
+        (["add", "desk", "--purpose", "police", "--authority", "370200", "--all-authorities"], "not both"),
         (["revoke", "0" * 32], "no relying party"),
         (["revoke", "nonsense"], "no relying party"),
     ],

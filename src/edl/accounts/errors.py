@@ -120,16 +120,18 @@ class StaffSignInFailed(AccountError):
         super().__init__("用户名或密码错误 / wrong username or password")
 
 
-class StaffLocked(AccountError):
-    status_code = 429
+class StaffSignInThrottled(RateLimited):
+    """Too many failed staff sign-ins from this address, or for this username (whether or not it exists).
+
+    One message for every throttle, so the answer says nothing about which usernames are real.
+    """
 
     def __init__(self, retry_after: int) -> None:
         minutes = max(1, -(-retry_after // 60))
         super().__init__(
-            f"密码错误次数过多，账号已锁定，请 {minutes} 分钟后再试 / "
-            f"too many wrong passwords: the account is locked, try again in {minutes} minutes"
+            f"登录尝试次数过多，请 {minutes} 分钟后再试 / too many sign-in attempts: try again in {minutes} minutes",
+            retry_after,
         )
-        self.retry_after = max(1, retry_after)
 
 
 class InvalidStaffInput(AccountError):
@@ -141,6 +143,22 @@ class StaffUserExists(AccountError):
 
     def __init__(self, username: str) -> None:
         super().__init__(f"用户名 {username} 已存在 / a staff user {username} already exists")
+
+
+class OutsideScope(AccountError):
+    """A scoped admin tried to manage an account or a relying party beyond its own authorities (管辖范围)."""
+
+    status_code = 403
+
+
+class LastNationalAdmin(AccountError):
+    """Disabling this admin would leave no active all-authority admin (nobody could manage national staff)."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(
+            f"{username} 是最后一个在用的全国范围管理员，不能停用 / "
+            f"{username} is the last active all-authority admin and cannot be disabled"
+        )
 
 
 class UnknownStaffUser(AccountError):

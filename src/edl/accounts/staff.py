@@ -1,7 +1,9 @@
-"""Staff accounts of the review console (审核工作人员): roles, issuing-authority scope, password sign-in with lockout.
+"""Staff accounts of the review console (审核工作人员): roles, issuing-authority scope, password sign-in.
 
 Every change is audited (`staff_changed`); every sign-in attempt too (`sign_in` / `sign_in_failed`). Passwords
-never reach the audit log or the server log.
+never reach the audit log or the server log. Changes follow the scope rule of `edl.accounts.admin_scope` (an admin
+manages only accounts within its own scope; the last active all-authority admin stays); sign-in is throttled per
+client address and per username by `edl.accounts.throttle`, with answers that never tell real usernames apart.
 """
 
 from __future__ import annotations
@@ -10,18 +12,20 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from edl.accounts.admin_scope import ADMIN_ROLE, check_may_grant, check_may_manage, manager_of
 from edl.accounts.errors import (
     AccountError,
     InvalidStaffInput,
-    StaffLocked,
+    LastNationalAdmin,
     StaffSignInFailed,
+    StaffSignInThrottled,
     StaffUserExists,
     UnknownStaffUser,
 )
@@ -34,13 +38,13 @@ from edl.accounts.passwords import (
     password_matches,
 )
 from edl.accounts.sessions import SessionKind, SignedIn, live_session, open_session, revoke_all, revoke_session
+from edl.accounts.throttle import REFUSED, THROTTLED, sign_in_wait
 from edl.accounts.times import as_utc
 from edl.audit import Action, ActorKind, record
 from edl.db.models import StaffUserRow
 from edl.db.session import transaction
+from edl.domain.scope import AuthorityScope
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
 ALL_AUTHORITIES = "*"
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _AUTHORITY = re.compile(r"^\d{6}$")
@@ -64,14 +68,15 @@ class StaffUser:
     """Issuing-authority codes this user acts for; None means all."""
     created_at: datetime
     disabled_at: datetime | None
-    locked_until: datetime | None
 
     @property
     def active(self) -> bool:
         return self.disabled_at is None
 
-    def locked_at(self, at: datetime) -> bool:
-        return self.locked_until is not None and self.locked_until > as_utc(at)
+    @property
+    def scope(self) -> AuthorityScope:
+        """The authorities this user acts for, as the one scope rule sees them."""
+        return AuthorityScope.of(self.authorities)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,13 +141,11 @@ def _display_name(raw: str | None, username: str) -> str:
 
 
 def _authorities_column(authorities: frozenset[str] | None) -> str:
-    return ALL_AUTHORITIES if authorities is None else ",".join(sorted(authorities))
+    return AuthorityScope.of(authorities).column()
 
 
 def _authorities_of(column: str) -> frozenset[str] | None:
-    if column.strip() == ALL_AUTHORITIES:
-        return None
-    return frozenset(c for c in column.split(",") if c)
+    return AuthorityScope.from_column(column).codes
 
 
 def staff_user(row: StaffUserRow) -> StaffUser:
@@ -154,7 +157,6 @@ def staff_user(row: StaffUserRow) -> StaffUser:
         authorities=_authorities_of(row.authorities),
         created_at=as_utc(row.created_at),
         disabled_at=as_utc(row.disabled_at) if row.disabled_at else None,
-        locked_until=as_utc(row.locked_until) if row.locked_until else None,
     )
 
 
@@ -170,13 +172,20 @@ def add_staff_user(
     actor: str,
     at: datetime,
     client: str | None = None,
+    by_user_id: str | None = None,
 ) -> NewStaffUser:
-    """Create a staff user (in `session`'s transaction); without `password`, one is generated and returned once."""
+    """Create a staff user (in `session`'s transaction); without `password`, one is generated and returned once.
+
+    `by_user_id` is the admin doing it (from the console): the new account's scope must lie within the admin's
+    (`edl.accounts.admin_scope`), else OutsideScope. None is the operator (CLI), who is national.
+    """
     at = as_utc(at)
+    manager = manager_of(session, actor_kind, by_user_id)
     username = normalise_username(username)
     name = _display_name(display_name, username)
     if password is not None:
         check_password_rules(password)
+    check_may_grant(manager, AuthorityScope.of(authorities))
     if session.scalar(select(StaffUserRow.id).where(StaffUserRow.username == username)) is not None:
         raise StaffUserExists(username)
     generated = generate_password() if password is None else None
@@ -188,7 +197,6 @@ def add_staff_user(
         role=role.value,
         authorities=_authorities_column(authorities),
         created_at=at,
-        failed_logins=0,
     )
     try:
         with session.begin_nested():
@@ -208,8 +216,27 @@ def add_staff_user(
     return NewStaffUser(staff_user(row), generated)
 
 
-def list_staff_users(session: Session) -> list[StaffUser]:
-    return [staff_user(r) for r in session.scalars(select(StaffUserRow).order_by(StaffUserRow.username))]
+def list_staff_users(session: Session, *, within: AuthorityScope | None = None) -> list[StaffUser]:
+    """Every staff user by username; with `within`, only those whose scope lies within it (what an admin manages)."""
+    users = [staff_user(r) for r in session.scalars(select(StaffUserRow).order_by(StaffUserRow.username))]
+    return users if within is None else [u for u in users if u.scope.within(within)]
+
+
+def _active_national_admins(session: Session) -> list[str]:
+    """Ids of the active all-authority admins, locked (FOR UPDATE, in id order: no deadlock) so that two national
+    admins disabling each other at once cannot leave none."""
+    return list(
+        session.scalars(
+            select(StaffUserRow.id)
+            .where(
+                StaffUserRow.role == ADMIN_ROLE,
+                StaffUserRow.authorities == ALL_AUTHORITIES,
+                StaffUserRow.disabled_at.is_(None),
+            )
+            .order_by(StaffUserRow.id)
+            .with_for_update()
+        )
+    )
 
 
 def disable_staff_user(
@@ -222,14 +249,24 @@ def disable_staff_user(
     by_user_id: str | None = None,
     client: str | None = None,
 ) -> StaffUser:
-    """Disable a user and end their sessions at once. Staff cannot disable themselves (nobody would be left)."""
+    """Disable a user and end their sessions at once.
+
+    `by_user_id` is the admin doing it (None: the operator). Refused: one's own account; an account whose scope is
+    wider than or outside the admin's (OutsideScope); the last active all-authority admin (LastNationalAdmin, from
+    the CLI too: nobody would be left to manage national staff).
+    """
     at = as_utc(at)
+    manager = manager_of(session, actor_kind, by_user_id)
     name = (username or "").strip().lower()
     row = session.scalars(select(StaffUserRow).where(StaffUserRow.username == name)).first()
     if row is None:
         raise UnknownStaffUser(name[:64])
     if by_user_id is not None and row.id == by_user_id:
         raise InvalidStaffInput("不能停用自己的账号 / you cannot disable your own account")
+    check_may_manage(manager, AuthorityScope.from_column(row.authorities), row.username)
+    national_admin = row.role == ADMIN_ROLE and row.authorities == ALL_AUTHORITIES
+    if row.disabled_at is None and national_admin and not set(_active_national_admins(session)) - {row.id}:
+        raise LastNationalAdmin(row.username)
     if row.disabled_at is None:
         row.disabled_at = at
         ended = revoke_all(session, SessionKind.STAFF, row.id, at=at)
@@ -256,46 +293,48 @@ def sign_in_staff(
     session_hours: int,
     previous_token: str | None = None,
 ) -> tuple[StaffUser, SignedIn]:
-    """Check the password and open a session; after 5 wrong passwords in a row the account locks for 15 minutes.
+    """Check the password and open a session.
 
-    Refusals are audited and committed before the error is raised (so the failure count sticks).
+    Every refusal is the same StaffSignInFailed (401) for an unknown username, a wrong password or a disabled
+    account, with the same password-hashing work; a throttled attempt (`edl.accounts.throttle`: too many refusals
+    from this address, or for this username) is StaffSignInThrottled (429) before any password is checked, whether
+    the username exists or not. Refusals are audited and committed before the error is raised (they are what the
+    throttle counts).
     """
     at = as_utc(at)
     name = (username or "").strip().lower()
+    subject = _loggable(name)
+    address = (client or "unknown")[:64]
     failure: AccountError | None = None
-    reason = ""
+    reason, outcome = "", REFUSED
     with transaction(sessions) as s:
-        row = s.scalars(select(StaffUserRow).where(StaffUserRow.username == name).with_for_update()).first()
-        if row is None:
-            password_matches(password[:MAX_LENGTH], DUMMY_HASH)  # same work as for a real user
-            failure, reason = StaffSignInFailed(), "unknown_user"
-        elif row.locked_until is not None and as_utc(row.locked_until) > at:
-            failure, reason = StaffLocked(int((as_utc(row.locked_until) - at).total_seconds())), "locked"
-        elif len(password) > MAX_LENGTH or not password_matches(password, row.password_hash):
-            row.failed_logins = (row.failed_logins or 0) + 1
-            failure, reason = StaffSignInFailed(), "wrong_password"
-            if row.failed_logins >= MAX_FAILED_LOGINS:
-                row.failed_logins = 0
-                row.locked_until = at + LOCKOUT
-                failure, reason = StaffLocked(int(LOCKOUT.total_seconds())), "wrong_password_locked"
-        elif row.disabled_at is not None:
-            failure, reason = StaffSignInFailed(), "disabled"
+        row: StaffUserRow | None = None
+        wait = sign_in_wait(s, username=subject, client=address, at=at)
+        if wait is not None:
+            failure, reason, outcome = StaffSignInThrottled(wait), "throttled", THROTTLED
+        else:
+            row = s.scalars(select(StaffUserRow).where(StaffUserRow.username == name)).first()
+            if row is None:
+                password_matches(password[:MAX_LENGTH], DUMMY_HASH)  # same work as for a real user
+                failure, reason = StaffSignInFailed(), "unknown_user"
+            elif len(password) > MAX_LENGTH or not password_matches(password, row.password_hash):
+                failure, reason = StaffSignInFailed(), "wrong_password"
+            elif row.disabled_at is not None:
+                failure, reason = StaffSignInFailed(), "disabled"
         if failure is not None:
             record(
                 s,
                 at=at,
                 actor_kind=ActorKind.STAFF,
-                actor=row.username if row else _loggable(name),
+                actor=subject,
                 action=Action.SIGN_IN_FAILED,
-                subject=row.username if row else _loggable(name),
-                outcome="refused",
+                subject=subject,
+                outcome=outcome,
                 detail={"reason": reason},
-                client=client,
+                client=address,
             )
         else:
             assert row is not None
-            row.failed_logins = 0
-            row.locked_until = None
             revoke_session(s, SessionKind.STAFF, previous_token, at=at)
             signed = open_session(s, SessionKind.STAFF, row.id, at=at, hours=session_hours)
             record(
@@ -306,7 +345,7 @@ def sign_in_staff(
                 action=Action.SIGN_IN,
                 subject=row.username,
                 detail={"role": row.role},
-                client=client,
+                client=address,
             )
             user = staff_user(row)
     if failure is not None:

@@ -19,6 +19,7 @@ from edl.applications.staff_scope import Reviewer
 from edl.audit import Action, ActorKind
 from edl.bootstrap import Container
 from edl.db.models import AccountRow, ApplicationRow, FaceCheckRow, LicenceRow
+from edl.db.scope import authority_in_scope
 from edl.db.session import transaction
 from edl.domain import Licence
 from edl.domain.application import ApplicationState, Decision, reject_reason
@@ -59,9 +60,8 @@ def _staff(staff: Reviewer) -> str:
 
 
 def _scoped(stmt, staff: Reviewer):  # type: ignore[no-untyped-def]
-    if staff.authorities is None:
-        return stmt
-    return stmt.where(ApplicationRow.authority_code.in_(sorted(staff.authorities)))
+    """Only applications whose authority is inside the staff member's scope (a province code covers its cities)."""
+    return stmt.where(authority_in_scope(ApplicationRow.authority_code, staff.scope))
 
 
 def queue(

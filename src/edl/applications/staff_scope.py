@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from edl.domain.scope import AuthorityScope
+
 
 class Reviewer(Protocol):
     """A signed-in staff member: `edl.web.auth_deps.StaffSession` satisfies this."""
@@ -16,5 +18,10 @@ class Reviewer(Protocol):
 
     @property
     def authorities(self) -> frozenset[str] | None: ...
+
+    @property
+    def scope(self) -> AuthorityScope:
+        """Whose applications this staff member sees (`edl.domain.scope`: 370000 covers every 37xxxx authority)."""
+        ...
 
     def may_act_for(self, authority_code: str) -> bool: ...

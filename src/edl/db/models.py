@@ -231,8 +231,6 @@ class StaffUserRow(Base):
     """Comma-separated issuing-authority codes this user may act for, or '*' for all."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    failed_logins: Mapped[int] = mapped_column(SmallInteger, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class WebSessionRow(Base):
@@ -355,6 +353,9 @@ class AuditRow(Base):
     __table_args__ = (
         Index("ix_audit_log_subject_id", "subject", "id"),
         Index("ix_audit_log_action_at", "action", "at"),
+        # staff sign-in throttling counts refused sign-ins per client address and per username (accounts.throttle)
+        Index("ix_audit_log_action_client", "action", "client", "outcome", "at"),
+        Index("ix_audit_log_action_subject", "action", "subject", "outcome", "at"),
     )
 
 
@@ -374,6 +375,8 @@ class RelyingPartyRow(Base):
     name: Mapped[str] = mapped_column(String(128))
     purpose: Mapped[str] = mapped_column(String(32))
     fields: Mapped[list[str] | None] = mapped_column(JSON)
+    authorities: Mapped[str] = mapped_column(String(512))
+    """Whose licences it may see: comma-separated area codes, or '*' for all (`edl.domain.scope.AuthorityScope`)."""
     key_prefix: Mapped[str] = mapped_column(String(24), unique=True)
     """The public start of the key (shown in lists so an admin can tell keys apart)."""
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -13,7 +13,9 @@
 3. A code that verifies but whose e-licence the registry does not know has status `unknown`; the purpose's policy
    decides (police refuse; the others accept with a warning, seeing only what the code itself says). A barcode the
    registry does not know is refused (nothing was verified at all).
-4. Only the fields the party's purpose allows are returned (`Party.fields`).
+4. Only the fields the party's purpose allows are returned (`Party.fields`), and only for a licence inside the
+   party's authority scope (`Party.scope`, `edl.domain.scope`): outside it the answer is `valid: false`, status
+   `unknown`, error `outside_scope`, no fields and no registry status (logged like every other call).
 5. One `VerificationRow` is written for every call that reaches here, valid or not (bad codes too). On SQLite in
    the same transaction as the read. On PostgreSQL on a dedicated verification engine (`edl.db.session.
    verification_engine_options`): autocommit (the select is one consistent snapshot, then one insert: two
@@ -71,6 +73,7 @@ METHOD_BARCODE: Final = "barcode"
 CHANNELS: Final = frozenset({"api", "web"})
 PHOTO_CACHE_SIZE: Final = 512
 ELICENCE_NOT_FOUND: Final = "elicence_not_found"
+OUTSIDE_SCOPE: Final = "outside_scope"
 _BARCODE_RE = re.compile(r"^[0-9a-f]{32}$")
 _SEX = {1: ("男", "male"), 2: ("女", "female")}
 
@@ -453,6 +456,13 @@ _STATUS_ERRORS = {
 }
 
 
+_OUTSIDE = Problem(
+    OUTSIDE_SCOPE,
+    "此驾驶证的发证机关不在本核验方的管辖范围内，不提供信息 / "
+    "the licence's issuing authority is outside this relying party's scope: nothing about it is shown",
+)
+
+
 def _judge(
     container: Container,
     conn: Connection,
@@ -476,6 +486,8 @@ def _judge(
             return _Verdict(True, CredentialStatus.UNKNOWN, (), (UNKNOWN_WARNING,), fields, None, elicence_id, None)
         refused = (not_found, _STATUS_ERRORS[CredentialStatus.UNKNOWN])
         return _Verdict(False, CredentialStatus.UNKNOWN, refused, (), {}, None, elicence_id, None)
+    if not party.scope.covers(row.authority_code):
+        return _Verdict(False, CredentialStatus.UNKNOWN, (_OUTSIDE,), warnings, {}, None, row.id, row.licence_number)
     today = china_date(at)
     statuses = normalise_statuses(parse_statuses(row.statuses))
     if row.valid_until is not None and row.valid_until < today:
@@ -648,6 +660,7 @@ __all__ = [
     "ELICENCE_NOT_FOUND",
     "METHOD_BARCODE",
     "METHOD_CODE",
+    "OUTSIDE_SCOPE",
     "OnlineResult",
     "Problem",
     "averify_for_party",

@@ -11,7 +11,10 @@ made it and within `AUTH_CACHE_SECONDS` in every other app server. Unknown keys 
 by guessing).
 
 The purpose fixes what a party may see (`edl.verification.purposes`); a party's own field list can only narrow it,
-except for the insurer, whose fields are configured per party.
+except for the insurer, whose fields are configured per party. Its authority scope (`edl.domain.scope`) fixes whose
+licences: online verification answers for a licence outside it without any personal field (`outside_scope`). An
+admin registers and revokes only parties within its own scope (`edl.accounts.admin_scope`); the operator (CLI) is
+national.
 """
 
 from __future__ import annotations
@@ -31,9 +34,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from edl import audit
+from edl.accounts.admin_scope import check_may_grant, check_may_manage, manager_of
 from edl.audit import Action, ActorKind
 from edl.db.models import RelyingPartyRow
 from edl.domain import DomainError
+from edl.domain.scope import AuthorityScope
 from edl.verification.purposes import (
     RULES,
     Field,
@@ -60,6 +65,8 @@ _PARTY_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 class PartyRefused(DomainError):
     """A registration or revocation that cannot be done; the message says why ('中文 / English')."""
 
+    status_code = 400
+
 
 @dataclass(frozen=True)
 class Party:
@@ -71,6 +78,8 @@ class Party:
     fields: tuple[Field, ...]
     rate_per_minute: int
     """Requests per minute for its key; 0 means the deployment default (EDL_RATE_LIMIT_PER_MINUTE)."""
+    scope: AuthorityScope
+    """Whose licences it may see: outside it, an answer carries no personal field (error `outside_scope`)."""
 
     def limit(self, default: int) -> int:
         return self.rate_per_minute or default
@@ -87,6 +96,7 @@ class PartyRecord:
     fields: tuple[Field, ...]
     key_prefix: str
     rate_per_minute: int
+    scope: AuthorityScope
     created_at: datetime
     created_by: str
     revoked_at: datetime | None
@@ -116,7 +126,14 @@ def _aware(at: datetime | None) -> datetime | None:
 
 def party_of(row: RelyingPartyRow) -> Party:
     purpose = Purpose(row.purpose)
-    return Party(row.id, row.name, purpose, allowed_fields(purpose, row.fields), row.rate_per_minute)
+    return Party(
+        row.id,
+        row.name,
+        purpose,
+        allowed_fields(purpose, row.fields),
+        row.rate_per_minute,
+        AuthorityScope.from_column(row.authorities),
+    )
 
 
 def record_of(row: RelyingPartyRow) -> PartyRecord:
@@ -130,6 +147,7 @@ def record_of(row: RelyingPartyRow) -> PartyRecord:
         fields=allowed_fields(purpose, row.fields),
         key_prefix=row.key_prefix,
         rate_per_minute=row.rate_per_minute,
+        scope=AuthorityScope.from_column(row.authorities),
         created_at=_aware(row.created_at) or row.created_at,
         created_by=row.created_by,
         revoked_at=_aware(row.revoked_at),
@@ -177,21 +195,28 @@ def register_party(
     purpose: Purpose,
     fields: Sequence[str] | None = None,
     rate_per_minute: int | None = None,
+    scope: AuthorityScope | None = None,
     actor: str,
     at: datetime,
     actor_kind: ActorKind = ActorKind.CLI,
     client: str | None = None,
+    by_user_id: str | None = None,
 ) -> tuple[Party, str]:
     """Register a party in the caller's transaction (audited); returns it and its key, which is never stored.
 
     `fields` narrows the purpose's fields (configures them, for the insurer); None keeps the purpose's own.
-    `rate_per_minute` None means the deployment default.
+    `rate_per_minute` None means the deployment default. `by_user_id` is the admin registering it (console); its
+    `scope` must lie within the admin's (OutsideScope otherwise) and defaults to it. None is the operator (CLI),
+    who is national: there `scope` None means national.
     """
+    manager = manager_of(session, actor_kind, by_user_id)
     clean = _clean_name(name)
     if not isinstance(purpose, Purpose):
         raise PartyRefused("未知的用途 / unknown purpose")
     stored_fields = _check_fields(purpose, fields)
     rate = _check_rate(rate_per_minute)
+    chosen_scope = manager.scope if scope is None else scope
+    check_may_grant(manager, chosen_scope)
     key = new_key()
     row = RelyingPartyRow(
         id=uuid.uuid4().hex,
@@ -201,6 +226,7 @@ def register_party(
         key_prefix=key[:PUBLIC_PREFIX_LENGTH],
         key_hash=hash_key(key),
         rate_per_minute=rate,
+        authorities=chosen_scope.column(),
         created_at=at,
         created_by=actor[:64],
     )
@@ -219,6 +245,7 @@ def register_party(
             "purpose": purpose.value,
             "fields": stored_fields,
             "rate_per_minute": rate,
+            "authorities": row.authorities,
             "key_prefix": row.key_prefix,
         },
         client=client,
@@ -234,11 +261,15 @@ def revoke_party(
     at: datetime,
     actor_kind: ActorKind = ActorKind.CLI,
     client: str | None = None,
+    by_user_id: str | None = None,
 ) -> PartyRecord:
-    """Revoke a party's key in the caller's transaction (audited). Refuses an unknown or already revoked party."""
+    """Revoke a party's key in the caller's transaction (audited). Refuses an unknown or already revoked party,
+    and (`by_user_id`, the admin doing it) a party whose scope is wider than or outside the admin's."""
+    manager = manager_of(session, actor_kind, by_user_id)
     row = session.get(RelyingPartyRow, party_id, with_for_update=True) if _PARTY_ID_RE.match(party_id) else None
     if row is None:
         raise PartyRefused(f"没有编号为 {party_id[:40]} 的核验方 / no relying party with id {party_id[:40]}")
+    check_may_manage(manager, AuthorityScope.from_column(row.authorities), row.name)
     if row.revoked_at is not None:
         raise PartyRefused(f"核验方 {row.name} 的密钥已被吊销 / the key of {row.name} is already revoked")
     row.revoked_at = at
@@ -258,12 +289,17 @@ def revoke_party(
     return record_of(row)
 
 
-def list_parties(session: Session, *, include_revoked: bool = True) -> list[PartyRecord]:
-    """Every registered party, newest first (active ones first when revoked ones are included)."""
+def list_parties(
+    session: Session, *, include_revoked: bool = True, within: AuthorityScope | None = None
+) -> list[PartyRecord]:
+    """Every registered party, newest first (active ones first when revoked ones are included); with `within`,
+    only those whose scope lies within it (what a scoped admin manages)."""
     query = select(RelyingPartyRow).order_by(RelyingPartyRow.created_at.desc(), RelyingPartyRow.id)
     if not include_revoked:
         query = query.where(RelyingPartyRow.revoked_at.is_(None))
     rows = [record_of(r) for r in session.scalars(query)]
+    if within is not None:
+        rows = [r for r in rows if r.scope.within(within)]
     return sorted(rows, key=lambda r: not r.active)
 
 

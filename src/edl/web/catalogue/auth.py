@@ -42,9 +42,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # staff sign-in
     "auth.staff_title": ("工作人员登录", "Staff sign-in"),
     "auth.staff_intro": (
-        "审核工作台仅供授权工作人员使用。连续5次密码错误，账号将锁定15分钟。",
-        "The review console is for authorised staff only. Five wrong passwords in a row lock the account for "
-        "15 minutes.",
+        "审核工作台仅供授权工作人员使用。同一网络或同一用户名多次登录失败后，须等待15分钟再试。",
+        "The review console is for authorised staff only. After repeated failed sign-ins from one network or for "
+        "one username, wait 15 minutes before trying again.",
     ),
     "auth.username_label": ("用户名", "Username"),
     "auth.password_label": ("密码", "Password"),
@@ -73,7 +73,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "auth.col_actions": ("操作", "Actions"),
     "auth.state_active": ("正常", "active"),
     "auth.state_disabled": ("已停用", "disabled"),
-    "auth.state_locked": ("已锁定", "locked"),
     "auth.authorities_all": ("全部", "all"),
     "auth.disable": ("停用", "Disable"),
     "auth.disable_label": ("停用 {username}", "Disable {username}"),
@@ -91,6 +90,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "6 digits each, separated by commas or spaces, e.g. 120000, 510100",
     ),
     "auth.all_authorities_label": ("全部发证机关", "All issuing authorities"),
+    "auth.my_scope": (
+        "您的管辖范围：{scope}。您只能管理此范围内的账号，新账号的发证机关也须在此范围内（省级代码如 370000 含全省）。",
+        "Your scope: {scope}. You manage only accounts inside it, and a new account's authorities must lie inside it "
+        "too (a province code such as 370000 covers the whole province).",
+    ),
     "auth.add_button": ("添加", "Add"),
     "auth.added_title": ("已添加 {username}", "Added {username}"),
     "auth.added_password": (

@@ -20,6 +20,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "parties.col_rate": ("每分钟上限", "Per minute"),
     "parties.col_created": ("登记时间", "Registered"),
     "parties.col_state": ("状态", "State"),
+    "parties.col_scope": ("管辖范围", "Scope"),
+    "parties.scope_all": ("全国（全部发证机关）", "national (all authorities)"),
+    "parties.scope_label": ("管辖范围：发证机关代码", "Scope: issuing-authority codes"),
+    "parties.scope_hint": (
+        "只核验这些发证机关的驾驶证（省级代码如 370000 含全省）；范围外的驾驶证不返回任何个人信息。"
+        "留空则为您的管辖范围（{scope}），且不能超出它。",
+        "The party checks only licences of these authorities (a province code such as 370000 covers the whole "
+        "province); outside them it gets no personal data. Empty means your own scope ({scope}), which it may not "
+        "exceed.",
+    ),
+    "parties.scope_all_label": ("全国（全部发证机关）", "National (all issuing authorities)"),
     "parties.col_action": ("操作", "Action"),
     "parties.col_id": ("编号", "ID"),
     "parties.revoke": ("吊销密钥", "Revoke key"),

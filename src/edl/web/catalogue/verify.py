@@ -74,6 +74,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "请求格式不正确：需要 JSON 对象，其 text 字段为扫描到的内容。",
         "The request is malformed: a JSON object whose text field holds what was scanned is expected.",
     ),
+    "verify.body_too_large": ("请求过大（上限 {limit_kb} KB）。", "The request is too large (limit {limit_kb} KB)."),
     # the result
     "verify.result_title": ("核验结果", "Result"),
     "verify.valid": ("有效", "Valid"),
@@ -135,6 +136,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "verify.reason_not_found": (
         "登记系统中没有这个电子驾驶证。",
         "The registry holds no such e-licence.",
+    ),
+    "verify.reason_outside_scope": (
+        "此驾驶证不在本核验方的管辖范围内，不显示任何信息。",
+        "This licence is outside the area this verifier may check: nothing about it is shown.",
     ),
     "verify.reason_rate_limited": (
         "核验过于频繁，请稍后再试。",

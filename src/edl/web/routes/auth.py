@@ -23,7 +23,6 @@ from edl.accounts import (
     LogSmsSender,
     RateLimited,
     Role,
-    StaffLocked,
     add_staff_user,
     disable_staff_user,
     list_staff_users,
@@ -41,6 +40,7 @@ from edl.accounts.sessions import SessionKind
 from edl.audit import ActorKind
 from edl.bootstrap import Container
 from edl.db.session import transaction
+from edl.web.audience import driver, public, staff
 from edl.web.auth_deps import (
     HOLDER_COOKIE,
     HOLDER_HOME,
@@ -70,6 +70,7 @@ from edl.web.rendering import Pages
 router = APIRouter(tags=["auth"])
 log = structlog.get_logger("edl.web.auth")
 CSRF = [Depends(require_csrf)]
+SIGN_IN_PAGES = {SessionKind.HOLDER: HOLDER_SIGN_IN, SessionKind.STAFF: STAFF_SIGN_IN, SessionKind.PARTY: "/verify"}
 
 
 def _root(request: Request) -> str:
@@ -85,7 +86,7 @@ def _message(request: Request, exc: AccountError) -> str:
 
 
 def _retry_after(exc: AccountError) -> dict[str, str]:
-    seconds = exc.retry_after if isinstance(exc, RateLimited | StaffLocked) else None
+    seconds = exc.retry_after if isinstance(exc, RateLimited) else None
     return {"Retry-After": str(seconds)} if seconds else {}
 
 
@@ -145,7 +146,7 @@ def _code_page(
     )
 
 
-@router.get("/app/sign-in", name="holder_sign_in")
+@router.get("/app/sign-in", name="holder_sign_in", dependencies=public())
 def holder_sign_in_page(
     request: Request, next_: str | None = Query(None, alias="next"), pages: Pages = Depends(get_pages)
 ) -> Response:
@@ -156,7 +157,7 @@ def holder_sign_in_page(
     return _mobile_page(request, pages, next_path=next_path)
 
 
-@router.post("/app/sign-in/code", name="holder_send_code", dependencies=CSRF)
+@router.post("/app/sign-in/code", name="holder_send_code", dependencies=[*public(), *CSRF])
 def holder_send_code(
     request: Request,
     mobile: str = Form(""),
@@ -177,7 +178,7 @@ def holder_send_code(
     return _code_page(request, pages, container, mobile=sent.mobile, next_path=next_path)
 
 
-@router.post("/app/sign-in/verify", name="holder_verify", dependencies=CSRF)
+@router.post("/app/sign-in/verify", name="holder_verify", dependencies=[*public(), *CSRF])
 def holder_verify(
     request: Request,
     mobile: str = Form(""),
@@ -207,7 +208,7 @@ def holder_verify(
     return response
 
 
-@router.post("/app/sign-out", name="holder_sign_out", dependencies=CSRF)
+@router.post("/app/sign-out", name="holder_sign_out", dependencies=[*driver(), *CSRF])
 def holder_sign_out(request: Request, container: Container = Depends(get_container)) -> Response:
     sign_out(container, request.cookies.get(HOLDER_COOKIE), client=_client(request), at=container.clock())
     response = RedirectResponse(_root(request) + HOLDER_SIGN_IN, 303)
@@ -215,7 +216,7 @@ def holder_sign_out(request: Request, container: Container = Depends(get_contain
     return response
 
 
-@router.get("/dev/sms", name="dev_sms")
+@router.get("/dev/sms", name="dev_sms", dependencies=public())
 def dev_sms(
     request: Request, container: Container = Depends(get_container), pages: Pages = Depends(get_pages)
 ) -> Response:
@@ -254,7 +255,7 @@ def _staff_sign_in_page(
     )
 
 
-@router.get(STAFF_SIGN_IN, name="staff_sign_in")
+@router.get(STAFF_SIGN_IN, name="staff_sign_in", dependencies=public())
 def staff_sign_in_page(
     request: Request, next_: str | None = Query(None, alias="next"), pages: Pages = Depends(get_pages)
 ) -> Response:
@@ -264,7 +265,7 @@ def staff_sign_in_page(
     return _staff_sign_in_page(request, pages, next_path=next_path)
 
 
-@router.post(STAFF_SIGN_IN, name="staff_sign_in_submit", dependencies=CSRF)
+@router.post(STAFF_SIGN_IN, name="staff_sign_in_submit", dependencies=[*public(), *CSRF])
 def staff_sign_in_submit(
     request: Request,
     username: str = Form(""),
@@ -292,7 +293,7 @@ def staff_sign_in_submit(
     return response
 
 
-@router.post("/review/sign-out", name="staff_sign_out", dependencies=CSRF)
+@router.post("/review/sign-out", name="staff_sign_out", dependencies=[*staff(), *CSRF])
 def staff_sign_out(request: Request, container: Container = Depends(get_container)) -> Response:
     sign_out_staff(container.sessions, request.cookies.get(STAFF_COOKIE), client=_client(request), at=container.clock())
     response = RedirectResponse(_root(request) + STAFF_SIGN_IN, 303)
@@ -316,10 +317,10 @@ def _staff_admin_page(
     form: dict[str, Any] | None = None,
 ) -> Response:
     t = Translator(negotiate(request))
-    now = container.clock()
     root = _root(request)
     with container.sessions() as s:
-        users = list_staff_users(s)
+        users = list_staff_users(s, within=admin.scope)  # a scoped admin sees and manages only its own scope
+    own_codes = " ".join(sorted(admin.authorities)) if admin.authorities is not None else ""
     rows = [
         {
             "username": u.username,
@@ -327,9 +328,7 @@ def _staff_admin_page(
             "role": t(f"auth.role_{u.role.value}"),
             "authorities": t("auth.authorities_all") if u.authorities is None else " ".join(sorted(u.authorities)),
             "created": beijing_time(u.created_at),
-            "state": t("auth.state_disabled")
-            if not u.active
-            else (t("auth.state_locked") if u.locked_at(now) else t("auth.state_active")),
+            "state": t("auth.state_active") if u.active else t("auth.state_disabled"),
             "disable_url": f"{root}/review/staff/{u.username}/disable" if u.active and u.id != admin.user_id else None,
         }
         for u in users
@@ -342,7 +341,9 @@ def _staff_admin_page(
             "me": admin,
             "rows": rows,
             "roles": [(r.value, t(f"auth.role_{r.value}")) for r in Role],
-            "form": form or {"username": "", "display_name": "", "role": Role.REVIEWER.value, "authorities": ""},
+            "form": form or {"username": "", "display_name": "", "role": Role.REVIEWER.value, "authorities": own_codes},
+            "my_scope": t("auth.authorities_all") if admin.authorities is None else own_codes,
+            "may_grant_all": admin.scope.is_national,
             "added": added,
             "error": _message(request, error) if error else None,
             "add_action": f"{root}/review/staff",
@@ -352,7 +353,7 @@ def _staff_admin_page(
     )
 
 
-@router.get("/review/staff", name="staff_admin")
+@router.get("/review/staff", name="staff_admin", dependencies=staff(Role.ADMIN))
 def staff_admin(
     request: Request,
     admin: StaffSession = Depends(admin_only),
@@ -363,7 +364,7 @@ def staff_admin(
     return _staff_admin_page(request, pages, container, admin)
 
 
-@router.post("/review/staff", name="staff_admin_add", dependencies=CSRF)
+@router.post("/review/staff", name="staff_admin_add", dependencies=[*staff(Role.ADMIN), *CSRF])
 def staff_admin_add(
     request: Request,
     username: str = Form(""),
@@ -393,13 +394,14 @@ def staff_admin_add(
                 actor=admin.username,
                 at=container.clock(),
                 client=_client(request),
+                by_user_id=admin.user_id,
             )
     except AccountError as exc:
         return _staff_admin_page(request, pages, container, admin, error=exc, form=form)
     return _staff_admin_page(request, pages, container, admin, added=(new.user.username, str(new.password)))
 
 
-@router.post("/review/staff/{username}/disable", name="staff_admin_disable", dependencies=CSRF)
+@router.post("/review/staff/{username}/disable", name="staff_admin_disable", dependencies=[*staff(Role.ADMIN), *CSRF])
 def staff_admin_disable(
     request: Request,
     username: str,
@@ -432,7 +434,7 @@ def install_auth_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(SignInRequired)
     async def on_sign_in_required(request: Request, exc: SignInRequired) -> Response:
-        target = HOLDER_SIGN_IN if exc.kind is SessionKind.HOLDER else STAFF_SIGN_IN
+        target = SIGN_IN_PAGES[exc.kind]
         url = _root(request) + target
         if wants_json(request):
             t = Translator(negotiate(request))
@@ -441,7 +443,7 @@ def install_auth_handlers(app: FastAPI) -> None:
                 status_code=401,
                 headers={"Cache-Control": "no-store"},
             )
-        back = this_page(request)
+        back = this_page(request) if exc.kind is not SessionKind.PARTY else None
         if back:
             url += "?" + urlencode({"next": back})
         return RedirectResponse(url, 303, headers={"Cache-Control": "no-store"})

@@ -2,8 +2,10 @@
 
 Pages use the review console's layout and sign-in; every form carries the CSRF token and every POST depends on
 `require_csrf`. Registration and revocation are audited by `edl.verification.parties` (action `staff_changed`,
-with the change in the detail). The key appears only in the answer to the registration POST, which is never
-cached (`Cache-Control: no-store`) and never logged.
+with the change in the detail). An admin sees, registers and revokes only parties within its own authority scope
+(the service enforces it: `edl.accounts.admin_scope`); a new party's scope defaults to the admin's own. The key
+appears only in the answer to the registration POST, which is never cached (`Cache-Control: no-store`) and never
+logged.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from fastapi import APIRouter, Depends, Form
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from edl.accounts import AccountError, parse_authorities
 from edl.audit import ActorKind
 from edl.bootstrap import Container
 from edl.db.session import transaction
+from edl.domain.scope import AuthorityScope
 from edl.verification.parties import PartyRecord, PartyRefused, list_parties, register_party, revoke_party
 from edl.verification.purposes import FIELDS, RULES, Field, Purpose
+from edl.web.audience import staff
 from edl.web.auth_deps import Role, StaffSession, require_csrf, require_role
 from edl.web.deps import get_container, get_pages
 from edl.web.errors import localise
@@ -67,11 +72,23 @@ def _row(request: Request, r: PartyRecord, t: Translator, default_rate: int) -> 
         "fields": _fields_text(r.fields, t),
         "key_prefix": r.key_prefix + "…",
         "rate": str(r.rate_per_minute) if r.rate_per_minute else t("parties.rate_default", rate=default_rate),
+        "scope": scope_label(r.scope, t),
         "created": beijing_time(r.created_at),
         "state": t("parties.state_active") if r.active else t("parties.state_revoked"),
         "revoked": beijing_time(r.revoked_at) if r.revoked_at else "",
         "revoke_url": f"{_root(request)}{PATH}/{r.id}/revoke" if r.active else None,
     }
+
+
+def scope_label(scope: AuthorityScope, t: Translator) -> str:
+    return t("parties.scope_all") if scope.codes is None else " ".join(sorted(scope.codes))
+
+
+def _scope_from_form(codes: str, all_authorities: str | None) -> AuthorityScope | None:
+    """The scope asked for in the form; None when the admin left it empty (the admin's own scope)."""
+    if not codes.strip() and all_authorities is None:
+        return None
+    return AuthorityScope.of(parse_authorities([codes[:512]], all_authorities=all_authorities is not None))
 
 
 def _purposes(t: Translator) -> list[dict[str, Any]]:
@@ -99,8 +116,9 @@ def _page(
 ) -> Response:
     t = Translator(negotiate(request))
     with container.sessions() as session:
-        parties = list_parties(session)
+        parties = list_parties(session, within=staff.scope)  # a scoped admin sees only the parties it manages
     default_rate = container.settings.rate_limit_per_minute
+    own = "" if staff.authorities is None else " ".join(sorted(staff.authorities))
     return pages.render(
         request,
         "parties/list.html",
@@ -109,7 +127,9 @@ def _page(
             "rows": [_row(request, r, t, default_rate) for r in parties],
             "purposes": _purposes(t),
             "all_fields": [(f.value, field_label(f, t)) for f in FIELDS],
-            "form": form or {"name": "", "purpose": Purpose.RENTAL.value, "fields": [], "rate": ""},
+            "form": form or {"name": "", "purpose": Purpose.RENTAL.value, "fields": [], "rate": "", "authorities": own},
+            "my_scope": scope_label(staff.scope, t),
+            "may_grant_all": staff.scope.is_national,
             "error": error,
             "add_action": _root(request) + PATH,
             "default_rate": default_rate,
@@ -118,7 +138,7 @@ def _page(
     )
 
 
-@router.get(PATH, name="parties_admin")
+@router.get(PATH, name="parties_admin", dependencies=staff(Role.ADMIN))
 def parties_list(
     request: Request,
     staff: StaffSession = Depends(admin_only),
@@ -129,13 +149,15 @@ def parties_list(
     return _page(request, staff, container, pages)
 
 
-@router.post(PATH, name="parties_admin_add", dependencies=CSRF)
+@router.post(PATH, name="parties_admin_add", dependencies=[*staff(Role.ADMIN), *CSRF])
 def parties_add(
     request: Request,
     name: str = Form(""),
     purpose: str = Form(""),
     fields: list[str] = Form([]),
     rate: str = Form(""),
+    authorities: str = Form(""),
+    all_authorities: str | None = Form(None),
     staff: StaffSession = Depends(admin_only),
     container: Container = Depends(get_container),
     pages: Pages = Depends(get_pages),
@@ -143,7 +165,13 @@ def parties_add(
     """Register a party; the answer shows its API key this one time."""
     lang = negotiate(request)
     t = Translator(lang)
-    form = {"name": name[:128], "purpose": purpose[:32], "fields": [f[:32] for f in fields[:32]], "rate": rate[:16]}
+    form = {
+        "name": name[:128],
+        "purpose": purpose[:32],
+        "fields": [f[:32] for f in fields[:32]],
+        "rate": rate[:16],
+        "authorities": authorities[:512],
+    }
     try:
         chosen = Purpose(purpose.strip().lower())
     except ValueError:
@@ -159,13 +187,16 @@ def parties_add(
                 purpose=chosen,
                 fields=fields or None,
                 rate_per_minute=int(rate_text) if rate_text else None,
+                scope=_scope_from_form(authorities, all_authorities),
                 actor=f"staff:{staff.username}",
                 actor_kind=ActorKind.STAFF,
                 at=container.clock(),
                 client=_client(request),
+                by_user_id=staff.user_id,
             )
-    except PartyRefused as exc:
-        return _page(request, staff, container, pages, error=localise(str(exc), lang), form=form, status=400)
+    except (PartyRefused, AccountError) as exc:
+        error = localise(str(exc), lang)
+        return _page(request, staff, container, pages, error=error, form=form, status=exc.status_code)
     log.info("relying_party_added", party=party.id, purpose=party.purpose.value, by=staff.username)
     return pages.render(
         request,
@@ -175,6 +206,7 @@ def parties_add(
             "party": party,
             "purpose": purpose_label(party.purpose, t),
             "fields": _fields_text(party.fields, t),
+            "scope": scope_label(party.scope, t),
             "key": key,
             "list_url": _root(request) + PATH,
         },
@@ -182,7 +214,7 @@ def parties_add(
     )
 
 
-@router.post(PATH + "/{party_id}/revoke", name="parties_admin_revoke", dependencies=CSRF)
+@router.post(PATH + "/{party_id}/revoke", name="parties_admin_revoke", dependencies=[*staff(Role.ADMIN), *CSRF])
 def parties_revoke(
     request: Request,
     party_id: str,
@@ -201,8 +233,9 @@ def parties_revoke(
                 actor_kind=ActorKind.STAFF,
                 at=container.clock(),
                 client=_client(request),
+                by_user_id=staff.user_id,
             )
-    except PartyRefused as exc:
-        return _page(request, staff, container, pages, error=localise(str(exc), lang), status=400)
+    except (PartyRefused, AccountError) as exc:
+        return _page(request, staff, container, pages, error=localise(str(exc), lang), status=exc.status_code)
     log.info("relying_party_revoked", party=party_id, by=staff.username)
     return RedirectResponse(_root(request) + PATH, 303)
