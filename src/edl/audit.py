@@ -30,6 +30,7 @@ class Action(StrEnum):
     ISSUE = "issue"
     VOID = "void"
     STAFF_CHANGED = "staff_changed"
+    REGISTRY_VIEW = "registry_view"
 
 
 class ActorKind(StrEnum):

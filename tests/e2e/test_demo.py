@@ -69,8 +69,21 @@ def demo_server(demo_env: dict[str, str]) -> Iterator[str]:
             proc.kill()
 
 
-def test_demo_serves_the_registry_in_chinese(demo_server: str) -> None:
-    page = httpx.get(f"{demo_server}/registry", timeout=10)
+def test_demo_serves_the_registry_in_chinese_to_signed_in_staff_only(
+    demo_server: str, demo_env: dict[str, str]
+) -> None:
+    import re
+
+    assert httpx.get(f"{demo_server}/registry", timeout=10).status_code == 303
+    staff = (Path(demo_env["EDL_DATA_DIR"]) / "demo-staff.txt").read_text().splitlines()
+    username, _role, password = next(line.split("\t") for line in staff if "\tadmin\t" in line)
+    with httpx.Client(base_url=demo_server, timeout=20, headers={"Sec-Fetch-Site": "same-origin"}) as web:
+        form = web.get("/review/sign-in")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert token
+        done = web.post("/review/sign-in", data={"csrf": token.group(1), "username": username, "password": password})
+        assert done.status_code == 303, done.text
+        page = web.get("/registry")
     assert page.status_code == 200
     assert 'lang="zh-CN"' in page.text
     assert "驾驶证" in page.text

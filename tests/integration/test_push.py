@@ -45,6 +45,7 @@ from edl.notifications.subscriptions import (
     unsubscribe,
 )
 from edl.web import create_app
+from tests.auth_helpers import sign_in_holder
 
 pytestmark = pytest.mark.integration
 
@@ -437,11 +438,17 @@ def test_bad_subscription_stores_nothing(
         assert session.scalar(select(func.count()).select_from(PushSubscriptionRow)) == 0
 
 
-# --- the public endpoints ------------------------------------------------------------------------------------------
+# --- the key (signed-in drivers) and the service worker (public) --------------------------------------------------
+
+
+def test_key_endpoint_is_for_signed_in_drivers(container: Container) -> None:
+    with TestClient(create_app(container), follow_redirects=False) as client:
+        assert client.get("/app/push/key").status_code == 303
 
 
 def test_key_endpoint_gives_the_key_the_pushes_are_signed_with(container: Container) -> None:
     with TestClient(create_app(container)) as client:
+        sign_in_holder(client, container)
         response = client.get("/app/push/key")
     assert response.status_code == 200
     assert response.json() == {"key": vapid_public_key_b64url(load_or_create_vapid_key(container.settings.data_dir))}
@@ -450,6 +457,7 @@ def test_key_endpoint_gives_the_key_the_pushes_are_signed_with(container: Contai
 def test_key_endpoint_says_push_is_off_with_the_inbox_only_notifier(container: Container) -> None:
     container.notifier = NullNotifier()
     with TestClient(create_app(container)) as client:
+        sign_in_holder(client, container)
         assert client.get("/app/push/key").status_code == 404
 
 
@@ -467,4 +475,5 @@ def test_insecure_vapid_key_turns_push_off_and_is_not_used(container: Container)
     load_or_create_vapid_key(container.settings.data_dir)
     (container.settings.data_dir / "secrets" / "vapid.pem").chmod(0o644)
     with TestClient(create_app(container)) as client:
+        sign_in_holder(client, container)
         assert client.get("/app/push/key").status_code == 404

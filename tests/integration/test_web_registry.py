@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import structlog
 from fastapi.testclient import TestClient
 
+from edl.accounts.staff import Role
 from edl.bootstrap import Container, bootstrap
 from edl.config import Settings
 from edl.db.models import LicenceRow, RecordRow, RegistryEvent
@@ -28,9 +30,13 @@ from edl.domain import (
     VehicleClass,
     make_id_number,
 )
+from edl.domain.scope import AuthorityScope
 from edl.registry.mapping import row_values
 from edl.registry.queries import LicenceNotFound, get_licence_detail, search_licences
 from edl.web import create_app
+from tests.auth_helpers import sign_in_staff
+
+NATIONAL = AuthorityScope.national()
 
 pytestmark = pytest.mark.integration
 
@@ -133,9 +139,17 @@ def seeded(container: Container) -> Container:
     return container
 
 
+@contextmanager
+def registry_client(container: Container, **kwargs: bool) -> Iterator[TestClient]:
+    """A client signed in as a national supervisor (the registry browser is a staff page)."""
+    with TestClient(create_app(container), **kwargs) as c:
+        sign_in_staff(c, container, "registrar", Role.SUPERVISOR, None)
+        yield c
+
+
 @pytest.fixture
 def client(seeded: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(seeded), follow_redirects=False) as c:
+    with registry_client(seeded, follow_redirects=False) as c:
         yield c
 
 
@@ -153,10 +167,10 @@ def assert_clean_html(html: str) -> None:
 # ---- list and search -------------------------------------------------------------------------------------------
 
 
-def test_root_redirects_to_the_registry_keeping_the_query(client: TestClient) -> None:
+def test_root_redirects_to_the_drivers_app_keeping_the_query(client: TestClient) -> None:
     r = client.get("/?lang=en")
     assert r.status_code in (302, 303, 307)
-    assert r.headers["location"] == "/registry?lang=en"
+    assert r.headers["location"] == "/app?lang=en"
 
 
 def test_list_shows_every_licence_with_status_badges_and_points(client: TestClient) -> None:
@@ -186,7 +200,7 @@ def test_search_by_licence_number_prefix(client: TestClient) -> None:
 def test_search_by_full_number_accepts_a_lower_case_check_character(seeded: Container) -> None:
     number = next(n for s in range(1, 999) if str(n := make_id_number("130102", date(1988, 8, 8), s)).endswith("X"))
     insert(seeded, make_licence(number, "王五", file_number="130000000009"))
-    with TestClient(create_app(seeded)) as c:
+    with registry_client(seeded) as c:
         r = c.get("/registry", params={"q": str(number).lower()})
     assert "王五" in r.text
 
@@ -213,7 +227,7 @@ def test_list_pages_fifty_licences_at_a_time(seeded: Container) -> None:
         for i in range(52)
     ]
     insert(seeded, *extra)  # 55 in all
-    with TestClient(create_app(seeded)) as c:
+    with registry_client(seeded) as c:
         first = c.get("/registry")
         second = c.get("/registry", params={"page": "2"})
     assert first.text.count('class="cell-number"') == 50
@@ -274,7 +288,7 @@ def test_normal_long_term_licence_is_eligible_and_shows_record_and_events(client
 
 def test_licence_outside_the_rollout_is_not_eligible(seeded: Container, tmp_path: Path) -> None:
     seeded.settings = seeded.settings.model_copy(update={"rollout": TIANJIN.code})
-    with TestClient(create_app(seeded)) as c:
+    with registry_client(seeded) as c:
         page = text_of(c.get(f"/registry/{ZHANG_WEI}").text)
     assert "尚未开通电子驾驶证服务" in page
 
@@ -354,7 +368,7 @@ def test_stored_photo_is_served_with_etag_and_private_caching(seeded: Container)
     ref = seeded.photos.put(JPEG)
     number = make_id_number("120102", date(1980, 2, 29), 7)
     insert(seeded, make_licence(number, "赵六", file_number="120000000077", photo_ref=ref))
-    with TestClient(create_app(seeded)) as c:
+    with registry_client(seeded) as c:
         r = c.get(f"/registry/{number}/photo")
         assert r.status_code == 200
         assert r.content == JPEG
@@ -374,7 +388,9 @@ def test_health_readiness_and_metrics(client: TestClient) -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["database"] == "ok"
     client.get(f"/registry/{LI_SI}")
-    metrics = client.get("/metrics")
+    assert client.get("/metrics").status_code == 404  # the operator's, and only with its token
+    client.app.state.container.settings.metrics_token = "operator-token"  # type: ignore[attr-defined]
+    metrics = client.get("/metrics", headers={"Authorization": "Bearer operator-token"})
     assert metrics.status_code == 200
     assert metrics.headers["content-type"].startswith("text/plain")
     body = metrics.text
@@ -433,13 +449,13 @@ def test_stylesheet_is_served_locally_with_a_cjk_font_stack(client: TestClient) 
 
 def test_queries_search_and_detail(seeded: Container) -> None:
     with seeded.sessions() as session:
-        page = search_licences(session, "张")
+        page = search_licences(session, "张", scope=NATIONAL)
         assert [lic.holder.name for lic in page.items] == sorted(
             ["张三", "张伟"], key=lambda n: str(ZHANG_SAN if n == "张三" else ZHANG_WEI)
         )
         assert page.total == 2 and not page.has_next and page.pages == 1
-        detail = get_licence_detail(session, str(ZHANG_WEI))
+        detail = get_licence_detail(session, str(ZHANG_WEI), scope=NATIONAL)
         assert [e.description for e in detail.licence.record] == ["换领长期驾驶证", "超速20%以下"]
         assert detail.events[0].kind == "licence_renewed" and detail.events[0].at.tzinfo is not None
         with pytest.raises(LicenceNotFound):
-            get_licence_detail(session, UNKNOWN)
+            get_licence_detail(session, UNKNOWN, scope=NATIONAL)

@@ -14,7 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from edl.db.models import LicenceRow, RecordRow, RegistryEvent
+from edl.db.scope import authority_in_scope
 from edl.domain import DomainError, IdNumber, Licence
+from edl.domain.scope import AuthorityScope
 from edl.registry.mapping import licence_from_row
 
 PAGE_SIZE = 50
@@ -103,17 +105,27 @@ def _matches(q: str) -> sa.ColumnElement[bool]:
     )
 
 
-def search_licences(
-    session: Session, query: str | None = "", *, page: int = 1, per_page: int = PAGE_SIZE
-) -> LicencePage:
-    """Licences whose number starts with `query` or whose name starts with it, ordered by number.
+def in_scope(scope: AuthorityScope) -> sa.ColumnElement[bool]:
+    """Licences whose issuing authority is inside `scope` (every licence for a national scope)."""
+    return authority_in_scope(LicenceRow.authority_code, scope)
 
-    An empty query lists every licence. Raises InvalidSearch for a page outside 1..MAX_PAGE or overlong text.
+
+def search_licences(
+    session: Session,
+    query: str | None = "",
+    *,
+    scope: AuthorityScope,
+    page: int = 1,
+    per_page: int = PAGE_SIZE,
+) -> LicencePage:
+    """Licences inside `scope` whose number starts with `query` or whose name starts with it, ordered by number.
+
+    An empty query lists every licence in scope. Raises InvalidSearch for a page outside 1..MAX_PAGE or overlong text.
     """
     q = normalise_query(query)
     if not (1 <= page <= MAX_PAGE):
         raise InvalidSearch(f"页码应为1到{MAX_PAGE}之间的整数 / page must be a whole number from 1 to {MAX_PAGE}")
-    where = _matches(q) if q else sa.true()
+    where = sa.and_(_matches(q) if q else sa.true(), in_scope(scope))
     rows = session.scalars(
         sa.select(LicenceRow).where(where).order_by(LicenceRow.number).offset((page - 1) * per_page).limit(per_page + 1)
     ).all()
@@ -135,14 +147,17 @@ def parse_licence_number(text: str) -> IdNumber:
     return IdNumber.parse(text)
 
 
-def get_licence_detail(session: Session, number: IdNumber | str, *, events: int = RECENT_EVENTS) -> LicenceDetail:
+def get_licence_detail(
+    session: Session, number: IdNumber | str, *, scope: AuthorityScope, events: int = RECENT_EVENTS
+) -> LicenceDetail:
     """The licence `number` with its full driving record and its `events` most recent registry events.
 
-    Raises InvalidIdNumber for a malformed number and LicenceNotFound when the registry has no such licence.
+    Raises InvalidIdNumber for a malformed number and LicenceNotFound when the registry has no such licence or its
+    authority is outside `scope` (the two look the same: a scoped reader learns nothing of other areas' drivers).
     """
     key = str(number if isinstance(number, IdNumber) else parse_licence_number(number))
     row = session.get(LicenceRow, key)
-    if row is None:
+    if row is None or not scope.covers(row.authority_code):
         raise LicenceNotFound(key)
     record = session.scalars(
         sa.select(RecordRow).where(RecordRow.licence_number == key).order_by(RecordRow.on, RecordRow.id)
@@ -161,10 +176,11 @@ def get_licence_detail(session: Session, number: IdNumber | str, *, events: int 
     )
 
 
-def get_photo_ref(session: Session, number: IdNumber | str) -> str | None:
-    """The stored photo's reference for licence `number`, or None if it has none (LicenceNotFound if unknown)."""
+def get_photo_ref(session: Session, number: IdNumber | str, *, scope: AuthorityScope) -> str | None:
+    """The stored photo's reference for licence `number`, or None if it has none (LicenceNotFound if unknown or
+    outside `scope`)."""
     key = str(number if isinstance(number, IdNumber) else parse_licence_number(number))
-    found = session.execute(sa.select(LicenceRow.photo_ref).where(LicenceRow.number == key)).first()
+    found = session.execute(sa.select(LicenceRow.photo_ref).where(LicenceRow.number == key, in_scope(scope))).first()
     if found is None:
         raise LicenceNotFound(key)
     return found[0]

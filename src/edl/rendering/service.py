@@ -14,6 +14,7 @@ from edl.bootstrap import Container
 from edl.db.models import ElicenceRow
 from edl.db.session import transaction
 from edl.domain import Licence
+from edl.domain.scope import AuthorityScope
 from edl.elicences.livecode_service import NoActiveElicence, make_live_code
 from edl.registry.queries import get_licence_detail
 from edl.rendering.card import Card, CodeView, card_of
@@ -34,7 +35,7 @@ def _aware(at: datetime) -> datetime:
 def load_card(container: Container, number: str, *, at: datetime) -> CardSource:
     """The card of licence `number` at `at`, with a live code made now (the code is not stored anywhere)."""
     with transaction(container.sessions) as session:
-        detail = get_licence_detail(session, number)
+        detail = get_licence_detail(session, number, scope=AuthorityScope.national())  # the holder's own, or the CLI
         live = make_live_code(session, container, str(detail.licence.number), at=at)
         row = session.get(ElicenceRow, live.elicence_id)
         if row is None:  # the code names the e-licence it was made for; it is there unless the database changed

@@ -16,8 +16,10 @@ from starlette.staticfiles import StaticFiles
 from edl.bootstrap import Container
 from edl.web.errors import install_error_handlers
 from edl.web.observability import ObservabilityMiddleware, RequestMetrics, configure_logging
+from edl.web.party_auth import install_party_handlers
 from edl.web.rendering import STATIC_DIR, Pages
 from edl.web.routes import (
+    api_docs,
     api_verify,
     auth,
     health,
@@ -61,11 +63,13 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(review.router)
     app.include_router(status.router)
     app.include_router(api_verify.router)
+    app.include_router(api_docs.router)
     app.include_router(parties_admin.router)
     app.include_router(holder_checks.router)
     app.include_router(verifier.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
+    install_party_handlers(app)
     auth.install_auth_handlers(app)
     # Last added runs first: observability sees every response, including the security headers.
     app.add_middleware(SecurityHeadersMiddleware)

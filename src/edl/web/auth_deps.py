@@ -24,6 +24,7 @@ from edl.accounts.holders import holder_for_session
 from edl.accounts.sessions import SessionKind
 from edl.accounts.staff import Role, staff_for_session
 from edl.bootstrap import Container
+from edl.domain.scope import AuthorityScope
 from edl.web.csrf import csrf_token, require_csrf
 
 __all__ = [
@@ -68,10 +69,15 @@ class StaffSession:
     display_name: str
     role: Role
     authorities: frozenset[str] | None
-    """Issuing-authority codes this user acts for; None means all."""
+    """Area codes this user acts for (a province or prefecture code covers the authorities inside it); None: all."""
+
+    @property
+    def scope(self) -> AuthorityScope:
+        return AuthorityScope.of(self.authorities)
 
     def may_act_for(self, authority_code: str) -> bool:
-        return self.authorities is None or authority_code in self.authorities
+        """Whether the authority `authority_code` (an application's, a licence's) is inside this user's scope."""
+        return self.scope.covers(authority_code)
 
 
 class SignInRequired(Exception):
@@ -171,8 +177,10 @@ def this_page(request: Request) -> str | None:
 
 
 def wants_json(request: Request) -> bool:
+    """A caller of the JSON endpoints: it accepts JSON and not HTML, or it sent a JSON body."""
     accept = request.headers.get("accept", "")
-    return "application/json" in accept and "text/html" not in accept
+    sent_json = request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json"
+    return sent_json or ("application/json" in accept and "text/html" not in accept)
 
 
 def set_session_cookie(response: Response, request: Request, name: str, token: str, *, max_age: int) -> None:

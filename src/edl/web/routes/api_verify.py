@@ -8,9 +8,10 @@
 
 Answers (JSON, never cached): 200 with the result (`OnlineResult.to_json_dict()`, valid or not); 401 without a
 key or with an unknown or revoked one (`WWW-Authenticate: Bearer`); 429 over the key's limit (`Retry-After`);
-400 for a body that is not a JSON object with exactly one of `code` / `barcode` as a non-empty string; 413 past the
-size cap; 503 when the rate limiter or the database cannot be reached. Error bodies are
-`{"error": code, "message": "中文 / English"}`. docs/verification-api.md is the reference.
+400 for a body that is not a JSON object (UTF-8, nested at most `edl.boundedjson.MAX_DEPTH` deep) with exactly one
+of `code` / `barcode` as a non-empty string; 413 past the size cap (counted while the body streams in); 503 when
+the rate limiter or the database cannot be reached. Error bodies are `{"error": code, "message": "中文 / English"}`.
+docs/verification-api.md is the reference.
 
 The handler runs in the event loop: body, key check (a cached key costs one hash; an uncached one is looked up in a
 worker thread), rate limit (in memory: in the loop; Redis: in a worker thread), then
@@ -21,23 +22,25 @@ would cost a thread hop of its own).
 
 from __future__ import annotations
 
-import json
 import time
 from functools import partial
 from typing import Any, Final
 
 import anyio.to_thread
 import structlog
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from edl.bootstrap import Container
-from edl.verification import parties
+from edl.boundedjson import loads
 from edl.verification.online import averify_for_party
-from edl.verification.parties import authenticate
+from edl.verification.parties import Party
 from edl.verification.ratelimit import MemoryRateLimiter, RateLimiterUnavailable
+from edl.web.audience import relying_party_api
+from edl.web.jsonbody import BodyTooLarge, JsonRefused, read_body
+from edl.web.party_auth import API_MESSAGES, api_party
 
 router = APIRouter(tags=["api"])
 log = structlog.get_logger("edl.web.api")
@@ -50,9 +53,7 @@ BODY_KEYS: Final = frozenset({"code", "barcode"})
 NO_STORE: Final = {"Cache-Control": "no-store"}
 
 MESSAGES: Final[dict[str, str]] = {
-    "missing_key": "缺少 API 密钥：请在 Authorization 头中使用 Bearer 方式提供 / "
-    "no API key: send it as `Authorization: Bearer <key>`",
-    "invalid_key": "API 密钥无效或已被吊销 / the API key is unknown or revoked",
+    **API_MESSAGES,
     "rate_limited": "请求过于频繁，请稍后重试 / too many requests for this key: retry after the time in Retry-After",
     "too_large": f"请求体过大（最多 {MAX_BODY} 字节） / the request body is larger than {MAX_BODY} bytes",
     "not_json": "请求体不是 JSON 对象 / the body is not a JSON object",
@@ -60,7 +61,6 @@ MESSAGES: Final[dict[str, str]] = {
     "unknown_keys": '请求体含有未知字段 / the body holds keys other than "code" and "barcode"',
     "not_text": f'"code" 或 "barcode" 应为非空字符串（最多 {MAX_TEXT} 个字符） / '
     f'"code" or "barcode" must be a non-empty string of at most {MAX_TEXT} characters',
-    "unavailable": "核验服务暂时不可用，请稍后重试 / the verification service is unavailable: retry shortly",
 }
 
 
@@ -70,23 +70,11 @@ def _error(status: int, code: str, headers: dict[str, str] | None = None) -> JSO
     )
 
 
-def bearer_key(request: Request) -> str | None:
-    """The key of an `Authorization: Bearer <key>` header, or None."""
-    value = request.headers.get("authorization")
-    if not value:
-        return None
-    scheme, _, key = value.strip().partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    key = key.strip()
-    return key or None
-
-
 def parse_body(body: bytes) -> tuple[str | None, str | None] | str:
     """(code, barcode) from the JSON body, or the message key of why it is refused."""
     try:
-        data: Any = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        data: Any = loads(body)  # depth-limited: deep nesting is "not_json", never a RecursionError
+    except JsonRefused:
         return "not_json"
     if not isinstance(data, dict):
         return "not_json"
@@ -105,21 +93,7 @@ def _client(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-async def _verify(container: Container, request: Request, body: bytes) -> Response:
-    key = bearer_key(request)
-    if key is None:
-        return _error(401, "missing_key", {"WWW-Authenticate": 'Bearer realm="edl"'})
-    at = container.clock()
-    party = parties.cached_party(key)
-    if party is None:
-        try:
-            party = await anyio.to_thread.run_sync(partial(authenticate, container.sessions, key, at=at))
-        except SQLAlchemyError as exc:
-            log.error("api_unavailable", stage="authenticate", error=type(exc).__name__)
-            return _error(503, "unavailable", {"Retry-After": "5"})
-    if party is None:
-        log.info("api_key_refused", client=_client(request))
-        return _error(401, "invalid_key", {"WWW-Authenticate": 'Bearer realm="edl", error="invalid_token"'})
+async def _verify(container: Container, request: Request, party: Party, body: bytes) -> Response:
     limiter = container.rate_limiter
     hit = partial(limiter.hit, party.id, party.limit(container.settings.rate_limit_per_minute), now=time.time())
     try:
@@ -145,21 +119,15 @@ async def _verify(container: Container, request: Request, body: bytes) -> Respon
     return JSONResponse(result.to_json_dict(), headers={**NO_STORE, **limits})
 
 
-@router.post(PATH, name="api_verifications")
-async def create_verification(request: Request) -> Response:
+@router.post(PATH, name="api_verifications", dependencies=relying_party_api())
+async def create_verification(request: Request, party: Party = Depends(api_party)) -> Response:
     """Verify a code or a barcode for the relying party whose key is in `Authorization: Bearer` (see module doc).
 
     The container is read from the app directly: a sync dependency (`get_container`) would cost a thread hop.
     """
     container: Container = request.app.state.container
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
+    try:
+        body = await read_body(request, MAX_BODY)  # streamed and counted: nothing past MAX_BODY is read
+    except BodyTooLarge:
         return _error(413, "too_large")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return _error(413, "too_large")
-        chunks.append(chunk)
-    return await _verify(container, request, b"".join(chunks))
+    return await _verify(container, request, party, body)

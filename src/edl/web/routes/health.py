@@ -10,19 +10,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from edl.bootstrap import Container
+from edl.web.audience import operator, public
 from edl.web.deps import get_container
 
 router = APIRouter(tags=["operations"])
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-@router.get("/healthz", name="healthz")
+@router.get("/healthz", name="healthz", dependencies=public())
 def healthz() -> JSONResponse:
     """Liveness: the process answers. Checks nothing else, so a database outage does not restart every server."""
     return JSONResponse({"status": "ok"}, headers=NO_STORE)
 
 
-@router.get("/readyz", name="readyz")
+@router.get("/readyz", name="readyz", dependencies=public())
 def readyz(container: Container = Depends(get_container)) -> JSONResponse:
     """Readiness: the database answers a trivial query. 503 takes this server out of the load balancer."""
     try:
@@ -34,7 +35,7 @@ def readyz(container: Container = Depends(get_container)) -> JSONResponse:
     return JSONResponse({"status": "ok", "database": "ok"}, headers=NO_STORE)
 
 
-@router.get("/metrics", name="metrics")
+@router.get("/metrics", name="metrics", dependencies=operator())
 def metrics(request: Request) -> Response:
     """Prometheus text exposition of this process's request metrics."""
     body = generate_latest(request.app.state.metrics.registry)

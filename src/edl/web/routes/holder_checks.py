@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from edl.bootstrap import Container
 from edl.verification.log import Check, checks_of_licence
 from edl.verification.purposes import RULES, Purpose
+from edl.web.audience import driver
 from edl.web.auth_deps import HolderSession, current_holder
 from edl.web.deps import get_container, get_pages
 from edl.web.i18n import Translator, negotiate
@@ -68,7 +69,7 @@ def check_view(check: Check, t: Translator) -> CheckView:
     return CheckView(check.party_name, purpose_text(check.purpose, t), beijing_time(check.at), how, result, tone)
 
 
-@router.get(PATH, name="holder_checks")
+@router.get(PATH, name="holder_checks", dependencies=driver())
 def checks_page(
     request: Request,
     holder: HolderSession = Depends(current_holder),
@@ -93,7 +94,7 @@ def checks_page(
     )
 
 
-@router.get("/holder/checks", name="holder_checks_alias", include_in_schema=False)
+@router.get("/holder/checks", name="holder_checks_alias", include_in_schema=False, dependencies=driver())
 def checks_alias(request: Request) -> Response:
     """The address named in the brief; the driver's app pages live under /app."""
     return RedirectResponse(app_url(request, PATH), 307)

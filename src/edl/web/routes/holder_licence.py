@@ -27,6 +27,7 @@ from edl.elicences.livecode_service import LiveCodeRefused, NoActiveElicence, ma
 from edl.rendering import FontMissing, PageName, cjk_font, front_page, render_pdf, render_png, secondary_page
 from edl.rendering.card import beijing, beijing_clock
 from edl.rendering.service import CardSource, load_card
+from edl.web.audience import driver
 from edl.web.auth_deps import HolderSession, current_holder
 from edl.web.codes import qr_svg
 from edl.web.deps import get_container, get_pages
@@ -71,7 +72,7 @@ def _no_licence_page(
     return pages.render(request, "holder/licence.html", ctx)
 
 
-@router.get("/app/licence", name="holder_licence")
+@router.get("/app/licence", name="holder_licence", dependencies=driver())
 def licence_page(
     request: Request,
     holder: HolderSession = Depends(current_holder),
@@ -141,7 +142,7 @@ def _bound_number(container: Container, holder: HolderSession) -> str | None:
         return account.licence_number if account is not None else None
 
 
-@router.get("/app/licence/code", name="holder_licence_code")
+@router.get("/app/licence/code", name="holder_licence_code", dependencies=driver())
 def licence_code(
     request: Request,
     holder: HolderSession = Depends(current_holder),
@@ -220,7 +221,7 @@ def _png(request: Request, container: Container, holder: HolderSession, page: Pa
     return _attachment(data, "image/png", f"edl-licence-{page.value}-{_stamp(source)}.png")
 
 
-@router.get("/app/licence/front.png", name="holder_licence_front_png")
+@router.get("/app/licence/front.png", name="holder_licence_front_png", dependencies=driver())
 def licence_front_png(
     request: Request,
     holder: HolderSession = Depends(current_holder),
@@ -230,7 +231,7 @@ def licence_front_png(
     return _png(request, container, holder, PageName.FRONT)
 
 
-@router.get("/app/licence/secondary.png", name="holder_licence_secondary_png")
+@router.get("/app/licence/secondary.png", name="holder_licence_secondary_png", dependencies=driver())
 def licence_secondary_png(
     request: Request,
     holder: HolderSession = Depends(current_holder),
@@ -240,7 +241,7 @@ def licence_secondary_png(
     return _png(request, container, holder, PageName.SECONDARY)
 
 
-@router.get("/app/licence.pdf", name="holder_licence_pdf")
+@router.get("/app/licence.pdf", name="holder_licence_pdf", dependencies=driver())
 def licence_pdf(
     request: Request,
     holder: HolderSession = Depends(current_holder),
@@ -255,7 +256,7 @@ def licence_pdf(
     return _attachment(data, "application/pdf", f"edl-licence-{_stamp(source)}.pdf")
 
 
-@router.get("/app/licence/photo", name="holder_licence_photo")
+@router.get("/app/licence/photo", name="holder_licence_photo", dependencies=driver())
 def licence_photo(
     request: Request,
     holder: HolderSession = Depends(current_holder),

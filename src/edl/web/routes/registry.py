@@ -11,10 +11,15 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from edl.audit import Action, ActorKind, record
 from edl.bootstrap import Container
+from edl.db.session import transaction
 from edl.domain import Licence
+from edl.domain.scope import AuthorityScope
 from edl.registry.queries import MAX_PAGE, LicencePage, get_licence_detail, get_photo_ref, search_licences
 from edl.storage.photos import PhotoNotFound
+from edl.web.audience import public, staff
+from edl.web.auth_deps import StaffSession, current_staff
 from edl.web.deps import db_session, get_container, get_pages
 from edl.web.errors import PageError
 from edl.web.i18n import Translator, negotiate
@@ -83,26 +88,50 @@ def list_row(request: Request, licence: Licence, t: Translator, container: Conta
     )
 
 
-@router.get("/", name="home", include_in_schema=False)
+def audit_view(
+    request: Request, container: Container, staff: StaffSession, subject: str, detail: dict[str, object]
+) -> None:
+    """Every registry view is in the audit log: who looked at which licence (or searched for what), from where."""
+    with transaction(container.sessions) as session:
+        record(
+            session,
+            at=container.clock(),
+            actor_kind=ActorKind.STAFF,
+            actor=staff.username,
+            action=Action.REGISTRY_VIEW,
+            subject=subject,
+            detail=detail,
+            client=request.client.host if request.client else None,
+        )
+
+
+def scope_of(staff: StaffSession) -> AuthorityScope:
+    return AuthorityScope.of(staff.authorities)
+
+
+@router.get("/", name="home", include_in_schema=False, dependencies=public())
 def home(request: Request) -> RedirectResponse:
-    """The registry browser is the home page (the query string, e.g. ?lang=en, is kept)."""
-    target = request.app.url_path_for("registry_list")
+    """The driver's app is the home page (the query string, e.g. ?lang=en, is kept); staff go to /review."""
+    target = "/app"
     query = request.url.query
     return RedirectResponse(f"{request.scope.get('root_path', '')}{target}{'?' + query if query else ''}", 307)
 
 
-@router.get("/registry", name="registry_list")
+@router.get("/registry", name="registry_list", dependencies=staff())
 def registry_list(
     request: Request,
     q: str | None = Query(None, description="licence-number prefix or name (prefix)"),
     page: str | None = Query(None, description="page number, from 1"),
+    staff: StaffSession = Depends(current_staff),
     session: Session = Depends(db_session),
     container: Container = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
-    """Search by licence-number prefix or by name (exact or prefix), 50 per page, ordered by number."""
+    """Search by licence-number prefix or by name (exact or prefix), 50 per page, ordered by number; only licences
+    of the staff member's authorities."""
     t = Translator(negotiate(request))
-    result: LicencePage = search_licences(session, q, page=parse_page(page, t))
+    result: LicencePage = search_licences(session, q, scope=scope_of(staff), page=parse_page(page, t))
+    audit_view(request, container, staff, "search", {"q": result.query[:64], "page": result.page})
     rows = [list_row(request, lic, t, container) for lic in result.items]
     return pages.render(
         request,
@@ -119,17 +148,19 @@ def registry_list(
     )
 
 
-@router.get("/registry/{number}", name="registry_detail")
+@router.get("/registry/{number}", name="registry_detail", dependencies=staff())
 def registry_detail(
     request: Request,
     number: str,
+    staff: StaffSession = Depends(current_staff),
     session: Session = Depends(db_session),
     container: Container = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """One licence: holder, photo, classes, validity, statuses, points, record, events and today's eligibility."""
     t = Translator(negotiate(request))
-    detail = get_licence_detail(session, number)
+    detail = get_licence_detail(session, number, scope=scope_of(staff))
+    audit_view(request, container, staff, str(detail.licence.number), {"view": "detail"})
     lic = detail.licence
     today = beijing_today(container.clock())
     eligibility = lic.eligibility(today, container.rollout)
@@ -159,15 +190,17 @@ def registry_detail(
     )
 
 
-@router.get("/registry/{number}/photo", name="registry_photo")
+@router.get("/registry/{number}/photo", name="registry_photo", dependencies=staff())
 def registry_photo(
     request: Request,
     number: str,
+    staff: StaffSession = Depends(current_staff),
     session: Session = Depends(db_session),
     container: Container = Depends(get_container),
 ) -> Response:
     """The stored photo (ETag = its SHA-256), or a neutral placeholder SVG when the licence has none."""
-    ref = get_photo_ref(session, number)
+    ref = get_photo_ref(session, number, scope=scope_of(staff))
+    audit_view(request, container, staff, number, {"view": "photo"})
     data: bytes | None = None
     if ref is not None:
         try:

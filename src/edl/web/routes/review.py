@@ -27,6 +27,7 @@ from edl.db.models import ApplicationRow, FaceCheckRow
 from edl.domain import DomainError
 from edl.domain.application import REJECT_REASONS, STATE_NAMES, ApplicationState, Decision
 from edl.storage.photos import PhotoNotFound
+from edl.web.audience import staff
 from edl.web.auth_deps import StaffSession, csrf_token, current_staff, require_csrf
 from edl.web.deps import get_container, get_pages
 from edl.web.errors import localise
@@ -445,7 +446,7 @@ def _photo(request: Request, container: Container, ref: str | None) -> Response:
 # --- routes -----------------------------------------------------------------------------------------------------
 
 
-@router.get("/review", name="review_queue")
+@router.get("/review", name="review_queue", dependencies=staff())
 def review_queue(
     request: Request,
     staff: StaffSession = Depends(current_staff),
@@ -458,7 +459,7 @@ def review_queue(
     return _queue_page(request, staff, container, pages, overdue_only=False)
 
 
-@router.get("/review/overdue", name="review_overdue")
+@router.get("/review/overdue", name="review_overdue", dependencies=staff())  # the service says why reviewers may not
 def review_overdue(
     request: Request,
     staff: StaffSession = Depends(current_staff),
@@ -469,7 +470,7 @@ def review_overdue(
     return _queue_page(request, staff, container, pages, overdue_only=True)
 
 
-@router.get("/review/applications/{application_id}", name="review_item")
+@router.get("/review/applications/{application_id}", name="review_item", dependencies=staff())
 def review_item_page(
     request: Request,
     application_id: str,
@@ -481,7 +482,7 @@ def review_item_page(
     return _item_page(request, staff, container, pages, application_id)
 
 
-@router.get("/review/applications/{application_id}/photo", name="review_photo")
+@router.get("/review/applications/{application_id}/photo", name="review_photo", dependencies=staff())
 def review_photo(
     request: Request,
     application_id: str,
@@ -493,7 +494,7 @@ def review_photo(
     return _photo(request, container, item.application.photo_ref)
 
 
-@router.get("/review/applications/{application_id}/registry-photo", name="review_registry_photo")
+@router.get("/review/applications/{application_id}/registry-photo", name="review_registry_photo", dependencies=staff())
 def review_registry_photo(
     request: Request,
     application_id: str,
@@ -506,7 +507,9 @@ def review_registry_photo(
 
 
 @router.post(
-    "/review/applications/{application_id}/decision", name="review_decide", dependencies=[Depends(require_csrf)]
+    "/review/applications/{application_id}/decision",
+    name="review_decide",
+    dependencies=[*staff(), Depends(require_csrf)],
 )
 async def review_decide(
     request: Request,

@@ -15,6 +15,7 @@ from edl.credentials.statuslist import TYP
 from edl.credentials.trustbundle import CONTENT_TYPE
 from edl.pki.errors import PkiError
 from edl.verification.status_service import STATUS_LIST_PATH, TRUST_PATH, current_token, current_trust_bundle
+from edl.web.audience import public
 from edl.web.deps import get_container
 
 router = APIRouter()
@@ -30,7 +31,7 @@ def _unavailable(what_zh: str, what_en: str, exc: Exception) -> Response:
     )
 
 
-@router.get(STATUS_LIST_PATH)
+@router.get(STATUS_LIST_PATH, dependencies=public())
 def status_list(container: Container = Depends(get_container)) -> Response:
     """The current Status List Token (CWT), cacheable for its ttl."""
     try:
@@ -45,7 +46,7 @@ def status_list(container: Container = Depends(get_container)) -> Response:
     )
 
 
-@router.get(TRUST_PATH)
+@router.get(TRUST_PATH, dependencies=public())
 def trust_bundle(container: Container = Depends(get_container)) -> Response:
     """The signed trust bundle: root, document-signer certificates and the status-list location."""
     try:

@@ -17,76 +17,51 @@ object's fields and nothing else.
 
 from __future__ import annotations
 
-import io
-import json
 import re
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from fastapi import APIRouter, Depends, Form
-from PIL import Image
-from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from edl.accounts.sessions import SessionKind, live_session, open_session, revoke_session
+from edl.accounts.sessions import SessionKind, open_session, revoke_session
 from edl.bootstrap import Container
-from edl.db.models import RelyingPartyRow
 from edl.db.session import transaction
+from edl.images import ImageTooLarge, ImageUnreadable, open_image
+from edl.verification.parties import Party
 from edl.verification.purposes import FIELDS, RULES, Field
+from edl.web.audience import public, relying_party
 from edl.web.auth_deps import clear_session_cookie, set_session_cookie
 from edl.web.csrf import csrf_token, require_csrf
 from edl.web.deps import get_container, get_pages
 from edl.web.errors import localise
 from edl.web.i18n import Translator, negotiate
+from edl.web.jsonbody import BodyTooLarge, JsonRefused, read_json
+from edl.web.party_auth import PARTY_COOKIE, current_party, optional_party
 from edl.web.presenters import Tone, beijing_time
 from edl.web.rendering import Pages
 from edl.web.routes.holder_common import UploadTooLarge, client_of, form_text, read_upload_form, upload_bytes
 from edl.web.security import SCANNER_CONTENT_SECURITY_POLICY
-
-if TYPE_CHECKING:  # H3's modules are imported where used, so this page never blocks the app from starting
-    from edl.verification.parties import Party
+from edl.worker_pool import PoolBusy
 
 router = APIRouter(tags=["verifier"])
 log = structlog.get_logger("edl.web.verifier")
 CSRF = [Depends(require_csrf)]
 
-PARTY_COOKIE = "edl_party"
 HOME = "/verify"
 MAX_KEY_LENGTH = 128
 MAX_TEXT_LENGTH = 4096
 """A 亮码 fits a version-10 QR code (at most a few hundred characters); anything longer is not one."""
 MAX_JSON_BYTES = 16 * 1024
-MAX_IMAGE_PIXELS = 40_000_000
-"""A phone photo is 12-50 MP; past this the image is refused before it is decoded (no decompression bombs)."""
 CODE_PREFIX = "EDL1:"
 BARCODE_TEXT = re.compile(r"^[0-9A-Za-z-]{1,64}$")
 
 # ---- who is signed in ---------------------------------------------------------------------------------------------
-
-
-def load_party(session: Session, party_id: str) -> Party | None:
-    """The registered party behind a session, or None once revoked (its sessions end with its key)."""
-    from edl.verification.parties import party_of
-
-    row = session.get(RelyingPartyRow, party_id)
-    if row is None or row.revoked_at is not None:
-        return None
-    return party_of(row)
-
-
-def current_party(request: Request, container: Container) -> Party | None:
-    token = request.cookies.get(PARTY_COOKIE)
-    if not token:
-        return None
-    with container.sessions() as session:  # the primary: a revoked key or sign-out counts at once
-        row = live_session(session, SessionKind.PARTY, token, at=container.clock())
-        return load_party(session, row.subject_id) if row is not None else None
 
 
 # ---- what the page shows ------------------------------------------------------------------------------------------
@@ -119,6 +94,7 @@ REASON_KEYS: dict[str, str] = {
     "not_found": "verify.reason_not_found",
     "unknown_elicence": "verify.reason_not_found",
     "elicence_not_found": "verify.reason_not_found",
+    "outside_scope": "verify.reason_outside_scope",
     "rate_limited": "verify.reason_rate_limited",
 }
 STATUS_KEYS = {
@@ -358,26 +334,18 @@ def run_check(
 def decode_image(data: bytes) -> tuple[str, str] | None:
     """(text, "qr" | "code128") of the first QR code or Code 128 that zxing-cpp finds in the image, or None.
 
-    Raises ValueError when the bytes are no image Pillow reads, or one too large to decode safely.
+    Raises `ImageTooLarge` when the header is over the pixel budget of `edl.images` (nothing is decoded) and
+    `ImageUnreadable` when the bytes are no image Pillow reads (both are ValueErrors). CPU-heavy: the upload route
+    runs it in the container's image pool.
     """
     import zxingcpp
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            img: Image.Image = Image.open(io.BytesIO(data))
-            width, height = img.size
-            if width * height > MAX_IMAGE_PIXELS:
-                raise ValueError("image too large")
-            img.load()
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ValueError("image too large") from exc
-        except ValueError:
-            raise
-        except Exception as exc:  # Pillow raises many kinds on malformed files (SyntaxError, OSError, ...)
-            raise ValueError("not an image") from exc
-    if img.mode not in ("L", "RGB"):
-        img = img.convert("RGB")
+    opened = open_image(data)
+    try:
+        opened.load()
+        img = opened if opened.mode == "L" else opened.convert("L")  # what zxing reads anyway, at 1 byte a pixel
+    except Exception as exc:  # Pillow raises many kinds on malformed files (SyntaxError, OSError, ...)
+        raise ImageUnreadable("not a readable image") from exc
     formats = zxingcpp.BarcodeFormats([zxingcpp.BarcodeFormat.QRCode, zxingcpp.BarcodeFormat.Code128])
     for found in zxingcpp.read_barcodes(img, formats=formats):
         kind = "code128" if found.format == zxingcpp.BarcodeFormat.Code128 else "qr"
@@ -438,18 +406,18 @@ def _check_page(
     )
 
 
-@router.get(HOME, name="verifier")
+@router.get(HOME, name="verifier", dependencies=public())
 def verifier_page(
     request: Request, container: Container = Depends(get_container), pages: Pages = Depends(get_pages)
 ) -> Response:
     """Signed out: the API-key form. Signed in: the camera scanner and the upload form."""
-    party = current_party(request, container)
+    party = optional_party(request)
     if party is None:
         return _sign_in_page(request, pages)
     return _check_page(request, pages, party)
 
 
-@router.post("/verify/sign-in", name="verifier_sign_in", dependencies=CSRF)
+@router.post("/verify/sign-in", name="verifier_sign_in", dependencies=[*public(), *CSRF])
 def verifier_sign_in(
     request: Request,
     key: str = Form(""),
@@ -476,7 +444,7 @@ def verifier_sign_in(
     return response
 
 
-@router.post("/verify/sign-out", name="verifier_sign_out", dependencies=CSRF)
+@router.post("/verify/sign-out", name="verifier_sign_out", dependencies=[*public(), *CSRF])
 def verifier_sign_out(request: Request, container: Container = Depends(get_container)) -> Response:
     with transaction(container.sessions) as session:
         revoke_session(session, SessionKind.PARTY, request.cookies.get(PARTY_COOKIE), at=container.clock())
@@ -489,19 +457,20 @@ def _json_refusal(status: int, error: str, message: str) -> JSONResponse:
     return JSONResponse({"error": error, "message": message}, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-@router.post("/verify/check", name="verifier_check", dependencies=CSRF)
+@router.post("/verify/check", name="verifier_check", dependencies=[*relying_party(), *CSRF])
 async def verifier_check(
-    request: Request, container: Container = Depends(get_container), pages: Pages = Depends(get_pages)
+    request: Request,
+    party: Party = Depends(current_party),
+    container: Container = Depends(get_container),
+    pages: Pages = Depends(get_pages),
 ) -> Response:
     """What the camera read, checked: the online result as JSON with the rendered result panel in `html`."""
     t = Translator(negotiate(request))
-    party = current_party(request, container)
-    if party is None:
-        return _json_refusal(401, "sign_in_required", t("verify.key_refused"))
-    body = await request.body()
     try:
-        data = json.loads(body) if len(body) <= MAX_JSON_BYTES else None
-    except ValueError:
+        data = await read_json(request, MAX_JSON_BYTES)  # streamed with a byte limit, depth-limited parse
+    except BodyTooLarge:
+        return _json_refusal(413, "too_large", t("verify.body_too_large", limit_kb=MAX_JSON_BYTES // 1024))
+    except JsonRefused:
         data = None
     text = data.get("text") if isinstance(data, dict) else None
     fmt = data.get("format") if isinstance(data, dict) else None
@@ -522,27 +491,32 @@ async def verifier_check(
     return JSONResponse({**answer, "html": html}, headers={"Cache-Control": "no-store"})
 
 
-@router.post("/verify/upload", name="verifier_upload")
+@router.post("/verify/upload", name="verifier_upload", dependencies=relying_party())
 async def verifier_upload(
-    request: Request, container: Container = Depends(get_container), pages: Pages = Depends(get_pages)
+    request: Request,
+    party: Party = Depends(current_party),
+    container: Container = Depends(get_container),
+    pages: Pages = Depends(get_pages),
 ) -> Response:
     """The form without JavaScript: an image of the code (read here with zxing-cpp) or the typed barcode number."""
     t = Translator(negotiate(request))
-    party = current_party(request, container)
     try:
         _bounded, form = await read_upload_form(request, container)  # also the CSRF check
-        if party is None:
-            return RedirectResponse(_root(request) + HOME, 303)
         data = await upload_bytes(form, "image", container)
     except UploadTooLarge:
-        if party is None:
-            return RedirectResponse(_root(request) + HOME, 303)
         limit = f"{container.settings.max_upload_bytes / (1024 * 1024):.0f}"
         return _check_page(request, pages, party, error=t("verify.upload_too_large", limit_mb=limit), status_code=413)
     typed = form_text(form, "typed", 64)
     if data:
         try:
-            decoded = decode_image(data)
+            decoded = await container.image_workers.run(decode_image, data)
+        except PoolBusy as exc:
+            busy = t("error.busy", seconds=exc.retry_after)
+            return _check_page(
+                request, pages, party, error=busy, status_code=503, headers={"Retry-After": str(exc.retry_after)}
+            )
+        except ImageTooLarge:  # from the header: nothing was decoded
+            return _check_page(request, pages, party, error=t("verify.upload_bad_image"), status_code=413)
         except ValueError:
             return _check_page(request, pages, party, error=t("verify.upload_bad_image"), status_code=400)
         if decoded is None:
