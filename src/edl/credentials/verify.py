@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NamedTuple
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.x509.oid import NameOID
 
 from edl.credentials import cbor
@@ -166,19 +166,28 @@ _signer_cache: dict[bytes, _Signer] = {}
 
 
 def _signer_facts(der: bytes, cert: x509.Certificate) -> _Signer:
-    """Signer summary and public key of a DS certificate, cached by its DER bytes (bounded)."""
+    """Signer summary and public key of a DS certificate, cached by its DER bytes (bounded).
+
+    cryptography parses a certificate's subject and key lazily: a damaged one that `parse_certificates` took fails
+    here (ValueError, TypeError, UnsupportedAlgorithm), and is refused as malformed.
+    """
     facts = _signer_cache.get(der)
     if facts is None:
+        try:
+            facts = _Signer(
+                SignerInfo.of(cert),
+                cert.public_key(),
+                cert.not_valid_before_utc,
+                cert.not_valid_after_utc,
+                _subject(cert, NameOID.COUNTRY_NAME),
+                _subject(cert, NameOID.STATE_OR_PROVINCE_NAME),
+            )
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            raise Refusal(
+                ErrorCode.MALFORMED, "the x5chain certificate cannot be read (its subject, key or validity)"
+            ) from None
         if len(_signer_cache) >= 256:
             _signer_cache.clear()
-        facts = _Signer(
-            SignerInfo.of(cert),
-            cert.public_key(),
-            cert.not_valid_before_utc,
-            cert.not_valid_after_utc,
-            _subject(cert, NameOID.COUNTRY_NAME),
-            _subject(cert, NameOID.STATE_OR_PROVINCE_NAME),
-        )
         _signer_cache[der] = facts
     return facts
 
