@@ -47,7 +47,7 @@ from edl.domain.scope import AuthorityScope
 
 ALL_AUTHORITIES = "*"
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
-_AUTHORITY = re.compile(r"^\d{6}$")
+_AUTHORITY = re.compile(r"^[0-9]{6}$")
 
 
 class Role(StrEnum):
@@ -317,7 +317,9 @@ def sign_in_staff(
             if row is None:
                 password_matches(password[:MAX_LENGTH], DUMMY_HASH)  # same work as for a real user
                 failure, reason = StaffSignInFailed(), "unknown_user"
-            elif len(password) > MAX_LENGTH or not password_matches(password, row.password_hash):
+            elif not password_matches(password[:MAX_LENGTH], row.password_hash) or len(password) > MAX_LENGTH:
+                # the hash runs first whatever the length: an over-long password costs what it costs for an
+                # unknown name, so timing tells no username apart
                 failure, reason = StaffSignInFailed(), "wrong_password"
             elif row.disabled_at is not None:
                 failure, reason = StaffSignInFailed(), "disabled"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from edl.domain.errors import InvalidLicence
 
-_CODE_RE = re.compile(r"^\d{6}$")
+_CODE_RE = re.compile(r"^[0-9]{6}$")
 
 
 @dataclass(frozen=True, slots=True)

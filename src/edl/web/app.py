@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from edl.bootstrap import Container
+from edl.web.bodylimit import BodyLimitMiddleware
 from edl.web.errors import install_error_handlers
 from edl.web.observability import ObservabilityMiddleware, RequestMetrics, configure_logging
 from edl.web.party_auth import install_party_handlers
@@ -32,9 +33,12 @@ from edl.web.routes import (
     status,
     verifier,
 )
+from edl.web.routes.holder_common import MULTIPART_SLACK
 from edl.web.security import SecurityHeadersMiddleware
 
 PLACEHOLDER_PORTRAIT = "portrait-placeholder.svg"
+UPLOAD_PATHS = ("/app/apply/photo", "/app/bind", "/app/verify-face", "/verify/upload")
+"""The routes that take a photo upload (multipart, up to EDL_MAX_UPLOAD_BYTES); every other body is capped small."""
 
 
 def create_app(container: Container) -> FastAPI:
@@ -72,6 +76,8 @@ def create_app(container: Container) -> FastAPI:
     install_party_handlers(app)
     auth.install_auth_handlers(app)
     # Last added runs first: observability sees every response, including the security headers.
+    upload_limit = container.settings.max_upload_bytes + MULTIPART_SLACK
+    app.add_middleware(BodyLimitMiddleware, limits=dict.fromkeys(UPLOAD_PATHS, upload_limit))
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     return app

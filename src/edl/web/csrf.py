@@ -114,6 +114,10 @@ def cross_site(request: Request) -> str | None:
     return None
 
 
+MAX_FORM_FIELDS = 64
+"""Our largest form (registering a relying party with its field list) has about 25 fields."""
+
+
 async def require_csrf(request: Request) -> None:
     """For unsafe methods: same site, and the form field `csrf` or header `X-CSRF-Token` equals the cookie."""
     if request.method in SAFE_METHODS:
@@ -127,7 +131,7 @@ async def require_csrf(request: Request) -> None:
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:
         try:
-            form = await request.form()
+            form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
         except Exception:  # not a form body (e.g. JSON without the header): no token
             form = None
         value = form.get(CSRF_FIELD) if form is not None else None

@@ -21,6 +21,7 @@ from edl.registry.queries import LicenceNotFound
 from edl.web.i18n import Lang, Translator, negotiate
 from edl.web.masking import mask_numbers_in
 from edl.web.rendering import Pages
+from edl.web.security import add_security_headers
 
 API_PREFIX = "/api/"
 SERVER_ERROR_MESSAGE = "服务器内部错误，请稍后重试 / internal server error: retry shortly, or quote the request_id"
@@ -111,13 +112,17 @@ def install_error_handlers(app: FastAPI) -> None:
             route=_route(request),
         )
         if answers_json(request):  # an API client or fetch() gets JSON, never an HTML page
-            return JSONResponse(
+            response: Response = JSONResponse(
                 {"error": "server_error", "message": SERVER_ERROR_MESSAGE, "request_id": request_id},
                 status_code=500,
                 headers={"Cache-Control": "no-store"},
             )
-        t = Translator(negotiate(request))
-        return error_page(request, 500, t("error.server"), t("error.server_detail", request_id=request_id))
+        else:
+            t = Translator(negotiate(request))
+            response = error_page(request, 500, t("error.server"), t("error.server_detail", request_id=request_id))
+        # Starlette answers this outside every middleware: the security headers are added here.
+        add_security_headers(response.headers, https=request.url.scheme == "https")
+        return response
 
 
 def answers_json(request: Request) -> bool:

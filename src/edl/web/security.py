@@ -36,6 +36,15 @@ STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 STATIC_PREFIX = "/static/"
 
 
+def add_security_headers(headers: MutableHeaders, *, https: bool) -> None:
+    """SECURITY_HEADERS (unless the response set its own) and HSTS over https. Also used by the 500 handler, which
+    answers outside every middleware."""
+    for name, value in SECURITY_HEADERS.items():
+        headers.setdefault(name, value)
+    if https:
+        headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
+
+
 class SecurityHeadersMiddleware:
     """Adds SECURITY_HEADERS (unless a route set them), HSTS over https, and Cache-Control for static files."""
 
@@ -53,10 +62,7 @@ class SecurityHeadersMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-                if https:
-                    headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
+                add_security_headers(headers, https=https)
                 if is_static and message["status"] == 200:
                     headers["Cache-Control"] = (
                         "public, max-age=31536000, immutable" if versioned else "public, max-age=300"

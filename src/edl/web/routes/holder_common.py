@@ -152,7 +152,7 @@ async def read_upload_form(request: Request, container: Container) -> tuple[Requ
     """
     limit = container.settings.max_upload_bytes + MULTIPART_SLACK
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise UploadTooLarge
     received = 0
 

@@ -177,7 +177,7 @@ def parties_add(
     except ValueError:
         return _page(request, staff, container, pages, error=t("parties.bad_purpose"), form=form, status=400)
     rate_text = rate.strip()
-    if rate_text and (not rate_text.isdigit() or len(rate_text) > MAX_RATE_TEXT):
+    if rate_text and (not (rate_text.isascii() and rate_text.isdigit()) or len(rate_text) > MAX_RATE_TEXT):
         return _page(request, staff, container, pages, error=t("parties.bad_rate"), form=form, status=400)
     try:
         with transaction(container.sessions) as session:
