@@ -328,3 +328,12 @@ def test_signed_out_the_console_sends_to_sign_in(ready: Container) -> None:
     with TestClient(create_app(ready), follow_redirects=False) as c:
         r = c.get("/review/relying-parties")
         assert r.status_code == 303 and "/review/sign-in" in r.headers["location"]
+
+
+@pytest.mark.parametrize("rate", ["²", "①", "٣٠", "-1", "1e3"])
+def test_a_rate_that_is_not_ascii_digits_is_a_readable_400_not_a_500(
+    ready: Container, admin: TestClient, rate: str
+) -> None:
+    r = add_form(admin, name="某某租车", purpose="rental", rate=rate)
+    assert r.status_code == 400
+    assert "content-security-policy" in r.headers
