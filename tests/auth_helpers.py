@@ -17,9 +17,12 @@ Staff users made here all get `TEST_STAFF_PASSWORD`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
+import anyio
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI
 from starlette.testclient import TestClient
@@ -160,3 +163,26 @@ def app_with_probes(container: Container) -> FastAPI:
     app.add_api_route("/test/holder", holder_probe, methods=["GET"])
     app.add_api_route("/test/staff", staff_probe, methods=["GET"])
     return app
+
+
+T = TypeVar("T")
+
+
+def run_async(func: Callable[..., Awaitable[T]], *args: object) -> T:
+    """`anyio.run(func, *args)` in a thread of its own: the browser tests' Playwright keeps an event loop running in
+    the main thread for the whole session, and anyio refuses to start a second one there."""
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            results.append(anyio.run(func, *args))
+        except BaseException as exc:  # handed back to the test's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=target, name="run-async")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return results[0]

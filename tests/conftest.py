@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import structlog
 
 from edl.bootstrap import Container, bootstrap
 from edl.config import Settings
@@ -17,6 +18,14 @@ from edl.db.models import Base
 
 PG_URL = os.environ.get("EDL_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 BACKENDS = ["sqlite"] if os.environ.get("EDL_TEST_SKIP_PG") == "1" else ["sqlite", "postgresql"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_logging() -> Iterator[None]:
+    """Each test starts with structlog unconfigured: a test that configured a quieter level (the live API server
+    logs warnings only) must not hide another test's info events from `capture_logs`."""
+    structlog.reset_defaults()
+    yield
 
 
 @pytest.fixture(scope="session")

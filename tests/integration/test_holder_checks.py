@@ -107,7 +107,7 @@ def test_signed_out_or_unbound_holders_do_not_see_the_page(ready: Container, cli
     assert r.status_code == 303 and r.headers["location"].endswith("/app")
 
 
-def test_the_holder_checks_alias_redirects_a_signed_in_holder(client: TestClient, ready: Container) -> None:
+def test_the_holder_checks_alias_redirects_a_signed_in_holder(client: TestClient, ready: Container) -> None:  # noqa: F811
     r = client.get("/holder/checks")
     assert r.status_code == 303 and r.headers["location"].startswith("/app/sign-in")  # a driver's page, like all
     sign_in_holder(client, ready)

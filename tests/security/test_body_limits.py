@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import anyio
 import pytest
 from fastapi.testclient import TestClient
 from starlette.types import Message
@@ -13,7 +12,7 @@ from starlette.types import Message
 from edl.bootstrap import Container
 from edl.web import create_app
 from edl.web.bodylimit import DEFAULT_LIMIT
-from tests.auth_helpers import csrf_of
+from tests.auth_helpers import csrf_of, run_async
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +51,7 @@ def test_the_api_answers_its_documented_json_413(client: TestClient) -> None:
 
 def test_a_streamed_body_without_length_is_cut_off_at_the_limit(container: Container) -> None:
     """No Content-Length: the body is counted as it arrives and nothing past the limit is pulled from the client."""
-    anyio.run(_stream_to_form, container)
+    run_async(_stream_to_form, container)
 
 
 async def _stream_to_form(container: Container) -> None:

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import anyio
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
@@ -33,7 +32,7 @@ from edl.web import create_app
 from edl.web.routes.api_verify import MAX_BODY
 from edl.web.routes.inbox import MAX_SUBSCRIPTION_BODY
 from edl.web.routes.verifier import MAX_JSON_BYTES
-from tests.auth_helpers import csrf_of, sign_in_holder
+from tests.auth_helpers import csrf_of, run_async, sign_in_holder
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 DEEP = b"[" * 1000
@@ -317,7 +316,7 @@ def test_a_50_mb_body_is_a_413_and_is_never_read_past_the_limit(
     else:
         headers["transfer-encoding"] = "chunked"
 
-    status, answer, pulled = anyio.run(post_raw, app, path, headers, HUGE)
+    status, answer, pulled = run_async(post_raw, app, path, headers, HUGE)
 
     assert status == 413
     assert answer["content-type"].startswith("application/json")

@@ -42,7 +42,7 @@ from edl.verification.purposes import Purpose
 from edl.web import create_app
 from edl.web.codes import qr_png
 from edl.worker_pool import PoolBusy, WorkerPool
-from tests.auth_helpers import csrf_of, sign_in_holder
+from tests.auth_helpers import csrf_of, run_async, sign_in_holder
 from tests.faces import id_photo, live_capture
 from tests.workflow import prepare, seed_licence
 
@@ -328,7 +328,7 @@ def test_healthz_answers_while_an_upload_s_image_work_is_running(
                 pool.release.set()
         return seen
 
-    seen = anyio.run(scenario)
+    seen = run_async(scenario)
     assert seen["started"], "the upload's image work never reached the image pool"
     assert seen["health"].status_code == 200
     assert seen["still_held"], "/healthz answered only after the image work was done"
