@@ -20,6 +20,7 @@ from edl.storage.photos import FilePhotoStore, PhotoStore
 if TYPE_CHECKING:
     from edl.accounts.sms import SmsSender
     from edl.applications.face import FaceVerifier
+    from edl.credentials.barcode import BarcodeScheme
     from edl.domain.calendar import WorkingCalendar
     from edl.notifications.push import Notifier
     from edl.verification.ratelimit import RateLimiter
@@ -102,6 +103,18 @@ class Container:
         from edl.verification.ratelimit import build_rate_limiter
 
         return build_rate_limiter(self.settings)
+
+    @cached_property
+    def barcodes(self) -> BarcodeScheme:
+        """The expiring numbers under the Code 128 barcode: HMAC key `barcode` from the data directory's secrets, the
+        step from settings, the clock-skew leeway for numbers made by a server whose clock is ahead."""
+        from edl.credentials.barcode import BarcodeScheme
+
+        return BarcodeScheme(
+            self.secret("barcode"),
+            step_seconds=self.settings.barcode_step_seconds,
+            leeway_seconds=self.settings.clock_skew_seconds,
+        )
 
     @cached_property
     def image_workers(self) -> WorkerPool:

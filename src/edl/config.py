@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -101,6 +101,13 @@ class Settings(BaseSettings):
         default=180, ge=30, le=180, description="how long a 亮码 (signed short-lived code) is valid; at most 3 min"
     )
     code_refresh_seconds: int = Field(default=60, ge=10, le=170, description="how often the holder page renews it")
+    barcode_step_seconds: int = Field(
+        default=60,
+        ge=30,
+        le=300,
+        description="the barcode number's time step: a number is accepted in its own step and the next one "
+        "(docs/code-format.md); at least code_refresh_seconds, so the page renews it before it lapses",
+    )
     status_list_ttl_seconds: int = Field(
         default=300, ge=10, description="status list `ttl`: how long a verifier may cache the list"
     )
@@ -127,6 +134,15 @@ class Settings(BaseSettings):
         description="log one access line per this many successful (2xx) POST /api/v1/verifications requests "
         "(each verification is in the verification log anyway); refusals and errors are always logged",
     )
+
+    @model_validator(mode="after")
+    def _barcode_outlives_refresh(self) -> Settings:
+        if self.barcode_step_seconds < self.code_refresh_seconds:
+            raise ValueError(
+                f"barcode_step_seconds ({self.barcode_step_seconds}) must be at least code_refresh_seconds "
+                f"({self.code_refresh_seconds}): a page would show a barcode number that has lapsed"
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:

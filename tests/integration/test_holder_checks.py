@@ -20,6 +20,7 @@ from edl.web import create_app
 from tests.auth_helpers import sign_in_holder
 from tests.integration.test_online_verification import (
     NOW,
+    live_barcode,
     live_code,
     party_key,
     post,
@@ -48,15 +49,16 @@ def bind(container: Container, mobile: str, number: str) -> None:
 
 
 def test_the_holder_sees_who_checked_their_licence(ready: Container, client: TestClient, tmp_path: Path) -> None:  # noqa: F811
-    number, elicence_id = seeded(ready, tmp_path)
-    other_number, other_id = seeded(ready, tmp_path, n=1, name="李娜")
+    number, _ = seeded(ready, tmp_path)
+    other_number, _ = seeded(ready, tmp_path, n=1, name="李娜")
     _, rental = party_key(ready, Purpose.RENTAL, name="某某租车 北京站")
     _, police = party_key(ready, Purpose.POLICE, name="朝阳交警 执法终端")
     set_clock(ready, NOW + timedelta(minutes=5))
     assert post(client, rental, {"code": live_code(ready, number, NOW + timedelta(minutes=5))}).json()["valid"]
     set_clock(ready, NOW + timedelta(minutes=7))
-    post(client, police, {"barcode": elicence_id})
-    post(client, police, {"barcode": other_id})  # another holder's licence
+    at = NOW + timedelta(minutes=7)
+    post(client, police, {"barcode": live_barcode(ready, number, at)})
+    post(client, police, {"barcode": live_barcode(ready, other_number, at)})  # another holder's licence
     sign_in_holder(client, ready, MOBILE)
     bind(ready, MOBILE, number)
 
@@ -81,11 +83,11 @@ def test_a_refused_check_shows_as_not_passed(ready: Container, client: TestClien
     from edl.domain import Status
     from edl.registry.events import set_status
 
-    number, elicence_id = seeded(ready, tmp_path)
+    number, _ = seeded(ready, tmp_path)
     _, key = party_key(ready, Purpose.RENTAL, name="租车")
     with transaction(ready.sessions) as s:
         set_status(s, number, Status.SUSPENDED, actor="test", at=NOW)
-    assert post(client, key, {"barcode": elicence_id}).json()["status"] == "suspended"
+    assert post(client, key, {"barcode": live_barcode(ready, number)}).json()["status"] == "suspended"
     sign_in_holder(client, ready, MOBILE)
     bind(ready, MOBILE, number)
     page = client.get("/app/checks").text

@@ -21,7 +21,7 @@ from edl.db.session import transaction
 from edl.domain import Status
 from edl.registry.events import set_status
 from edl.web import create_app
-from edl.web.codes import code128_modules, licence_barcode_payload
+from edl.web.codes import barcode_caption, code128_modules
 from tests.auth_helpers import csrf_of, sign_in_holder
 from tests.faces import id_photo, live_capture, two_faces_photo
 from tests.workflow import ScriptedFaceVerifier, prepare, seed_licence
@@ -138,8 +138,12 @@ def test_the_stored_photo_case_issues_the_elicence_and_its_page_shows_the_data(
         assert shown in text
     assert "2026-03-16 10:00" in text  # generation time in Beijing time
     assert "data-live-qr" in text and 'aria-label="电子驾驶证二维码"' in text  # the live code's QR (亮码)
-    assert 'class="licence-bar"' in text and licence_barcode_payload(e.id) in text  # Code128 of the e-licence id
-    assert text.count('<rect x="') >= code128_modules(e.id).count("01")  # one rect per bar, at least
+    shown = re.search(r"data-live-bar-number[^>]*>([0-9 ]+)<", text)
+    assert 'class="licence-bar"' in text and shown is not None  # the Code128 of the current barcode number
+    barcode = shown.group(1).replace(" ", "")
+    assert barcode_caption(barcode) == shown.group(1) and e.id not in barcode
+    assert container.barcodes.read(barcode, at=container.clock()) == e.status_index
+    assert text.count('<rect x="') >= code128_modules(barcode).count("01")  # one rect per bar, at least
     photo = client.get("/app/licence/photo")
     assert photo.status_code == 200 and photo.content[:2] == b"\xff\xd8"
     assert photo.headers["cache-control"].startswith("private")

@@ -97,6 +97,12 @@ def live_code(container: Container, number: str, at: datetime = NOW) -> str:
         return make_live_code(s, container, number, at=at).text
 
 
+def live_barcode(container: Container, number: str, at: datetime = NOW) -> str:
+    """The number under the barcode of a page made at `at` (with the live code)."""
+    with transaction(container.sessions) as s:
+        return make_live_code(s, container, number, at=at).barcode
+
+
 def party_key(
     container: Container,
     purpose: Purpose,
@@ -248,22 +254,28 @@ def test_a_barcode_is_looked_up_live_and_says_it_carries_no_signature(
 ) -> None:
     number, elicence_id = seeded(ready, tmp_path)
     _, key = party_key(ready, Purpose.RENTAL)
-    answer = post(client, key, {"barcode": f" {elicence_id.upper()} "}).json()
+    barcode = live_barcode(ready, number)
+    answer = post(client, key, {"barcode": f" {barcode[:12]} {barcode[12:]} "}).json()
     assert (answer["valid"], answer["status"], answer["method"]) == (True, "valid", "barcode")
     assert any("no signature" in w for w in answer["warnings"])
     assert answer["code_expires_at"] is None
     (logged,) = log_rows(ready)
-    assert (logged.method, logged.licence_number) == ("barcode", number)
+    assert (logged.method, logged.licence_number, logged.elicence_id) == ("barcode", number, elicence_id)
 
 
-def test_an_unknown_or_malformed_barcode_is_refused_and_logged(ready: Container, client: TestClient) -> None:
+def test_a_wrong_static_or_malformed_barcode_is_refused_and_logged(
+    ready: Container, client: TestClient, tmp_path: Path
+) -> None:
+    _, elicence_id = seeded(ready, tmp_path)
     _, key = party_key(ready, Purpose.RENTAL)
-    unknown = post(client, key, {"barcode": uuid.uuid4().hex}).json()
-    assert (unknown["valid"], unknown["status"]) == (False, "unknown")
-    assert [e["code"] for e in unknown["errors"]] == ["elicence_not_found"]
-    malformed = post(client, key, {"barcode": "12345"}).json()
-    assert malformed["valid"] is False and [e["code"] for e in malformed["errors"]] == ["malformed"]
-    assert [r.valid for r in log_rows(ready)] == [False, False]
+    answers = [post(client, key, {"barcode": b}).json() for b in ("0" * 24, elicence_id.upper(), "12345")]
+    assert [(a["valid"], a["status"], a["fields"]) for a in answers] == [(False, "unknown", {})] * 3
+    assert [[e["code"] for e in a["errors"]] for a in answers] == [
+        ["barcode_invalid"],
+        ["barcode_static_id"],
+        ["malformed"],
+    ]
+    assert [(r.valid, r.licence_number, r.elicence_id) for r in log_rows(ready)] == [(False, None, None)] * 3
 
 
 # --- unknown policy ------------------------------------------------------------------------------------------------
@@ -305,9 +317,9 @@ def test_police_see_every_field(ready: Container, client: TestClient, tmp_path: 
 def test_businesses_see_only_their_purposes_fields_and_never_the_address(
     ready: Container, client: TestClient, tmp_path: Path, purpose: Purpose, method: str
 ) -> None:
-    number, elicence_id = seeded(ready, tmp_path)
+    number, _ = seeded(ready, tmp_path)
     _, key = party_key(ready, purpose)
-    body = {"code": live_code(ready, number)} if method == "code" else {"barcode": elicence_id}
+    body = {"code": live_code(ready, number)} if method == "code" else {"barcode": live_barcode(ready, number)}
     r = post(client, key, body)
     fields = r.json()["fields"]
     assert set(fields) == {f.value for f in RULES[purpose].fields}
@@ -356,12 +368,13 @@ def test_without_a_valid_key_the_answer_is_401_and_nothing_is_logged(
 
 
 def test_a_revoked_key_is_refused(ready: Container, client: TestClient, tmp_path: Path) -> None:
-    _, elicence_id = seeded(ready, tmp_path)
+    number, _ = seeded(ready, tmp_path)
+    barcode = live_barcode(ready, number)
     party_id, key = party_key(ready, Purpose.RENTAL)
-    assert post(client, key, {"barcode": elicence_id}).status_code == 200  # now cached by this process
+    assert post(client, key, {"barcode": barcode}).status_code == 200  # now cached by this process
     with transaction(ready.sessions) as s:
         revoke_party(s, party_id, actor="test", at=NOW)
-    r = post(client, key, {"barcode": elicence_id})
+    r = post(client, key, {"barcode": barcode})
     assert r.status_code == 401 and r.json()["error"] == "invalid_key"
     assert len(log_rows(ready)) == 1
 
@@ -369,30 +382,32 @@ def test_a_revoked_key_is_refused(ready: Container, client: TestClient, tmp_path
 def test_a_key_revoked_in_another_process_is_refused_once_its_cache_entry_lapses(
     ready: Container, client: TestClient, tmp_path: Path
 ) -> None:
-    _, elicence_id = seeded(ready, tmp_path)
+    number, _ = seeded(ready, tmp_path)
+    barcode = live_barcode(ready, number)
     party_id, key = party_key(ready, Purpose.RENTAL)
-    assert post(client, key, {"barcode": elicence_id}).status_code == 200
+    assert post(client, key, {"barcode": barcode}).status_code == 200
     with ready.engine.begin() as conn:  # as another app server would: straight in the database
         conn.execute(
             sa.text("UPDATE relying_parties SET revoked_at = :at, revoked_by = 'other' WHERE id = :id"),
             {"at": NOW, "id": party_id},
         )
     clear_auth_cache()  # what AUTH_CACHE_SECONDS of waiting does
-    assert post(client, key, {"barcode": elicence_id}).status_code == 401
+    assert post(client, key, {"barcode": barcode}).status_code == 401
 
 
 def test_over_the_keys_limit_the_answer_is_429_with_retry_after(
     ready: Container, client: TestClient, tmp_path: Path
 ) -> None:
-    _, elicence_id = seeded(ready, tmp_path)
+    number, _ = seeded(ready, tmp_path)
+    barcode = live_barcode(ready, number)
     _, key = party_key(ready, Purpose.RENTAL, rate=2)
     _, other_key = party_key(ready, Purpose.RENTAL, name="another desk", rate=2)
-    answers = [post(client, key, {"barcode": elicence_id}) for _ in range(3)]
+    answers = [post(client, key, {"barcode": barcode}) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert int(answers[2].headers["retry-after"]) >= 1
     assert answers[2].json()["error"] == "rate_limited"
     assert answers[1].headers["ratelimit-remaining"] == "0"
-    assert post(client, other_key, {"barcode": elicence_id}).status_code == 200  # limits are per key
+    assert post(client, other_key, {"barcode": barcode}).status_code == 200  # limits are per key
     assert len(log_rows(ready)) == 3
 
 
@@ -436,8 +451,8 @@ def test_every_verifying_call_writes_one_log_row_and_no_other_audit_rows(
     bodies: list[dict[str, str]] = [
         {"code": live_code(ready, number)},
         {"code": "EDL1:garbage"},
+        {"barcode": live_barcode(ready, number)},
         {"barcode": elicence_id},
-        {"barcode": uuid.uuid4().hex},
     ]
     ids = [post(client, key, b).json()["verification_id"] for b in bodies]
     logged = log_rows(ready)
@@ -449,9 +464,9 @@ def test_every_verifying_call_writes_one_log_row_and_no_other_audit_rows(
 
 
 def test_the_verification_log_refuses_changes(ready: Container, client: TestClient, tmp_path: Path) -> None:
-    _, elicence_id = seeded(ready, tmp_path)
+    number, _ = seeded(ready, tmp_path)
     _, key = party_key(ready, Purpose.RENTAL)
-    post(client, key, {"barcode": elicence_id})
+    post(client, key, {"barcode": live_barcode(ready, number)})
     with pytest.raises(sa.exc.DBAPIError), ready.engine.begin() as conn:
         conn.execute(sa.text("UPDATE verifications SET valid = false"))
     assert log_rows(ready)[0].valid is True

@@ -1,6 +1,7 @@
 """亮证 / 亮码 through HTTP and the CLI, on SQLite and PostgreSQL: the holder's licence page with the live code, the
 code endpoint livecode.js polls, the PNG / PDF downloads (their QR read back with zxing-cpp and verified as a signed
-EDL1 code, their barcode as the e-licence id), `edl credential render`, and the refusals."""
+EDL1 code, their barcode as the current barcode number of the e-licence), `edl credential render`, and the
+refusals."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ from typer.testing import CliRunner
 
 from edl.bootstrap import Container
 from edl.cli_render import credential_render
+from edl.credentials.barcode import BarcodeRefused
 from edl.credentials.livecode import CodeResult, verify_code
+from edl.db.models import ElicenceRow
 from edl.elicences.service import issue_elicence
 from edl.rendering import fonts
 from edl.web import create_app
@@ -56,8 +59,21 @@ def _verified(container: Container, text: str, *, at: datetime = NOW) -> CodeRes
     )
 
 
+def _barcode_names(container: Container, number: str, *, at: datetime) -> str | None:
+    """The e-licence id a barcode number names at `at` (None when it is refused)."""
+    try:
+        serial = container.barcodes.read(number, at=at)
+    except BarcodeRefused:
+        return None
+    with container.sessions() as s:
+        return s.query(ElicenceRow.id).filter(ElicenceRow.status_index == serial).scalar()
+
+
 def _read(png: bytes) -> dict[str, str]:
-    return {r.format.name: r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))}
+    formats = zxingcpp.BarcodeFormats(
+        [zxingcpp.BarcodeFormat.QRCode, zxingcpp.BarcodeFormat.Code128]
+    )  # as the verifier
+    return {r.format.name: r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)), formats=formats)}
 
 
 def _svg_png(svg: str) -> bytes:
@@ -104,6 +120,25 @@ def test_the_code_endpoint_gives_a_fresh_signed_code_with_its_qr(client: TestCli
     assert client.get("/app/licence/code").json()["text"] != body["text"], "a new nonce each time"
 
 
+def test_the_code_endpoint_renews_the_barcode_with_the_code(client: TestClient, container: Container) -> None:
+    _, elicence_id = _holder_with_elicence(client, container)
+    page = client.get("/app/licence").text
+    first = client.get("/app/licence/code").json()
+    assert {"barcode", "barcode_caption", "barcode_svg"} <= first.keys()
+    assert _read(_svg_png(first["barcode_svg"])) == {"Code128": first["barcode"]}
+    assert first["barcode_caption"] in page, "the page shows the same number as its renewal at the same moment"
+    assert 'data-live-bar=""' in page and "data-live-bar-number" in page, "livecode.js finds what to renew"
+    assert _barcode_names(container, first["barcode"], at=NOW) == elicence_id
+
+    later = NOW + timedelta(minutes=2)
+    container.clock = lambda: later
+    renewed = client.get("/app/licence/code").json()
+    assert renewed["barcode"] != first["barcode"], "the renewal carries a fresh barcode number"
+    assert _read(_svg_png(renewed["barcode_svg"])) == {"Code128": renewed["barcode"]}
+    assert _barcode_names(container, renewed["barcode"], at=later) == elicence_id
+    assert _barcode_names(container, first["barcode"], at=later) is None, "the first one has lapsed"
+
+
 def test_the_front_png_download_reads_back_as_the_code_and_the_elicence_id(
     client: TestClient, container: Container
 ) -> None:
@@ -113,7 +148,8 @@ def test_the_front_png_download_reads_back_as_the_code_and_the_elicence_id(
     assert r.headers["cache-control"] == "no-store"
     assert r.headers["content-disposition"] == 'attachment; filename="edl-licence-front-20260316-100005.png"'
     codes = _read(r.content)
-    assert codes["Code128"] == elicence_id
+    assert codes["Code128"] != elicence_id and len(codes["Code128"]) == 24
+    assert _barcode_names(container, codes["Code128"], at=NOW) == elicence_id
     result = _verified(container, codes["QRCode"])
     assert result.valid and result.claims is not None and result.claims.elicence_id == elicence_id
 
@@ -201,7 +237,7 @@ def test_cli_renders_the_front_page_png_with_a_valid_code(
     assert f"wrote {out}" in stdout and elicence_id in stdout
     assert out.stat().st_mode & 0o077 == 0, "personal data: owner-only"
     codes = _read(out.read_bytes())
-    assert codes["Code128"] == elicence_id
+    assert _barcode_names(container, codes["Code128"], at=datetime.now(UTC)) == elicence_id
     result = _verified(container, codes["QRCode"], at=datetime.now(UTC))
     assert result.valid, result.errors
 

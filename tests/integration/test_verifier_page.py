@@ -53,6 +53,14 @@ def live_code(container: Container, number: str) -> str:
         return make_live_code(s, container, number, at=container.clock()).text
 
 
+def live_barcode(container: Container, number: str, at: datetime | None = None) -> str:
+    """The number under the barcode of the licence's page made at `at` (default: now)."""
+    from edl.elicences.livecode_service import make_live_code
+
+    with transaction(container.sessions) as s:
+        return make_live_code(s, container, number, at=at or container.clock()).barcode
+
+
 def party_key(container: Container, purpose: Purpose, name: str) -> str:
     from edl.verification.parties import register_party
 
@@ -176,26 +184,55 @@ def test_a_suspension_after_the_code_was_made_shows_suspended(world: Container) 
     assert "暂扣" in html
 
 
-def test_a_code128_barcode_is_read_as_the_elicence_number(world: Container) -> None:
-    _number, eid = issued(world)
+def test_a_code128_barcode_is_read_as_the_current_barcode_number(world: Container) -> None:
+    number, _eid = issued(world)
     key = party_key(world, Purpose.RENTAL, "租车行")
     with client_for(world) as client:
         sign_in(client, key)
-        html = upload(client, code128_png(eid))
+        html = upload(client, code128_png(live_barcode(world, number)))
     valid, status = verdict(html)
     assert status == "valid" and valid
     assert "条形码号码" in html, "the page says the barcode is not a signed code"
-    assert [r.method for r in verifications(world)] != ["code"]
+    assert [r.method for r in verifications(world)] == ["barcode"]
 
 
 def test_a_typed_barcode_number_works_without_an_image(world: Container) -> None:
-    _number, eid = issued(world)
+    from edl.web.codes import barcode_caption
+
+    number, _eid = issued(world)
     key = party_key(world, Purpose.RENTAL, "租车行")
     with client_for(world) as client:
         sign_in(client, key)
-        r = client.post("/verify/upload", data={"csrf": csrf(client), "typed": eid})
+        typed = barcode_caption(live_barcode(world, number))  # as printed: groups of four digits
+        r = client.post("/verify/upload", data={"csrf": csrf(client), "typed": typed})
     assert r.status_code == 200
     assert verdict(r.text) == (True, "valid")
+
+
+def test_a_typed_old_barcode_number_or_the_elicence_id_is_refused_in_plain_words(world: Container) -> None:
+    number, eid = issued(world)
+    old = live_barcode(world, number, at=NOW - timedelta(minutes=2))
+    key = party_key(world, Purpose.RENTAL, "租车行")
+    with client_for(world) as client:
+        sign_in(client, key)
+        expired = client.post("/verify/upload", data={"csrf": csrf(client), "typed": old})
+        static = client.post("/verify/upload", data={"csrf": csrf(client), "typed": eid})
+    assert verdict(expired.text) == (False, "unknown")
+    assert "条形码已过期" in expired.text and "data-field=" not in expired.text
+    assert verdict(static.text) == (False, "unknown")
+    assert "固定的电子驾驶证编号" in static.text and "data-field=" not in static.text
+    logged = [(r.method, r.errors, r.licence_number) for r in verifications(world)]
+    assert logged == [("barcode", "barcode_expired", None), ("barcode", "barcode_static_id", None)]
+
+
+def test_the_page_says_a_barcode_proves_nothing_offline(world: Container) -> None:
+    key = party_key(world, Purpose.RENTAL, "租车行")
+    with client_for(world) as client:
+        sign_in(client, key)
+        zh = client.get("/verify").text
+        en = client.get("/verify", headers={"Accept-Language": "en"}).text
+    assert "条形码本身没有签名，离线时不能证明任何事" in zh
+    assert "A barcode carries no signature and proves nothing offline" in en
 
 
 def test_an_image_without_a_code_is_refused_in_plain_words(world: Container) -> None:

@@ -78,6 +78,10 @@ class LiveApi:
         with transaction(self.container.sessions) as s:
             return make_live_code(s, self.container, number, at=self.container.clock()).text
 
+    def barcode(self, number: str) -> str:
+        with transaction(self.container.sessions) as s:
+            return make_live_code(s, self.container, number, at=self.container.clock()).barcode
+
     def elicence_id(self, number: str) -> str:
         with self.container.sessions() as s:
             return str(
@@ -198,12 +202,12 @@ def test_a_genuine_code_answers_a_documented_valid_result_with_the_purposes_fiel
 def test_a_suspended_licence_and_barcodes_answer_documented_results(live_api: LiveApi, operation: Any) -> None:
     suspended = _post(live_api, operation, {"code": live_api.code(live_api.numbers[1])}).json()
     assert (suspended["valid"], suspended["status"]) == (False, "suspended")
-    barcode = _post(
-        live_api, operation, {"barcode": live_api.elicence_id(live_api.numbers[2]).upper()}, "rental"
-    ).json()
+    barcode = _post(live_api, operation, {"barcode": live_api.barcode(live_api.numbers[2])}, "rental").json()
     assert (barcode["valid"], barcode["method"]) == (True, "barcode")
-    unknown = _post(live_api, operation, {"barcode": "0" * 32}).json()
-    assert [e["code"] for e in unknown["errors"]] == ["elicence_not_found"]
+    static = _post(live_api, operation, {"barcode": live_api.elicence_id(live_api.numbers[2]).upper()}).json()
+    assert [e["code"] for e in static["errors"]] == ["barcode_static_id"]
+    wrong = _post(live_api, operation, {"barcode": "0" * 24}).json()
+    assert [e["code"] for e in wrong["errors"]] == ["barcode_invalid"]
 
 
 def test_refusals_answer_documented_errors(live_api: LiveApi, operation: Any) -> None:

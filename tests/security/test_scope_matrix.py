@@ -30,7 +30,7 @@ from edl.applications import service
 from edl.audit import ActorKind
 from edl.bootstrap import Container
 from edl.cli_staff import staff_app
-from edl.db.models import AuditRow, ElicenceRow, RecordRow, RelyingPartyRow, StaffUserRow, VerificationRow
+from edl.db.models import AuditRow, RecordRow, RelyingPartyRow, StaffUserRow, VerificationRow
 from edl.db.session import transaction
 from edl.domain.application import PhotoSource
 from edl.domain.scope import AuthorityScope
@@ -523,9 +523,9 @@ def test_the_barcode_of_a_licence_outside_the_scope_reveals_nothing_either(
         _party, key = register_party(
             s, name="青岛交警", purpose=Purpose.POLICE, scope=AuthorityScope.of([QINGDAO]), actor="op", at=NOW
         )
-    with container.sessions() as s:
-        eid = s.scalar(sa.select(ElicenceRow.id).where(ElicenceRow.licence_number == chengdu))
-    r = api.post("/api/v1/verifications", json={"barcode": eid}, headers={"Authorization": f"Bearer {key}"})
+    with transaction(container.sessions) as s:
+        barcode = make_live_code(s, container, chengdu, at=NOW).barcode
+    r = api.post("/api/v1/verifications", json={"barcode": barcode}, headers={"Authorization": f"Bearer {key}"})
     answer = r.json()
     assert r.status_code == 200 and answer["valid"] is False and answer["fields"] == {}
     assert [e["code"] for e in answer["errors"]] == ["outside_scope"] and answer["registry_status"] is None

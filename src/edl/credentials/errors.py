@@ -73,6 +73,14 @@ class ErrorCode(StrEnum):
     NO_CODE = "no_code"
     """No QR code (or no eDL code) was found in the image."""
 
+    # --- the number under the Code 128 barcode (online only, edl.credentials.barcode) ---
+    BARCODE_EXPIRED = "barcode_expired"
+    """A genuine barcode number from a step older than the previous one: the page it was read from is out of date."""
+    BARCODE_INVALID = "barcode_invalid"
+    """A barcode number whose tag is wrong (guessed, mistyped, or older than the expiry horizon)."""
+    BARCODE_STATIC_ID = "barcode_static_id"
+    """The fixed 32-hex e-licence id, which barcodes carried before they expired: never accepted."""
+
 
 @dataclass(frozen=True)
 class VerificationError:

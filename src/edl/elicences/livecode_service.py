@@ -2,8 +2,10 @@
 
 Used by the holder's pages (refreshed every minute), by `edl credential code` and by tests. Nothing is stored: a
 code is made from the registry as it is at `at` (classes, statuses and validity: the status snapshot a verifier
-sees offline) and the e-licence's status-list index. A suspended licence still gets a code: its snapshot says
-suspended, and every verifier refuses it; a revoked, annulled or cancelled licence gets none.
+sees offline) and the e-licence's status-list index. The number under the Code 128 barcode is made at the same
+moment from the same index (`edl.credentials.barcode`), so every page, download and renewal shows the two together.
+A suspended licence still gets a code: its snapshot says suspended, and every verifier refuses it; a revoked,
+annulled or cancelled licence gets none.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class LiveCode:
     elicence_id: str
     issued_at: datetime
     expires_at: datetime
+    barcode: str
+    """The number under the Code 128 barcode, for the step holding `issued_at` (valid online for 1 to 2 steps)."""
 
 
 class NoActiveElicence(DomainError):
@@ -97,4 +101,5 @@ def make_live_code(session: Session, container: Container, licence_number: str, 
         raise LiveCodeRefused(f"无法签发亮码 / cannot sign a live code: {exc}") from None
     except IssuanceError as exc:
         raise LiveCodeRefused(f"无法生成亮码 / cannot make a live code: {exc}") from None
-    return LiveCode(text, elicence.id, issued_at, expires_at)
+    barcode = container.barcodes.number(elicence.status_index, at=issued_at).text
+    return LiveCode(text, elicence.id, issued_at, expires_at, barcode)

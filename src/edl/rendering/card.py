@@ -55,11 +55,13 @@ class RecordLine:
 
 @dataclass(frozen=True, slots=True)
 class CodeView:
-    """The live code (亮码) printed as the QR: its text and the moments it was made and stops being valid."""
+    """The live code (亮码) printed as the QR: its text and the moments it was made and stops being valid; and the
+    barcode number made at the same moment (printed as the Code 128)."""
 
     text: str
     issued_at: datetime
     expires_at: datetime
+    barcode: str
 
 
 @dataclass(frozen=True, slots=True)

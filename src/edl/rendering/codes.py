@@ -25,9 +25,10 @@ Box = tuple[float, float, float, float]
 """x, y, width, height of a symbol placed inside a larger SVG."""
 
 
-def licence_barcode_payload(elicence_id: str) -> str:
-    """What the 1D barcode holds: the e-licence id (a verifier looks it up online; it proves nothing by itself)."""
-    return elicence_id
+def barcode_caption(number: str) -> str:
+    """The barcode number as printed under the bars: groups of four digits, easier to type (spaces are ignored when
+    it is read back). The bars hold the number itself (`edl.credentials.barcode`, made with the live code)."""
+    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
 
 
 def _box_attrs(box: Box | None) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 from edl.rendering.card import Card, StatusLine, beijing, beijing_clock
-from edl.rendering.codes import code128_svg, licence_barcode_payload, qr_svg
+from edl.rendering.codes import barcode_caption, code128_svg, qr_svg
 
 WIDTH = 600
 FRONT_HEIGHT = 1040
@@ -204,10 +204,10 @@ class Page:
 
 def front_page(card: Card, *, photo_href: str | None, font_family: str = FONT_STACK, live: bool = False) -> Page:
     """正页: photo, name, sex, nationality, birth date, first issue, classes, validity, number, the live code's QR,
-    the Code128 barcode of the e-licence id and the generation time.
+    the Code128 barcode of the short-lived barcode number made with the code, and the generation time.
 
     `photo_href`: a data URI for rasterising, the photo's URL on the phone page, None for an empty photo box.
-    `live`: mark the QR, its expiry and the generation time for livecode.js to refresh on the page.
+    `live`: mark the QR, the barcode and its number, the expiry and the generation time for livecode.js to refresh.
     """
     svg = _Svg()
     height = FRONT_HEIGHT
@@ -255,9 +255,13 @@ def front_page(card: Card, *, photo_href: str | None, font_family: str = FONT_ST
     svg.text(cx, 866, "查验请扫描二维码", size=13, fill=MUTED)
     svg.text(cx, 884, "Scan the QR code to verify", size=12, fill=MUTED)
 
-    payload = licence_barcode_payload(card.elicence_id)
-    svg.markup(code128_svg(payload, title=BARCODE_TITLE, box=(MARGIN, 904, INNER, 50), svgclass="licence-bar"))
-    svg.text(WIDTH / 2, 976, payload, size=14, fill=INK, text_anchor="middle", letter_spacing=1)
+    bar_attr: dict[str, object] = {"data_live_bar": ""} if live else {}
+    svg.parts.append(f"<svg{_attrs(_names({'x': MARGIN, 'y': 904, 'width': INNER, 'height': 50, **bar_attr}))}>")
+    svg.markup(code128_svg(card.code.barcode, title=BARCODE_TITLE, svgclass="licence-bar"))
+    svg.parts.append("</svg>")
+    caption = barcode_caption(card.code.barcode)
+    number_attr: dict[str, object] = {"data_live_bar_number": ""} if live else {}
+    svg.text(WIDTH / 2, 976, caption, size=14, fill=INK, text_anchor="middle", letter_spacing=1, **number_attr)
     generated = "生成时间 Generated {time} 北京时间 Beijing time"
     live_time: dict[str, object] = {"data_code_issued_time": "", "data_template": generated} if live else {}
     svg.text(

@@ -1,5 +1,6 @@
 """Load what the licence pages show for one licence, at one moment: the registry's licence (status and points as
-they are now), its live e-licence, the photo on it, and a fresh signed live code (亮码) for the QR.
+they are now), its live e-licence, the photo on it, and a fresh signed live code (亮码) for the QR with the barcode
+number made with it.
 
 Used by the holder's pages and downloads and by `edl credential render`. Raises NoActiveElicence when the licence has
 no live e-licence, LicenceNotFound / InvalidIdNumber for an unknown or malformed number.
@@ -45,7 +46,7 @@ def load_card(container: Container, number: str, *, at: datetime) -> CardSource:
         photo: bytes | None = container.photos.get(photo_ref)
     except PhotoNotFound:
         photo = None
-    code = CodeView(live.text, _aware(live.issued_at), _aware(live.expires_at))
+    code = CodeView(live.text, _aware(live.issued_at), _aware(live.expires_at), live.barcode)
     card = card_of(
         detail.licence,
         elicence_id=live.elicence_id,

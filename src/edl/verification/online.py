@@ -3,10 +3,13 @@
 `verify_for_party` is what `POST /api/v1/verifications` and the verifier page call:
 
 1. **Code** (``EDL1:...``): `edl.credentials.livecode.verify_code` with the authority's root and every document-signer
-   certificate (signature, signer chain, time). **Barcode**: the e-licence id as printed under the Code 128; a
-   barcode carries no signature, so the answer says so in `warnings` and rests on the registry alone.
-2. The e-licence and its licence are read in one query (by e-licence id) on the primary database, so a suspension
-   entered a moment ago counts at once (a replica could lag). The status is
+   certificate (signature, signer chain, time). **Barcode**: the short-lived number under the Code 128
+   (`edl.credentials.barcode`: the e-licence's status-list index, the time step and an HMAC tag), accepted only in
+   its own step and the next; an older one is refused as `barcode_expired`, a wrong tag as `barcode_invalid`, the
+   fixed e-licence id as `barcode_static_id`, all before the registry is read. A barcode carries no signature, so
+   the answer says so in `warnings` and rests on the registry alone.
+2. The e-licence and its licence are read in one query (by e-licence id, or by status-list index for a barcode) on
+   the primary database, so a suspension entered a moment ago counts at once (a replica could lag). The status is
    `edl.domain.credential_status.credential_status` of the registry's statuses, the licence's validity and the
    e-licence's void (a voided e-licence is revoked). The code's own status snapshot (``st``) is for offline
    verifiers: online the registry decides.
@@ -32,7 +35,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import re
 import threading
 import weakref
 from collections import OrderedDict
@@ -49,6 +51,7 @@ from sqlalchemy import Engine, bindparam, event, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Connection
 
+from edl.credentials.barcode import BarcodeRefused
 from edl.credentials.errors import ErrorCode, VerificationError
 from edl.credentials.livecode import CodeClaims, CodeResult, verify_code
 from edl.db.models import ElicenceRow, LicenceRow, RecordRow
@@ -74,12 +77,11 @@ CHANNELS: Final = frozenset({"api", "web"})
 PHOTO_CACHE_SIZE: Final = 512
 ELICENCE_NOT_FOUND: Final = "elicence_not_found"
 OUTSIDE_SCOPE: Final = "outside_scope"
-_BARCODE_RE = re.compile(r"^[0-9a-f]{32}$")
 _SEX = {1: ("男", "male"), 2: ("女", "female")}
 
 BARCODE_WARNING: Final = (
-    "条码只含电子驾驶证编号，没有签名：结果仅来自登记库的实时查询，请核对照片与本人 / "
-    "a barcode holds only the e-licence number and no signature: this result rests on the live registry alone; "
+    "条码只含一个短时有效的号码，没有签名：结果仅来自登记库的实时查询，请核对照片与本人 / "
+    "a barcode holds only a short-lived number and no signature: this result rests on the live registry alone; "
     "compare the photo with the person"
 )
 UNKNOWN_WARNING: Final = (
@@ -218,34 +220,34 @@ def trust_anchors(container: Container) -> tuple[TrustStore, tuple[x509.Certific
 
 # --- the registry read ---------------------------------------------------------------------------------------------
 
-_LOOKUP = (
-    select(
-        ElicenceRow.id,
-        ElicenceRow.licence_number,
-        ElicenceRow.voided_at,
-        ElicenceRow.void_reason,
-        ElicenceRow.photo_ref.label("elicence_photo_ref"),
-        LicenceRow.name,
-        LicenceRow.sex,
-        LicenceRow.nationality,
-        LicenceRow.birth_date,
-        LicenceRow.address,
-        LicenceRow.file_number,
-        LicenceRow.classes,
-        LicenceRow.first_issue,
-        LicenceRow.valid_from,
-        LicenceRow.valid_until,
-        LicenceRow.authority_code,
-        LicenceRow.authority_name,
-        LicenceRow.authority_city,
-        LicenceRow.statuses,
-        LicenceRow.points,
-        LicenceRow.points_cycle_start,
-        LicenceRow.photo_ref,
-    )
-    .join(LicenceRow, LicenceRow.number == ElicenceRow.licence_number)
-    .where(ElicenceRow.id == bindparam("eid"))
-)
+_SELECT = select(
+    ElicenceRow.id,
+    ElicenceRow.licence_number,
+    ElicenceRow.voided_at,
+    ElicenceRow.void_reason,
+    ElicenceRow.photo_ref.label("elicence_photo_ref"),
+    LicenceRow.name,
+    LicenceRow.sex,
+    LicenceRow.nationality,
+    LicenceRow.birth_date,
+    LicenceRow.address,
+    LicenceRow.file_number,
+    LicenceRow.classes,
+    LicenceRow.first_issue,
+    LicenceRow.valid_from,
+    LicenceRow.valid_until,
+    LicenceRow.authority_code,
+    LicenceRow.authority_name,
+    LicenceRow.authority_city,
+    LicenceRow.statuses,
+    LicenceRow.points,
+    LicenceRow.points_cycle_start,
+    LicenceRow.photo_ref,
+).join(LicenceRow, LicenceRow.number == ElicenceRow.licence_number)
+_LOOKUP = _SELECT.where(ElicenceRow.id == bindparam("key"))
+"""By e-licence id (a verified code's ``eid``)."""
+_LOOKUP_BY_INDEX = _SELECT.where(ElicenceRow.status_index == bindparam("key"))
+"""By status-list index (a current barcode number's serial; a unique index)."""
 _RECORD = (
     select(RecordRow.on, RecordRow.kind, RecordRow.description, RecordRow.points)
     .where(RecordRow.licence_number == bindparam("number"))
@@ -268,6 +270,7 @@ _RECORD_AGG_PG = (
 _LOOKUP_PG_RECORD = _LOOKUP.add_columns(_RECORD_AGG_PG.label("driving_record"))
 """PostgreSQL, for purposes that see the driving record: it comes in the same select (one round trip), as a JSON
 array of ``[on, kind, description, points]`` in date order (NULL when there are none)."""
+_LOOKUP_BY_INDEX_PG_RECORD = _LOOKUP_BY_INDEX.add_columns(_RECORD_AGG_PG.label("driving_record"))
 
 
 # --- the dedicated verification engines (PostgreSQL) --------------------------------------------------------------
@@ -325,12 +328,6 @@ _engines = _Engines()
 def verification_engine(container: Container) -> Engine:
     """The dedicated sync verification engine of `container` on PostgreSQL (built on first use)."""
     return _engines.sync(container)
-
-
-def normalise_barcode(value: str) -> str | None:
-    """The e-licence id from a scanned barcode text (32 hex digits; case, spaces and dashes ignored), or None."""
-    cleaned = value.strip().replace("-", "").replace(" ", "").lower()
-    return cleaned if _BARCODE_RE.match(cleaned) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -468,14 +465,17 @@ def _judge(
     conn: Connection,
     party: Party,
     *,
-    elicence_id: str,
+    elicence_id: str | None,
+    serial: int | None,
     claims: CodeClaims | None,
     method: str,
     at: datetime,
 ) -> _Verdict:
-    """Status and fields of an identified e-licence (code verified, or barcode read)."""
+    """Status and fields of an identified e-licence (code verified: by id; current barcode: by status-list index)."""
     warnings: tuple[str, ...] = (BARCODE_WARNING,) if method == METHOD_BARCODE else ()
-    row = conn.execute(_lookup_statement(conn, party), {"eid": elicence_id}).first()
+    by_index = serial is not None
+    statement = _lookup_statement(conn, party, by_index=by_index)
+    row = conn.execute(statement, {"key": serial if by_index else elicence_id}).first()
     if row is None:
         not_found = Problem(ELICENCE_NOT_FOUND, "登记库中没有此电子驾驶证 / the registry has no such e-licence")
         if claims is None:  # a barcode: nothing was verified at all
@@ -508,20 +508,23 @@ def _judge(
     )
 
 
-def _lookup_statement(conn: Connection, party: Party) -> Any:
+def _lookup_statement(conn: Connection, party: Party, *, by_index: bool) -> Any:
     if conn.dialect.name == "postgresql" and Field.DRIVING_RECORD in party.fields:
-        return _LOOKUP_PG_RECORD
-    return _LOOKUP
+        return _LOOKUP_BY_INDEX_PG_RECORD if by_index else _LOOKUP_PG_RECORD
+    return _LOOKUP_BY_INDEX if by_index else _LOOKUP
 
 
 @dataclass(frozen=True, slots=True)
 class _Prepared:
-    """What is known before the database is asked: the method, the code's verification, the e-licence id."""
+    """What is known before the database is asked: the method, the code's verification and its e-licence id, or the
+    barcode's serial (status-list index) or why the barcode was refused."""
 
     method: str
     code_result: CodeResult | None
     elicence_id: str | None
     now: datetime
+    serial: int | None = None
+    barcode_refused: Problem | None = None
 
 
 def _prepare(
@@ -542,7 +545,11 @@ def _prepare(
         eid = result.claims.elicence_id if result.valid and result.claims is not None else None
         return _Prepared(METHOD_CODE, result, eid, now)
     assert barcode is not None
-    return _Prepared(METHOD_BARCODE, None, normalise_barcode(barcode), now)
+    try:
+        serial = container.barcodes.read(barcode, at=now)
+    except BarcodeRefused as exc:
+        return _Prepared(METHOD_BARCODE, None, None, now, barcode_refused=Problem(exc.code.value, exc.message))
+    return _Prepared(METHOD_BARCODE, None, None, now, serial=serial)
 
 
 def _check_and_log(
@@ -555,23 +562,25 @@ def _check_and_log(
     client: str | None,
 ) -> tuple[_Verdict, int]:
     """The registry read and the verification-log row on `conn` (two statements on PostgreSQL, see module doc)."""
-    if prep.elicence_id is None:
+    if prep.elicence_id is None and prep.serial is None:
         if prep.code_result is not None:
             errors = tuple(Problem.of(e) for e in prep.code_result.errors)
         else:
-            errors = (
-                Problem(
-                    ErrorCode.MALFORMED.value,
-                    "条码内容不是电子驾驶证编号（32位十六进制） / "
-                    "the barcode is not an e-licence number (32 hexadecimal digits)",
-                ),
-            )
+            assert prep.barcode_refused is not None
+            errors = (prep.barcode_refused,)
         warnings: tuple[str, ...] = (BARCODE_WARNING,) if prep.method == METHOD_BARCODE else ()
         verdict = _Verdict(False, CredentialStatus.UNKNOWN, errors, warnings, {}, None, None, None)
     else:
         claims = prep.code_result.claims if prep.code_result is not None else None
         verdict = _judge(
-            container, conn, party, elicence_id=prep.elicence_id, claims=claims, method=prep.method, at=prep.now
+            container,
+            conn,
+            party,
+            elicence_id=prep.elicence_id,
+            serial=prep.serial,
+            claims=claims,
+            method=prep.method,
+            at=prep.now,
         )
     verification_id = record_verification(
         conn,
@@ -664,7 +673,6 @@ __all__ = [
     "OnlineResult",
     "Problem",
     "averify_for_party",
-    "normalise_barcode",
     "trust_anchors",
     "verification_engine",
     "verify_for_party",

@@ -2,7 +2,7 @@
 pages and the CLI); this module keeps the web layer's names.
 
 The QR holds the short-lived signed code (亮码, `EDL1:...`, made by `edl.elicences.livecode_service`); the Code128
-barcode holds the e-licence id.
+barcode holds a short-lived number made with it (`edl.credentials.barcode`), never the fixed e-licence id.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from edl.rendering.codes import (
     BARCODE_QUIET,
     QR_BORDER,
     QR_ERROR,
+    barcode_caption,
     code128_modules,
     code128_png,
     code128_svg,
-    licence_barcode_payload,
     qr_png,
     qr_svg,
     qr_version,
@@ -24,10 +24,10 @@ __all__ = [
     "BARCODE_QUIET",
     "QR_BORDER",
     "QR_ERROR",
+    "barcode_caption",
     "code128_modules",
     "code128_png",
     "code128_svg",
-    "licence_barcode_payload",
     "qr_png",
     "qr_svg",
     "qr_version",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from edl.credentials.barcode import LENGTH as BARCODE_LENGTH
 from edl.credentials.errors import ErrorCode
 from edl.domain.classes import VehicleClass
 from edl.domain.credential_status import CredentialStatus
@@ -68,12 +69,14 @@ def _request_schema() -> dict[str, Any]:
     return {
         "type": "object",
         "description": 'Exactly one of `code` and `barcode` as a string; no other keys. For example `{"code": '
-        '"EDL1:6BF..."}` or `{"barcode": "5f0c9d3e2b7a4c1e9d8f6a5b4c3d2e1f"}`.',
+        '"EDL1:6BF..."}` or `{"barcode": "000000421712345678901234"}`.',
         "properties": {
             "code": _text_value("the 亮码 as read from the QR code (`EDL1:` + Base45)"),
             "barcode": _text_value(
-                "the e-licence id printed under the Code 128 barcode (32 hexadecimal digits; case, spaces and "
-                "dashes are ignored; any other text is answered 200 with error `malformed`)"
+                f"the short-lived number under the Code 128 barcode ({BARCODE_LENGTH} decimal digits; spaces and "
+                "dashes are ignored). It is accepted in its own time step and the next only: an older one is "
+                "answered 200 with error `barcode_expired`, a wrong one `barcode_invalid`, the fixed 32-hex "
+                "e-licence id `barcode_static_id`, any other text `malformed`"
             ),
         },
         "additionalProperties": False,

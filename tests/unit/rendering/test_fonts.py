@@ -39,7 +39,7 @@ def card() -> Card:
         licence(),
         elicence_id="a" * 32,
         elicence_issued_at=AT,
-        code=CodeView("EDL1:TEST", AT, AT + timedelta(seconds=180)),
+        code=CodeView("EDL1:TEST", AT, AT + timedelta(seconds=180), "0" * 24),
         photo=None,
         at=AT,
     )

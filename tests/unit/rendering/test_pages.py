@@ -25,6 +25,7 @@ from tests.factories import licence
 AT = datetime(2026, 3, 16, 2, 0, 5, tzinfo=UTC)
 ELICENCE_ID = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 CODE_TEXT = "EDL1:" + "NCFOXN*TS0BI$ZD.P9UOL97O4-2HH77HRM3DSPTLRR+%3" * 4
+BARCODE = "000000004217123456789012"
 SVG = "{http://www.w3.org/2000/svg}"
 
 
@@ -34,7 +35,7 @@ def make_card(**kw: object) -> Card:
         lic,
         elicence_id=ELICENCE_ID,
         elicence_issued_at=AT - timedelta(days=3),
-        code=CodeView(CODE_TEXT, AT, AT + timedelta(seconds=180)),
+        code=CodeView(CODE_TEXT, AT, AT + timedelta(seconds=180), BARCODE),
         photo=render_portrait(7, str(lic.number)),
         at=AT,
     )
@@ -46,7 +47,8 @@ def texts(svg: str) -> list[str]:
 
 
 def read_codes(png: bytes) -> dict[str, str]:
-    return {r.format.name: r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))}
+    formats = zxingcpp.BarcodeFormats([zxingcpp.BarcodeFormat.QRCode, zxingcpp.BarcodeFormat.Code128])
+    return {r.format.name: r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)), formats=formats)}
 
 
 def pdf_pages(pdf: bytes) -> int:
@@ -56,8 +58,9 @@ def pdf_pages(pdf: bytes) -> int:
 def test_the_front_page_shows_the_card_fields_the_code_and_the_generation_time() -> None:
     card = make_card(name="欧阳娜娜")
     shown = "\n".join(texts(front_page(card, photo_href=None).svg))
-    for value in (card.number, "欧阳娜娜", "男 M", "中国 CHN", "1990-05-17", "2015-03-01", "C1", ELICENCE_ID):
+    for value in (card.number, "欧阳娜娜", "男 M", "中国 CHN", "1990-05-17", "2015-03-01", "C1"):
         assert value in shown
+    assert "0000 0000 4217 1234 5678 9012" in shown and ELICENCE_ID not in shown, "the barcode number, not the id"
     assert "2021-03-01 至 2031-03-01" in shown
     assert "生成时间 Generated 2026-03-16 10:00:05 北京时间" in shown
     assert "10:03:05" in shown  # the code's expiry, Beijing time
@@ -100,13 +103,14 @@ def test_only_the_live_page_marks_the_code_for_refreshing() -> None:
     card = make_card()
     live = str(front_page(card, photo_href=None, live=True).svg)
     still = str(front_page(card, photo_href=None).svg)
-    for mark in ("data-live-qr", "data-code-expiry-time", "data-code-issued-time"):
+    for mark in ("data-live-qr", "data-live-bar", "data-code-expiry-time", "data-code-issued-time"):
         assert mark in live and mark not in still
 
 
-def test_front_png_reads_back_the_code_and_the_elicence_id() -> None:
+def test_front_png_reads_back_the_code_and_the_barcode_number_never_the_elicence_id() -> None:
     codes = read_codes(render_png(make_card(), PageName.FRONT))
-    assert codes == {"QRCode": CODE_TEXT, "Code128": ELICENCE_ID}
+    assert codes == {"QRCode": CODE_TEXT, "Code128": BARCODE}
+    assert "0000 0000 4217 1234 5678 9012" in str(front_page(make_card(), photo_href=None).svg)
 
 
 def test_secondary_png_is_a_picture_of_the_page() -> None:

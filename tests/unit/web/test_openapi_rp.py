@@ -61,6 +61,14 @@ def test_result_enumerations_are_the_codes_own() -> None:
     assert doc["VerificationResult"]["properties"]["purpose"]["enum"] == [p.value for p in Purpose]
 
 
+def test_the_barcode_refusals_are_documented_result_codes() -> None:
+    """An expired, a wrong and a static barcode each have their own documented `errors[].code`."""
+    enum = relying_party_openapi()["components"]["schemas"]["Problem"]["properties"]["code"]["enum"]
+    assert {"barcode_expired", "barcode_invalid", "barcode_static_id"} <= set(enum)
+    described = relying_party_openapi()["components"]["schemas"]["VerificationRequest"]["properties"]["barcode"]
+    assert "barcode_expired" in described["description"]
+
+
 def test_every_problem_online_verification_keeps_is_documented() -> None:
     """The `Problem`s `edl.verification.online` keeps (alone or in a table) have documented codes."""
     kept = [v for v in vars(online).values() if isinstance(v, Problem)]

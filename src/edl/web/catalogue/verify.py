@@ -60,6 +60,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "verify.upload_label": ("二维码或条形码图片", "Image of the QR code or barcode"),
     "verify.typed_label": ("或输入条形码下方的号码", "Or type the number under the barcode"),
+    "verify.barcode_offline": (
+        "条形码号码每分钟更新，只能在本页联网核验，过期号码和固定的电子驾驶证编号不被接受；条形码本身没有签名，离线时不能证明任何事，"
+        "离线核验请扫描二维码（亮码）。",
+        "The barcode number changes every minute and is checked online here only; an old number or the fixed "
+        "e-licence id is refused. A barcode carries no signature and proves nothing offline: offline, scan the QR "
+        "code (亮码).",
+    ),
     "verify.upload_submit": ("核验", "Check"),
     "verify.upload_nothing": (
         "请选择一张图片，或输入条形码号码。",
@@ -132,6 +139,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "verify.reason_no_code": (
         "图片中未找到二维码或条形码。请拍清楚、完整后重试。",
         "No QR code or barcode was found in the image. Take a sharper, complete picture and try again.",
+    ),
+    "verify.reason_barcode_expired": (
+        "条形码已过期：号码每分钟更新，只在约 1 至 2 分钟内有效（截图或旧页面不被接受）。请持证人刷新后重新出示。",
+        "The barcode has expired: its number changes every minute and is valid for about 1 to 2 minutes (a "
+        "screenshot or an old page is refused). Ask the holder to show a fresh one.",
+    ),
+    "verify.reason_barcode_invalid": (
+        "条形码号码无效：不是本系统生成的号码，或输入有误。请重新扫描或核对号码。",
+        "The barcode number is not valid: eDL did not make it, or it was mistyped. Scan again or check the number.",
+    ),
+    "verify.reason_barcode_static_id": (
+        "这是固定的电子驾驶证编号，不能用于核验。请扫描持证人当前页面上的条形码或二维码。",
+        "This is the fixed e-licence id, which is not accepted. Scan the barcode or QR code on the holder's "
+        "current page.",
     ),
     "verify.reason_not_found": (
         "登记系统中没有这个电子驾驶证。",

@@ -1,9 +1,9 @@
 """The holder's e-licence (电子驾驶证): show the licence (亮证) and show the code (亮码).
 
-The page shows the live code's QR with its expiry (livecode.js renews it from `/app/licence/code` every
-`settings.code_refresh_seconds` and counts down; without JavaScript a link reloads the page for a fresh one), the
-front page (正页) and the secondary page (副页) drawn as SVG by `edl.rendering` (the same drawing the PNG and PDF
-downloads are made from), and the photo-change entry point.
+The page shows the live code's QR with its expiry (livecode.js renews it, and the barcode number made with it, from
+`/app/licence/code` every `settings.code_refresh_seconds` and counts down; without JavaScript a link reloads the
+page for a fresh one), the front page (正页) and the secondary page (副页) drawn as SVG by `edl.rendering` (the
+same drawing the PNG and PDF downloads are made from), and the photo-change entry point.
 
 Status and points are read live from the registry on every view: a 暂扣 entered in the registry shows at once, with a
 banner that the licence is not valid for driving while a blocking status holds.
@@ -26,10 +26,11 @@ from edl.db.session import transaction
 from edl.elicences.livecode_service import LiveCodeRefused, NoActiveElicence, make_live_code
 from edl.rendering import FontMissing, PageName, cjk_font, front_page, render_pdf, render_png, secondary_page
 from edl.rendering.card import beijing, beijing_clock
+from edl.rendering.pages import BARCODE_TITLE
 from edl.rendering.service import CardSource, load_card
 from edl.web.audience import driver
 from edl.web.auth_deps import HolderSession, current_holder
-from edl.web.codes import qr_svg
+from edl.web.codes import barcode_caption, code128_svg, qr_svg
 from edl.web.deps import get_container, get_pages
 from edl.web.errors import PageError, localise
 from edl.web.i18n import Translator, negotiate
@@ -148,7 +149,8 @@ def licence_code(
     holder: HolderSession = Depends(current_holder),
     container: Container = Depends(get_container),
 ) -> Response:
-    """A fresh live code (亮码) as JSON for livecode.js: its text, its QR as SVG, when it was made and expires."""
+    """A fresh live code (亮码) as JSON for livecode.js: its text, its QR as SVG, when it was made and expires; and
+    the barcode number made at the same moment, with its Code 128 as SVG (the old number lapses within 2 steps)."""
     lang = negotiate(request)
     t = Translator(lang)
     number = _bound_number(container, holder)
@@ -176,6 +178,9 @@ def licence_code(
             "issued_local": beijing(live.issued_at),
             "expires_local": beijing_clock(live.expires_at),
             "refresh_seconds": container.settings.code_refresh_seconds,
+            "barcode": live.barcode,
+            "barcode_caption": barcode_caption(live.barcode),
+            "barcode_svg": str(code128_svg(live.barcode, title=BARCODE_TITLE, svgclass="licence-bar")),
         },
         headers=NO_STORE,
     )

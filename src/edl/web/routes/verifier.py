@@ -8,7 +8,8 @@ holder's code by the phone camera or by uploading a photo or screenshot of it.
   reader (`static/vendor/zxing.min.js`) decoded a camera frame; the CSRF token travels in `X-CSRF-Token`. The answer
   is the online result (`OnlineResult.to_json_dict()`) plus `html`, the result panel rendered by the server.
 - `POST /verify/upload`: multipart form that works without JavaScript: the server reads the image with zxing-cpp
-  (QR → the code text, Code 128 → the e-licence number) or takes a typed number, and renders the page with the result.
+  (QR → the code text, Code 128 → the short-lived barcode number) or takes a typed number, and renders the page with
+  the result.
 
 Both paths end in `edl.verification.online.verify_for_party(..., channel="web")`, which applies the purpose's rules
 (only the fields it allows, its policy for an unknown status) and writes the audit row. The page shows the result
@@ -59,7 +60,9 @@ MAX_TEXT_LENGTH = 4096
 """A 亮码 fits a version-10 QR code (at most a few hundred characters); anything longer is not one."""
 MAX_JSON_BYTES = 16 * 1024
 CODE_PREFIX = "EDL1:"
-BARCODE_TEXT = re.compile(r"^[0-9A-Za-z-]{1,64}$")
+BARCODE_TEXT = re.compile(r"^[0-9A-Za-z -]{1,64}$")
+"""What the typed field may hold to be checked as a barcode number (digits in groups, as printed; the old 32-hex id
+is let through so that it is refused with its own reason)."""
 
 # ---- who is signed in ---------------------------------------------------------------------------------------------
 
@@ -94,6 +97,9 @@ REASON_KEYS: dict[str, str] = {
     "not_found": "verify.reason_not_found",
     "unknown_elicence": "verify.reason_not_found",
     "elicence_not_found": "verify.reason_not_found",
+    "barcode_expired": "verify.reason_barcode_expired",
+    "barcode_invalid": "verify.reason_barcode_invalid",
+    "barcode_static_id": "verify.reason_barcode_static_id",
     "outside_scope": "verify.reason_outside_scope",
     "rate_limited": "verify.reason_rate_limited",
 }
@@ -282,7 +288,7 @@ def refused_view(reason_key: str, t: Translator, *, method: str = "code") -> Res
 
 def split_scanned(text: str, fmt: str | None = None) -> tuple[str | None, str | None]:
     """(code, barcode): a QR code or anything starting EDL1: is a signed code; a Code 128 or a typed number is the
-    e-licence number under the barcode."""
+    short-lived number under the barcode (checked online only: it proves nothing offline)."""
     text = text.strip()
     if fmt == "qr" or text.upper().startswith(CODE_PREFIX):
         return text, None

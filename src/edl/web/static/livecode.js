@@ -1,4 +1,5 @@
-/* The live code (亮码) on the holder's licence page: renew the QR every data-refresh-seconds from data-code-url and
+/* The live code (亮码) on the holder's licence page: renew the QR and the barcode (its number changes every step and
+   lapses after two, see docs/code-format.md) every data-refresh-seconds from data-code-url and
    count down to its expiry (mm:ss). The countdown is measured from when each code arrived, with the code's own
    lifetime (expires_at - issued_at), so a phone whose clock is wrong still counts right. If renewing fails (offline)
    the old code keeps counting down and, once it lapses, the page says so ("已过期，请刷新") and dims the QR so it
@@ -42,7 +43,7 @@
 
   function setExpired(expired) {
     box.classList.toggle("is-expired", expired);
-    each("[data-live-qr]", function (el) {
+    each("[data-live-qr], [data-live-bar]", function (el) {
       el.classList.toggle("code-expired", expired);
     });
   }
@@ -66,19 +67,26 @@
     template.innerHTML = markup;
     var svg = template.content.firstElementChild;
     if (!svg || svg.nodeName.toLowerCase() !== "svg") {
-      throw new Error("no QR in the answer");
+      throw new Error("no symbol in the answer");
     }
     return svg;
   }
 
   function apply(data) {
     var lifetime = Date.parse(data.expires_at) - Date.parse(data.issued_at);
-    if (!data.svg || isNaN(lifetime) || lifetime <= 0) {
+    if (!data.svg || !data.barcode_svg || isNaN(lifetime) || lifetime <= 0) {
       throw new Error("unexpected answer");
     }
     var svg = parseSvg(data.svg);
+    var bar = parseSvg(data.barcode_svg);
     each("[data-live-qr]", function (el) {
       el.replaceChildren(svg.cloneNode(true));
+    });
+    each("[data-live-bar]", function (el) {
+      el.replaceChildren(bar.cloneNode(true));
+    });
+    each("[data-live-bar-number]", function (el) {
+      el.textContent = data.barcode_caption || data.barcode || "";
     });
     each("[data-code-expiry-time]", function (el) {
       el.textContent = data.expires_local;
