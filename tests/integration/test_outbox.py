@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,11 +15,12 @@ from edl.accounts.sms import WEBHOOK_KEY_NAME
 from edl.accounts.times import as_utc
 from edl.applications import service
 from edl.bootstrap import Container
-from edl.db.models import OutboxRow
+from edl.db.models import LicenceRow, OutboxRow
 from edl.domain import VehicleClass
 from edl.notifications.outbox import enqueue_sms
 from edl.notifications.worker import OutboxWorker, backoff, build_worker
 from edl.registry import events
+from edl.registry.portraits import render_portrait
 from tests.auth_helpers import Clock
 from tests.integration.test_push import (
     Browser,
@@ -167,3 +169,53 @@ def test_a_void_by_a_registry_event_reaches_the_browser(
         events.change_classes(s, number, (VehicleClass.C1, VehicleClass.E), at=NOW, actor="cli")
     build_worker(container).run_once()
     assert [r.path for r in push_service.received] == ["/push/v"]
+
+
+def test_a_void_by_an_import_reaches_the_browser_and_a_mobile_column_is_kept(
+    container: Container,
+    clock: Clock,
+    tmp_path: Path,
+    push_service: PushService,  # noqa: F811
+) -> None:
+    """The importer voids in SQL; its inbox rows now come with their Web Push in the outbox, in the same batch."""
+    from edl.elicences.service import issue_elicence
+    from edl.registry.importer import import_file
+    from tests.unit.registry.factories import row, write_csv
+
+    photo = container.photos.put(render_portrait(7, "x"))
+    first = row(0, photo_sha256=photo, mobile="+86 138-0013-8000")
+    import_file(container, write_csv(tmp_path / "a.csv", [first]), tmp_path / "r.csv", "test")
+    number = first["number"]
+    with container.sessions() as s:
+        assert s.get(LicenceRow, number).mobile == REGISTERED_MOBILE  # type: ignore[union-attr]
+    account = seed_account(container, NOW, number=number)
+    issue_elicence(container, number, actor="test", at=NOW)
+    add_subscription(container, account, push_service.endpoint("imp"), Browser())
+    build_worker(container).run_once()  # the issuance SMS (LogSmsSender here)
+    renewed = row(0, valid_from="2026-06-01", valid_until="2036-06-01", photo_sha256=photo, mobile=REGISTERED_MOBILE)
+    import_file(container, write_csv(tmp_path / "b.csv", [renewed]), tmp_path / "r.csv", "test")
+    pushes = [r for r in _outbox(container) if r.kind == "push"]
+    assert len(pushes) == 1 and pushes[0].recipient == account and pushes[0].delivered_at is None
+    build_worker(container).run_once()
+    assert [r.path for r in push_service.received] == ["/push/imp"]
+
+
+def test_edl_worker_once_delivers_what_is_due_through_the_gateway(container: Container, gateway: Gateway) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from edl.cli_serve import worker
+
+    with container.sessions.begin() as s:
+        enqueue_sms(s, REGISTERED_MOBILE, "来自 edl worker / from edl worker", at=NOW)
+    env = {
+        "EDL_DATA_DIR": str(container.settings.data_dir),
+        "EDL_DATABASE_URL": container.settings.resolved_database_url,
+        "EDL_SMS_URL": gateway.url,
+    }
+    cli = typer.Typer()
+    cli.command()(worker)
+    result = CliRunner().invoke(cli, ["--once"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "notices delivered: 1" in result.stdout
+    assert [m["text"] for m in gateway.received] == ["来自 edl worker / from edl worker"]

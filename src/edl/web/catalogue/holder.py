@@ -227,6 +227,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "holder.kind_camera": ("拍摄照片", "camera photo"),
     "holder.kind_album": ("相册证件照", "album ID photo"),
     "holder.withdraw": ("撤回申请", "Withdraw"),
+    "holder.unbind_title": ("解除绑定", "Unbind this licence"),
+    "holder.unbind_hint": (
+        "解除后此账号不再关联该驾驶证，电子驾驶证随即失效；登记手机号会收到短信。",
+        "This account will no longer hold the licence and the e-licence becomes void; the registered mobile is texted.",
+    ),
+    "holder.unbind": ("解除绑定", "Unbind"),
     # the e-licence
     "holder.card_title": ("机动车驾驶证电子版", "Electronic driving licence"),
     "holder.card_front": ("正页", "Front page"),
