@@ -68,9 +68,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # binding
     "holder.bind_title": ("绑定驾驶证", "Bind your driving licence"),
     "holder.bind_intro": (
-        "输入驾驶证上的证号和姓名，并完成实人认证，即可在本账号下查看和申领电子驾驶证。",
+        "输入驾驶证上的证号和姓名，并完成实人认证，即可在本账号下查看和申领电子驾驶证。"
+        "须使用驾驶证的登记手机号登录；号码有变化的，请先到车辆管理所办理窗口更新。",
         "Enter the number and name on your licence and pass real-person authentication to use the e-licence "
-        "service with this account.",
+        "service with this account. You must be signed in with the licence's registered mobile number; if it has "
+        "changed, update it at a vehicle administration office counter first.",
     ),
     "holder.bind_number": ("证号（身份证号码）", "Licence number (ID number)"),
     "holder.bind_number_hint": ("18位，最后一位可能是 X。", "18 characters; the last may be X."),
