@@ -6,6 +6,7 @@ tests/unit/applications/test_face.py.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -47,10 +48,23 @@ def prepare(container: Container, now: datetime) -> ScriptedFaceVerifier:
     return verifier
 
 
-def seed_licence(container: Container, now: datetime, *, compliant_photo: bool = True, **kw: Any) -> str:
+REGISTERED_MOBILE = "13800138000"
+"""The registered mobile (登记手机号) of seeded licences: `tests.auth_helpers.sign_in_holder` signs in with it."""
+
+
+def seed_licence(
+    container: Container,
+    now: datetime,
+    *,
+    compliant_photo: bool = True,
+    mobile: str | None = REGISTERED_MOBILE,
+    **kw: Any,
+) -> str:
     lic = licence(**kw)
     ref = container.photos.put(render_portrait(7, str(lic.number)))
-    lic = lic.replace(photo_ref=ref, photo_compliant=compliant_photo)
+    lic = lic.replace(
+        photo_ref=ref, photo_compliant=compliant_photo, holder=dataclasses.replace(lic.holder, mobile=mobile)
+    )
     with transaction(container.sessions) as s:
         s.add(LicenceRow(**row_values(lic, at=now), version=1))
     return str(lic.number)

@@ -31,6 +31,8 @@ class Action(StrEnum):
     VOID = "void"
     STAFF_CHANGED = "staff_changed"
     REGISTRY_VIEW = "registry_view"
+    UNBIND = "unbind"
+    RELEASE = "release_binding"
 
 
 class ActorKind(StrEnum):

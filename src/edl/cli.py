@@ -73,7 +73,7 @@ def _register() -> None:
     from edl.cli_registry import registry_app
     from edl.cli_relying import relying_app
     from edl.cli_render import credential_render
-    from edl.cli_serve import credential_app, demo, serve
+    from edl.cli_serve import credential_app, demo, serve, worker
     from edl.cli_staff import staff_app
     from edl.cli_trust import trust_fetch
 
@@ -91,6 +91,7 @@ def _register() -> None:
     app.command("verify")(verify_command)
     app.command("serve")(serve)
     app.command("demo")(demo)
+    app.command("worker")(worker)
 
 
 def main() -> None:

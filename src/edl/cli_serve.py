@@ -34,6 +34,9 @@ def _serve(container: Container) -> None:
         from edl.web.housekeeping import install_purge
 
         install_purge(app, container, every=timedelta(minutes=settings.purge_interval_minutes))
+    from edl.web.housekeeping import install_outbox_worker
+
+    install_outbox_worker(app, container, every=settings.outbox_poll_seconds)
     if settings.metrics_port:
         from prometheus_client import start_http_server
 
@@ -140,6 +143,33 @@ def demo(
         return
     typer.echo(f"eDL demo: open http://127.0.0.1:{container.settings.port}/  (Ctrl+C stops)")
     _serve(container)
+
+
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="deliver what is due now, then exit")] = False,
+) -> None:
+    """Deliver the notice outbox (SMS to registered mobiles, Web Push) with retries, until stopped (Ctrl+C)."""
+    import signal
+    import threading
+
+    from edl.cli import open_container
+    from edl.notifications.worker import build_worker
+
+    container = open_container()
+    try:
+        outbox = build_worker(container)
+        if once:
+            typer.echo(outbox.run_once().summary())
+            return
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        typer.echo(f"delivering notices every {container.settings.outbox_poll_seconds:g} s (Ctrl+C stops)")
+        try:
+            outbox.run_until(stop, every=container.settings.outbox_poll_seconds)
+        except KeyboardInterrupt:
+            stop.set()
+    finally:
+        container.dispose()
 
 
 @credential_app.command("issue")

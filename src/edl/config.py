@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         description="how often `edl serve` deletes expired sign-in codes and ended sessions (0: never; run "
         "`edl accounts purge` from a timer instead)",
     )
+    outbox_poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=300,
+        description="how often the notice worker (`edl worker`, also inside `edl serve`) looks for due notices",
+    )
     holidays_file: Path | None = Field(
         default=None,
         description="JSON holiday table (holidays and make-up working days) that extends chinese-calendar",

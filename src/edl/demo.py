@@ -40,6 +40,7 @@ def prepare_demo(container: Container, *, count: int, seed: int, echo: Callable[
     staff_file = _demo_staff(container, echo=echo)
     parties_file = _demo_parties(container, echo=echo)
     root = authority.root_certificate()
+    sample = _sample_driver(container)
     return [
         f"data directory: {data_dir.resolve()}",
         f"database: {container.engine.url.render_as_string(hide_password=True)}",
@@ -49,7 +50,22 @@ def prepare_demo(container: Container, *, count: int, seed: int, echo: Callable[
         "driver app: /app (sign-in codes appear on /dev/sms in the demo)",
         f"verifier page: /verify (demo relying-party API keys in {parties_file}, owner-only)",
         "trust bundle: /.well-known/edl/trust · status list: /status-lists/1",
+        *([sample] if sample else []),
     ]
+
+
+def _sample_driver(container: Container) -> str | None:
+    """One driver to try the app with: binding needs a sign-in with the licence's registered mobile (登记手机号)."""
+    with container.sessions() as s:
+        row = s.execute(
+            select(LicenceRow.number, LicenceRow.name, LicenceRow.mobile)
+            .where(LicenceRow.statuses == "A", LicenceRow.photo_compliant.is_(True), LicenceRow.mobile.is_not(None))
+            .order_by(LicenceRow.number)
+            .limit(1)
+        ).first()
+    if row is None:
+        return None
+    return f"try the driver app as {row.name}: sign in with {row.mobile}, bind licence {row.number}"
 
 
 DEMO_STAFF = (

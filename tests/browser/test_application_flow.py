@@ -7,6 +7,7 @@ with its reason. Real face comparison (dlib) and real photo checks throughout; a
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from datetime import UTC, datetime
@@ -28,13 +29,20 @@ pytestmark = pytest.mark.browser
 
 _seq = itertools.count(301, 2)
 _mobiles = itertools.count(13900000001)
+_registered: dict[str, str] = {}
 
 
 def seed(server: LiveServer, *, stored: bytes, compliant: bool, name: str, **kw: object) -> str:
     """A registry licence whose stored photo is `stored` (a real face)."""
     c = server.container
     lic = licence(sequence=next(_seq), name=name, **kw)  # type: ignore[arg-type]
-    lic = lic.replace(photo_ref=c.photos.put(stored), photo_compliant=compliant)
+    mobile = str(next(_mobiles))  # the registered mobile (登记手机号): the driver signs in with it to bind
+    lic = lic.replace(
+        photo_ref=c.photos.put(stored),
+        photo_compliant=compliant,
+        holder=dataclasses.replace(lic.holder, mobile=mobile),
+    )
+    _registered[str(lic.number)] = mobile
     with transaction(c.sessions) as s:
         s.add(LicenceRow(**row_values(lic, at=datetime.now(UTC)), version=1))
     return str(lic.number)
@@ -44,8 +52,9 @@ def jpeg_file(name: str, data: bytes) -> dict[str, object]:
     return {"name": name, "mimeType": "image/jpeg", "buffer": data}
 
 
-def sign_in(server: LiveServer, page, shots: Shots) -> str:  # type: ignore[no-untyped-def]
-    mobile = str(next(_mobiles))
+def sign_in(server: LiveServer, page, shots: Shots, number: str) -> str:  # type: ignore[no-untyped-def]
+    """Sign in with the registered mobile of licence `number` (binding needs it)."""
+    mobile = _registered[number]
     page.goto(f"{server.url}/app")
     assert "/app/sign-in" in page.url, "the app sends a signed-out driver to sign-in"
     shots(page, "sign-in")
@@ -72,7 +81,7 @@ def bind(server: LiveServer, page, shots: Shots, number: str, name: str, live: b
 def test_sign_in_and_case_a_stored_photo_issues_the_elicence(live_server: LiveServer, phone, shots: Shots) -> None:  # type: ignore[no-untyped-def]
     number = seed(live_server, stored=id_photo("astronaut"), compliant=True, name="柯林斯")
     page = phone.new_page()
-    sign_in(live_server, page, shots)
+    sign_in(live_server, page, shots, number)
     shots(page, "home-unbound")
     bind(live_server, page, shots, number, "柯林斯", live_capture("astronaut", brightness=0.85, shift=6))
     shots(page, "home-bound")
@@ -96,7 +105,7 @@ def test_case_b_uploaded_photo_is_approved_by_a_reviewer(  # type: ignore[no-unt
     old = id_photo("hopper", background=(150, 190, 230))  # an older blue-background photo: not compliant
     number = seed(live_server, stored=old, compliant=False, name="霍珀")
     page = phone.new_page()
-    sign_in(live_server, page, shots)
+    sign_in(live_server, page, shots, number)
     bind(live_server, page, shots, number, "霍珀", live_capture("hopper", brightness=0.9))
     assert page.locator("a.option-primary").count() == 0, "no compliant stored photo: case (a) is not offered"
     page.goto(f"{live_server.url}/app/apply/photo?source=album")
@@ -155,7 +164,7 @@ def test_an_ineligible_licence_is_refused_with_the_reason(live_server: LiveServe
         live_server, stored=id_photo("astronaut"), compliant=True, name="暂扣者", statuses=frozenset({Status.SUSPENDED})
     )
     page = phone.new_page()
-    sign_in(live_server, page, shots)
+    sign_in(live_server, page, shots, number)
     bind(live_server, page, shots, number, "暂扣者", live_capture("astronaut"))
     shots(page, "refused")
     body = page.inner_text("main")
@@ -175,7 +184,7 @@ def test_a_bad_photo_is_rejected_with_its_reason(live_server: LiveServer, phone,
 
     number = seed(live_server, stored=id_photo("astronaut"), compliant=False, name="模糊")
     page = phone.new_page()
-    sign_in(live_server, page, shots)
+    sign_in(live_server, page, shots, number)
     bind(live_server, page, shots, number, "模糊", live_capture("astronaut"))
     import io
 

@@ -137,14 +137,15 @@ def test_demo_data_issues_and_verifies_a_credential(demo_server: str, demo_env: 
 def test_demo_driver_app_signs_in_binds_and_names_its_lenient_face_check(
     demo_server: str, demo_env: dict[str, str]
 ) -> None:
-    """The demo's /app as a driver uses it: the code from /dev/sms, binding with any photo, the lenient check named."""
+    """The demo's /app as a driver uses it: signed in with the licence's registered mobile, the code from /dev/sms,
+    binding with any photo, the lenient check named."""
     import re
     import sqlite3
 
     db = Path(demo_env["EDL_DATA_DIR"]) / "edl.db"
     with sqlite3.connect(db) as conn:
-        number, name = conn.execute(
-            "SELECT number, name FROM licences WHERE statuses = 'A' AND photo_compliant = 1 "
+        number, name, mobile = conn.execute(
+            "SELECT number, name, mobile FROM licences WHERE statuses = 'A' AND photo_compliant = 1 "
             "AND (valid_until IS NULL OR valid_until > date('now', '+1 day')) LIMIT 1"
         ).fetchone()
     with httpx.Client(base_url=demo_server, timeout=20, headers={"Sec-Fetch-Site": "same-origin"}) as web:
@@ -152,7 +153,8 @@ def test_demo_driver_app_signs_in_binds_and_names_its_lenient_face_check(
         assert page.status_code == 200
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
         assert csrf
-        mobile = "13912345678"
+        # binding needs the licence's registered mobile (登记手机号): the demo driver signs in with it
+        assert mobile, "demo drivers have a registered mobile"
         sent = web.post("/app/sign-in/code", data={"csrf": csrf.group(1), "mobile": mobile, "next": "/app"})
         assert sent.status_code == 200, sent.text[:500]
         inbox = web.get("/dev/sms")

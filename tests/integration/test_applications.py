@@ -30,7 +30,7 @@ from edl.domain.dates import CHINA_TZ
 from edl.registry import events
 from edl.web.auth_deps import Role, StaffSession
 from tests.faces import id_photo
-from tests.workflow import ScriptedFaceVerifier, prepare, seed_account, seed_licence
+from tests.workflow import REGISTERED_MOBILE, ScriptedFaceVerifier, prepare, seed_account, seed_licence
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +70,7 @@ def test_binding_needs_matching_number_and_name_then_a_face_check(
     container: Container, face: ScriptedFaceVerifier
 ) -> None:
     number = seed_licence(container, NOW, name="王小明")
-    account = seed_account(container, NOW)
+    account = seed_account(container, NOW, mobile=REGISTERED_MOBILE)
     with pytest.raises(ApplicationRefused) as refused:
         service.bind_licence(container, account, number, "王小", b"live", at=NOW)
     assert refused.value.code == "no_match"
@@ -86,7 +86,7 @@ def test_binding_needs_matching_number_and_name_then_a_face_check(
 
 def test_one_licence_binds_to_one_account(container: Container, face: ScriptedFaceVerifier) -> None:
     number, _first = _bound(container)
-    second = seed_account(container, NOW)
+    second = seed_account(container, NOW, mobile=REGISTERED_MOBILE)
     with pytest.raises(ApplicationRefused) as refused:
         service.bind_licence(container, second, number, "张三", b"live", at=NOW)
     assert refused.value.code == "bound_elsewhere"
@@ -96,7 +96,7 @@ def test_failed_face_check_refuses_binding_and_counts_as_an_attempt(
     container: Container, face: ScriptedFaceVerifier
 ) -> None:
     number = seed_licence(container, NOW)
-    account = seed_account(container, NOW)
+    account = seed_account(container, NOW, mobile=REGISTERED_MOBILE)
     face.outcome = FaceOutcome.MISMATCH
     with pytest.raises(FaceCheckFailed):
         service.bind_licence(container, account, number, "张三", b"live", at=NOW)

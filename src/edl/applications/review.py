@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from edl import audit
 from edl.applications.errors import AlreadyDecided, ApplicationRefused, NotFound
-from edl.applications.service import deliver_after_commit
 from edl.applications.staff_scope import Reviewer
 from edl.audit import Action, ActorKind
 from edl.bootstrap import Container
@@ -181,6 +180,7 @@ def decide(
                     actor=_staff(staff),
                     actor_kind=ActorKind.STAFF,
                     at=at,
+                    photo_change=app.photo_change,
                 )
             except IssuanceRefused as exc:
                 raise ApplicationRefused(
@@ -203,10 +203,6 @@ def decide(
             client=client,
         )
         account = session.get(AccountRow, app.account_id)
-        ids: list[int] = []
         if account is not None:
-            row = notify(session, account.id, message, at=at)
-            session.flush()
-            ids.append(row.id)
-    deliver_after_commit(container, ids)
+            notify(session, account.id, message, at=at)
     return app

@@ -2,7 +2,8 @@
 
 Every step runs in one transaction with its audit entry and inbox message; a refused step writes only its audit
 entry (and, for real-person authentication, the attempt, which counts towards the daily limit). Push delivery of the
-inbox messages happens after commit.
+inbox messages and the SMS notices to the registered mobile go through the outbox (`edl.notifications.outbox`),
+written in the step's transaction and delivered by the worker after commit.
 
 The image work (the photo checks, the face comparison) runs in the container's bounded pool (`image_workers`); when
 it is full the step raises `PoolBusy` before anything is written. Call these functions off the event loop.
@@ -16,7 +17,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-import structlog
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -33,9 +33,11 @@ from edl.db.session import transaction
 from edl.domain import Eligibility, IdNumber, Licence
 from edl.domain.application import ApplicationState, PhotoSource, check_transition
 from edl.domain.dates import CHINA_TZ, china_date
+from edl.domain.licence import mask_mobile
 from edl.elicences.service import IssuanceRefused, issue_in_session
 from edl.notifications import messages
 from edl.notifications.inbox import notify
+from edl.notifications.outbox import text_registered_mobile
 from edl.registry.events import load_for_update
 from edl.registry.mapping import licence_from_row
 from edl.storage.photos import PhotoNotFound
@@ -344,6 +346,28 @@ def authenticate(
 
 # --- binding ------------------------------------------------------------------------------------------------------
 
+
+def refuse_unless_registered_mobile(row: LicenceRow, account: AccountRow) -> None:
+    """Binding needs a sign-in with the licence's registered mobile (登记手机号); otherwise the holder updates the
+    number at a counter (办理窗口) first. The refusal shows the registered number masked (138****8000)."""
+    if not row.mobile:
+        raise ApplicationRefused(
+            "no_registered_mobile",
+            "登记库中没有此驾驶证的登记手机号，无法在线绑定。请携带身份证到车辆管理所办理窗口登记手机号后再绑定。 / "
+            "the registry holds no mobile number for this licence, so it cannot be bound online: register your "
+            "mobile number at a vehicle administration office counter (办理窗口) first, then bind.",
+        )
+    if row.mobile != account.mobile:
+        masked = mask_mobile(row.mobile)
+        raise ApplicationRefused(
+            "mobile_mismatch",
+            f"您登录的手机号与驾驶证的登记手机号（{masked}）不一致。请用登记手机号登录后绑定；如该号码已不再使用，"
+            f"请携带身份证到车辆管理所办理窗口更新登记手机号。 / the number you signed in with is not this "
+            f"licence's registered mobile ({masked}): sign in with that number to bind, or, if you no longer use "
+            "it, update it at a vehicle administration office counter (办理窗口) first.",
+        )
+
+
 _NO_MATCH = "证号与姓名不匹配，请核对后重试 / the licence number and name do not match: check them and try again"
 
 
@@ -373,12 +397,14 @@ def bind_licence(
             row = session.get(LicenceRow, clean)
             if row is None or row.name.strip() != name.strip():
                 raise ApplicationRefused("no_match", _NO_MATCH)
+            refuse_unless_registered_mobile(row, account)
             owner = session.scalar(select(AccountRow.id).where(AccountRow.licence_number == clean))
             if owner is not None:
                 raise ApplicationRefused(
                     "bound_elsewhere",
-                    "此驾驶证已绑定其他账号。如非本人操作，请到车辆管理所办理。 / this licence is bound to another "
-                    "account. If that was not you, visit a vehicle administration office.",
+                    "此驾驶证已绑定其他账号：须先由该账号解除绑定，或到车辆管理所办理窗口申请解除。 / this licence is "
+                    "bound to another account: that account must unbind it first, or ask a vehicle administration "
+                    "office counter to release it.",
                 )
         result = _face_check(container, account_id, clean, live, purpose=FacePurpose.BIND, at=at, client=client)
         if not result.passed:
@@ -391,6 +417,10 @@ def bind_licence(
                 account.licence_number = clean
                 account.bound_at = at
                 session.flush()
+                row = session.get(LicenceRow, clean)
+                if row is None:
+                    raise ApplicationRefused("no_match", _NO_MATCH)
+                refuse_unless_registered_mobile(row, account)  # the registry may have changed meanwhile
                 _holder_audit(
                     session,
                     account_id,
@@ -399,6 +429,7 @@ def bind_licence(
                     subject=clean,
                     client=client,
                 )
+                text_registered_mobile(session, clean, messages.sms_bound(clean, account.mobile), at=at)
         except IntegrityError:
             raise ApplicationRefused(
                 "bound_elsewhere", "此驾驶证已绑定其他账号 / this licence is bound to another account"
@@ -440,16 +471,6 @@ def _once(container: Container, account_id: str, key: str, make: Callable[[], Ap
         if existing is None:
             raise
         return existing
-
-
-def deliver_after_commit(container: Container, ids: list[int]) -> None:
-    """Push the committed inbox messages `ids`; best-effort: a push problem never undoes or fails the event."""
-    if not ids:
-        return
-    try:
-        container.notifier.deliver(ids)
-    except Exception as exc:
-        structlog.get_logger("edl.notify").warning("push_unavailable", error=type(exc).__name__)
 
 
 def apply_with_stored_photo(
@@ -509,6 +530,7 @@ def apply_with_stored_photo(
                     actor=_holder(account.id),
                     actor_kind=ActorKind.HOLDER,
                     at=at,
+                    photo_change=app.photo_change,
                 )
             except IssuanceRefused as exc:
                 raise ApplicationRefused("issuance_refused", str(exc)) from None
@@ -522,10 +544,7 @@ def apply_with_stored_photo(
                 detail={"application": app.id, "kind": app.kind},
                 client=client,
             )
-            note = notify(session, account.id, messages.issued(photo_change=app.photo_change), at=at)
-            session.flush()
-            ids = [note.id]
-        deliver_after_commit(container, ids)
+            notify(session, account.id, messages.issued(photo_change=app.photo_change), at=at)
         return app
 
     return _audited(
@@ -606,7 +625,7 @@ def submit_photo(
                 client=client,
             )
             local_due = due.astimezone(CHINA_TZ)
-            note = notify(
+            notify(
                 session,
                 account.id,
                 messages.submitted(
@@ -614,9 +633,6 @@ def submit_photo(
                 ),
                 at=at,
             )
-            session.flush()
-            ids = [note.id]
-        deliver_after_commit(container, ids)
         return app
 
     return _audited(

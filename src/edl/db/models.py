@@ -66,6 +66,8 @@ class LicenceRow(Base):
     points_cycle_start: Mapped[date | None] = mapped_column(Date)
     photo_ref: Mapped[str | None] = mapped_column(String(64))
     photo_compliant: Mapped[bool] = mapped_column(Boolean, default=False)
+    mobile: Mapped[str | None] = mapped_column(String(11))
+    """登记手机号: the registered mobile number; binding needs a sign-in with it, notices go to it."""
     version: Mapped[int] = mapped_column(Integer, default=1)
     """Incremented by every change; later issues compare it to void or refresh e-licences."""
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -331,6 +333,31 @@ class PushSubscriptionRow(Base):
     p256dh: Mapped[str] = mapped_column(String(256))
     auth: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxRow(Base):
+    """A notice waiting to leave (SMS, Web Push), written in the transaction of the event it reports.
+
+    The worker (`edl worker`, also inside `edl serve`) claims due rows, delivers them and marks them delivered, or
+    schedules the next attempt with backoff. A rolled-back event leaves no row, so nothing is ever sent for it.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    """sms or push."""
+    recipient: Mapped[str] = mapped_column(String(64))
+    """An 11-digit mobile number (sms) or an account id (push)."""
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    """When the row is next due; a claim pushes it forward (the lease), so a crashed worker's row comes back."""
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(256))
+
+    __table_args__ = (Index("ix_outbox_due", "delivered_at", "next_attempt_at"),)
 
 
 class AuditRow(Base):

@@ -74,6 +74,16 @@ class Validity:
         return f"{self.start:%Y-%m-%d} 至 {'长期' if self.end is None else f'{self.end:%Y-%m-%d}'}"
 
 
+def is_mobile(text: str) -> bool:
+    """An 11-digit mainland mobile number in normal form ('13800138000')."""
+    return len(text) == 11 and text.isascii() and text.isdigit() and text[0] == "1" and text[1] in "3456789"
+
+
+def mask_mobile(mobile: str) -> str:
+    """The registered mobile as pages show it: the first three and last four digits, '138****8000'."""
+    return mobile[:3] + "****" + mobile[-4:] if len(mobile) >= 8 else "*" * len(mobile)
+
+
 @dataclass(frozen=True, slots=True)
 class Holder:
     """The licence holder (持证人)."""
@@ -86,8 +96,13 @@ class Holder:
     """ISO 3166-1 alpha-3, "CHN" for 中国."""
     birth_date: date
     address: str
+    mobile: str | None = None
+    """登记手机号, the registered mobile number (11 digits, normalised), or None when the registry holds none.
+    Binding the licence to an app account needs a sign-in with this number."""
 
     def __post_init__(self) -> None:
+        if self.mobile is not None and not is_mobile(self.mobile):
+            raise InvalidLicence(f"登记手机号应为11位手机号码: {self.mobile!r} / mobile must be an 11-digit number")
         if not self.name.strip() or len(self.name) > 64:
             raise InvalidLicence("姓名不能为空且不超过64个字符 / name is required (at most 64 characters)")
         if self.sex not in (1, 2):

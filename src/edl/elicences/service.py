@@ -26,6 +26,8 @@ from edl.db.models import ElicenceRow
 from edl.db.session import transaction
 from edl.domain import DomainError
 from edl.domain.dates import china_date
+from edl.notifications import messages
+from edl.notifications.outbox import text_registered_mobile
 from edl.pki import PkiError
 from edl.pki.files import read_at_most
 from edl.registry.events import LicenceNotFound, load_for_update, void_elicences
@@ -90,11 +92,13 @@ def issue_in_session(
     actor: str,
     actor_kind: ActorKind = ActorKind.CLI,
     at: datetime,
+    photo_change: bool = False,
 ) -> IssuedElicence:
     """Issue inside the caller's transaction (the application workflow writes its own rows beside it).
 
     `photo_ref` is the reviewed application photo; default: the registry's stored photo. The previous e-licence of
-    the licence is voided in the same transaction, so the old one stays valid until the new one exists.
+    the licence is voided in the same transaction, so the old one stays valid until the new one exists. The
+    registered mobile is told by SMS (`photo_change`: a new photo, not a first issuance), through the outbox.
     """
     if len(actor) > MAX_ACTOR:
         raise IssuanceRefused(f"actor: at most {MAX_ACTOR} characters / 操作人过长")
@@ -164,6 +168,7 @@ def issue_in_session(
         subject=row.number,
         detail={"elicence_id": elicence_id, "signer": format(signer.certificate.serial_number, "x")},
     )
+    text_registered_mobile(session, row.number, messages.sms_issued(row.number, photo_change=photo_change), at=now)
     pem = (
         private_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

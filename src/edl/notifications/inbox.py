@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from edl.db.models import NotificationRow
+from edl.notifications.outbox import enqueue_push
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +25,8 @@ class Message:
 
 
 def notify(session: Session, account_id: str, message: Message, *, at: datetime) -> NotificationRow:
-    """Put `message` in the holder's inbox (in `session`'s transaction); push delivery happens after commit."""
+    """Put `message` in the holder's inbox and its Web Push in the outbox, both in `session`'s transaction: the
+    worker pushes it after commit (never for a change that rolls back)."""
     row = NotificationRow(
         account_id=account_id,
         kind=message.kind,
@@ -36,6 +38,8 @@ def notify(session: Session, account_id: str, message: Message, *, at: datetime)
         created_at=at,
     )
     session.add(row)
+    session.flush()
+    enqueue_push(session, account_id, row.id, at=at)
     return row
 
 

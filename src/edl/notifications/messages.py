@@ -11,7 +11,44 @@ _VOID_CAUSE: dict[str, tuple[str, str]] = {
     "classes_changed": ("准驾车型变更", "your vehicle classes changed"),
     "renewed": ("驾驶证有效期变更（换证）", "your licence was renewed"),
     "authority_changed": ("发证机关变更", "your issuing authority changed"),
+    "unbound": ("驾驶证已与账号解除绑定", "the licence was unbound from your account"),
+    "released": ("交警部门解除了驾驶证与账号的绑定", "staff released the licence from your account"),
 }
+
+_SMS_SIGN = "【电子驾驶证】"
+_NOT_YOU = "如非本人操作，请立即携带身份证到车管所办理窗口处理。 / Not you? Visit a vehicle administration office now."
+
+
+def _tail(number: str) -> str:
+    return number[-4:]
+
+
+def sms_bound(number: str, account_mobile: str) -> str:
+    """To the registered mobile: the licence was bound to an app account (a takeover cannot stay silent)."""
+    masked = account_mobile[:3] + "****" + account_mobile[-4:]
+    return (
+        f"{_SMS_SIGN}您的驾驶证（证号尾号{_tail(number)}）已绑定电子驾驶证账号（{masked}）。"
+        f" / Your licence (…{_tail(number)}) was bound to an eDL account ({masked}). {_NOT_YOU}"
+    )
+
+
+def sms_unbound(number: str, *, by_staff: bool) -> str:
+    """To the registered mobile: the licence is no longer bound (the holder unbound it, or staff released it)."""
+    who_zh, who_en = ("交警部门已解除", "Staff released") if by_staff else ("已解除", "You unbound")
+    return (
+        f"{_SMS_SIGN}您的驾驶证（证号尾号{_tail(number)}）{who_zh}与电子驾驶证账号的绑定。"
+        f" / {who_en} your licence (…{_tail(number)}) from its eDL account. {_NOT_YOU}"
+    )
+
+
+def sms_issued(number: str, *, photo_change: bool) -> str:
+    """To the registered mobile: an e-licence was issued, or its photo changed."""
+    if photo_change:
+        what_zh, what_en = "电子驾驶证照片已更换", "the photo of your e-licence was changed"
+    else:
+        what_zh, what_en = "电子驾驶证已签发", "your e-licence was issued"
+    tail = _tail(number)
+    return f"{_SMS_SIGN}您的驾驶证（证号尾号{tail}）{what_zh}。 / For licence …{tail}, {what_en}. {_NOT_YOU}"
 
 
 def issued(*, photo_change: bool) -> Message:

@@ -60,12 +60,19 @@ class Notifier(Protocol):
         """Queue delivery of these NotificationRow ids; never raises, returns at once."""
         ...
 
+    def push_now(self, notification_ids: Sequence[int]) -> PushReport:
+        """Deliver these NotificationRow ids now (the outbox worker); never raises."""
+        ...
+
 
 class NullNotifier:
     """Inbox only: nothing is delivered beyond the rows already written."""
 
     def deliver(self, notification_ids: Sequence[int]) -> None:
         return None
+
+    def push_now(self, notification_ids: Sequence[int]) -> PushReport:
+        return PushReport()
 
     def flush(self, timeout: float | None = None) -> bool:
         return True

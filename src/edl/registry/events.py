@@ -32,6 +32,7 @@ from edl.domain import (
 )
 from edl.domain.errors import DomainError
 from edl.domain.events import EventKind
+from edl.domain.licence import mask_mobile
 from edl.domain.points import PointsCycle
 from edl.domain.status import normalise_statuses
 from edl.notifications import messages
@@ -298,8 +299,8 @@ def import_changes(
     def payload(columns: Iterable[str]) -> dict[str, Any]:
         cols = sorted(columns)
         return {
-            **{c: _plain(after[c], c) for c in cols},
-            "previous": {c: _plain(before.get(c), c) for c in cols},
+            **{c: _shown(after[c], c) for c in cols},
+            "previous": {c: _shown(before.get(c), c) for c in cols},
             "import_run": run_id,
         }
 
@@ -321,6 +322,13 @@ def import_changes(
 def _status_codes(value: object) -> set[str]:
     """The status letters of a stored `statuses` value, without 正常 (which only means "none of the others")."""
     return {c for c in str(value or "") if c != Status.NORMAL.value}
+
+
+def _shown(value: object, column: str) -> object:
+    """A changed value as an event payload keeps it: the registered mobile only masked (the log is browsed)."""
+    if column == "mobile" and isinstance(value, str):
+        return mask_mobile(value)
+    return _plain(value, column)
 
 
 def _plain(value: object, column: str) -> object:

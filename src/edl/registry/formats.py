@@ -22,6 +22,8 @@ from itertools import chain
 from pathlib import Path
 from typing import IO
 
+from edl.accounts.errors import InvalidMobile
+from edl.accounts.otp import normalise_mobile
 from edl.boundedjson import MAX_DEPTH, JsonRefused
 from edl.boundedjson import loads as json_loads
 from edl.domain import (
@@ -64,6 +66,7 @@ COLUMNS: tuple[str, ...] = (
     "points_cycle_start",
     "photo_sha256",
     "photo_compliant",
+    "mobile",
 )
 """Every column, in the order the generator writes them (files may order them freely)."""
 
@@ -74,6 +77,7 @@ DEFAULTS: dict[str, str] = {
     "points_cycle_start": "",
     "photo_sha256": "",
     "photo_compliant": "false",
+    "mobile": "",
 }
 """Optional columns and the value an absent column (or, for these, an empty value) means."""
 
@@ -206,6 +210,7 @@ class RowParser:
                 (get("nationality") or _DEFAULT["nationality"]).strip().upper(),
                 _date("birth_date", fields["birth_date"]),
                 self._address(fields["address"]),
+                self._mobile(get("mobile") or ""),
             )
             field = "valid_until"
             validity = self._validity(term, fields["valid_from"], fields["valid_until"])
@@ -299,6 +304,18 @@ class RowParser:
         return ref
 
     @staticmethod
+    def _mobile(text: str) -> str | None:
+        """登记手机号: any way of writing a mainland mobile number ('+86 138-0013-8000'), stored as 11 digits."""
+        if not text.strip():
+            return None
+        try:
+            return normalise_mobile(text)
+        except InvalidMobile:
+            raise RowRejected(
+                "mobile: not a mainland mobile number (11 digits starting 13–19) / 登记手机号格式错误"
+            ) from None
+
+    @staticmethod
     def _flag(text: str) -> bool:
         flag = _BOOL.get(text)
         if flag is None:
@@ -332,6 +349,7 @@ def db_values(lic: Licence) -> tuple[object, ...]:
         p.start if p else None,
         lic.photo_ref,
         lic.photo_compliant,
+        h.mobile,
     )
 
 

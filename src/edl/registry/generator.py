@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -208,9 +209,20 @@ def _records(
                 "points_cycle_start": cycle_start(fi, as_of).isoformat() if pts else None,
                 "photo_sha256": None,
                 "photo_compliant": has_photo,
+                "mobile": registered_mobile(key),
             },
             blocking or expired,
         )
+
+
+_MOBILE_PREFIXES = ("130", "135", "136", "138", "139", "150", "158", "177", "186", "188", "199")
+
+
+def registered_mobile(key: int) -> str:
+    """A synthetic 登记手机号, derived from the licence's key alone (so the random stream, and every other column of
+    a seeded file, stays as it was): a real-looking prefix and eight digits from a hash of the key."""
+    digest = int.from_bytes(hashlib.blake2b(key.to_bytes(8, "big"), digest_size=8).digest(), "big")
+    return f"{_MOBILE_PREFIXES[digest % len(_MOBILE_PREFIXES)]}{(digest >> 8) % 10**8:08d}"
 
 
 def _validity(first: date, as_of: date, lapsed: bool) -> tuple[str, date, date | None, bool]:

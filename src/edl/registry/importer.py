@@ -424,6 +424,13 @@ _VOID_NOTICE = " ".join(
     )
 )
 """The bound holder's inbox message: the e-licence is void, apply again (same text as `void_elicences`)."""
+_VOID_PUSH = " ".join(
+    (
+        "INSERT INTO outbox (kind, recipient, payload, created_at, attempts, next_attempt_at)",
+        "VALUES ('push', {p}, {p}, {p}, 0, {p})",
+    )
+)
+"""Its Web Push, in the outbox of the same transaction (what `inbox.notify` does for the ORM paths)."""
 _STATUS_KINDS = frozenset({EventKind.STATUS_SET, EventKind.STATUS_CLEARED})
 """Event kinds that change an e-licence's status in the status list (voiding kinds are handled with the voids)."""
 _STATUS_ROW = "SELECT changed_at, built_at FROM status_lists WHERE id = 1"
@@ -471,7 +478,8 @@ class BatchWriter:
         self._event = _EVENT.format(p=", ".join([self.param] * 6))
         self._void = _VOID.format(p=self.param)
         self._void_audit = _VOID_AUDIT.format(p=self.param)
-        self._void_notice = _VOID_NOTICE.format(p=self.param)
+        self._void_notice = _VOID_NOTICE.format(p=self.param) + " RETURNING id, account_id"
+        self._void_push = _VOID_PUSH.format(p=self.param)
         self._status_insert = _STATUS_INSERT.format(p=self.param)
         self._status_update = _STATUS_UPDATE.format(p=self.param)
         self._create_tables()
@@ -548,7 +556,13 @@ class BatchWriter:
                 m = messages.voided(reason)
                 notices.append((m.kind, m.title_zh, m.title_en, m.body_zh, m.body_en, m.link, stamp_, number))
             cur.executemany(self._void_audit, audits)
-            cur.executemany(self._void_notice, notices)
+            pushes: list[tuple[object, ...]] = []
+            for notice in notices:  # voids are rare: one statement each, to learn the new message ids
+                cur.execute(self._void_notice, notice)
+                for note_id, account_id in cur.fetchall():
+                    pushes.append((account_id, self._json({"notification_id": note_id}), notice[6], notice[6]))
+            if pushes:
+                cur.executemany(self._void_push, pushes)
             cur.executemany(self._void, list(voids.values()))
 
     def _json(self, payload: dict[str, Any]) -> object:

@@ -29,7 +29,7 @@ def licence_from_row(row: LicenceRow, record: Sequence[RecordRow] = ()) -> Licen
     return Licence(
         number=IdNumber(row.number),
         file_number=row.file_number,
-        holder=Holder(row.name, row.sex, row.nationality, row.birth_date, row.address),
+        holder=Holder(row.name, row.sex, row.nationality, row.birth_date, row.address, row.mobile),
         classes=parse_classes(row.classes),
         first_issue=row.first_issue,
         validity=Validity(ValidityTerm(row.validity_term), row.valid_from, row.valid_until),
@@ -68,5 +68,6 @@ def row_values(lic: Licence, *, at: datetime | None = None) -> dict[str, Any]:
         "points_cycle_start": lic.points.start if lic.points else None,
         "photo_ref": lic.photo_ref,
         "photo_compliant": lic.photo_compliant,
+        "mobile": lic.holder.mobile,
         "updated_at": at or datetime.now(UTC),
     }

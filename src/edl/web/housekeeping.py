@@ -1,4 +1,5 @@
-"""Background housekeeping of a serving process: the periodic purge of expired sign-in codes and ended sessions.
+"""Background housekeeping of a serving process: the periodic purge of expired sign-in codes and ended sessions,
+and the outbox worker that delivers notices (`install_outbox_worker`).
 
 `install_purge(app, container, every=...)` wraps the app's lifespan (whatever it already is), so the loop starts
 with the server and is cancelled when it stops. `edl serve` and `edl demo` install it; tests that build the app
@@ -52,6 +53,42 @@ def install_purge(app: FastAPI, container: Container, *, every: timedelta) -> No
     async def lifespan(served: Any) -> AsyncIterator[Any]:
         async with inner(served) as state:
             task = asyncio.create_task(_purge_forever(container, every), name="edl-purge")
+            try:
+                yield state
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app.router.lifespan_context = lifespan
+
+
+async def _deliver_forever(container: Container, every: float) -> None:
+    from edl.notifications.worker import build_worker
+
+    worker = build_worker(container)
+    while True:
+        try:
+            report = await asyncio.to_thread(worker.run_once)
+        except Exception as exc:  # the database may be away for a moment: the notices wait in the outbox
+            log.warning("outbox_round_failed", error=type(exc).__name__)
+        else:
+            if report.delivered or report.failed:
+                log.info("outbox_round", delivered=report.delivered, failed=report.failed)
+        await asyncio.sleep(every)
+
+
+def install_outbox_worker(app: FastAPI, container: Container, *, every: float) -> None:
+    """Deliver the outbox's notices (SMS, Web Push) every `every` seconds while `app` is served (`edl serve`, `edl
+    demo`); several processes may all run it, claiming keeps each notice to one of them."""
+    if every <= 0:
+        raise ValueError("the outbox interval must be positive")
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(served: Any) -> AsyncIterator[Any]:
+        async with inner(served) as state:
+            task = asyncio.create_task(_deliver_forever(container, every), name="edl-outbox")
             try:
                 yield state
             finally:

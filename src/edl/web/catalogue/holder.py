@@ -68,9 +68,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # binding
     "holder.bind_title": ("绑定驾驶证", "Bind your driving licence"),
     "holder.bind_intro": (
-        "输入驾驶证上的证号和姓名，并完成实人认证，即可在本账号下查看和申领电子驾驶证。",
+        "输入驾驶证上的证号和姓名，并完成实人认证，即可在本账号下查看和申领电子驾驶证。"
+        "须使用驾驶证的登记手机号登录；号码有变化的，请先到车辆管理所办理窗口更新。",
         "Enter the number and name on your licence and pass real-person authentication to use the e-licence "
-        "service with this account.",
+        "service with this account. You must be signed in with the licence's registered mobile number; if it has "
+        "changed, update it at a vehicle administration office counter first.",
     ),
     "holder.bind_number": ("证号（身份证号码）", "Licence number (ID number)"),
     "holder.bind_number_hint": ("18位，最后一位可能是 X。", "18 characters; the last may be X."),
@@ -227,6 +229,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "holder.kind_camera": ("拍摄照片", "camera photo"),
     "holder.kind_album": ("相册证件照", "album ID photo"),
     "holder.withdraw": ("撤回申请", "Withdraw"),
+    "holder.unbind_title": ("解除绑定", "Unbind this licence"),
+    "holder.unbind_hint": (
+        "解除后此账号不再关联该驾驶证，电子驾驶证随即失效；登记手机号会收到短信。",
+        "This account will no longer hold the licence and the e-licence becomes void; the registered mobile is texted.",
+    ),
+    "holder.unbind": ("解除绑定", "Unbind"),
     # the e-licence
     "holder.card_title": ("机动车驾驶证电子版", "Electronic driving licence"),
     "holder.card_front": ("正页", "Front page"),

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from edl.applications import service
+from edl.applications import binding, service
 from edl.applications.errors import FaceCheckFailed
 from edl.applications.face import FaceOutcome
 from edl.bootstrap import Container
@@ -23,7 +23,7 @@ from edl.db.models import NotificationRow
 from edl.domain import DomainError, Licence
 from edl.notifications import inbox as inbox_store
 from edl.web.audience import driver
-from edl.web.auth_deps import HolderSession, current_holder
+from edl.web.auth_deps import HolderSession, current_holder, require_csrf
 from edl.web.deps import get_container, get_pages
 from edl.web.errors import localise
 from edl.web.i18n import Translator, negotiate
@@ -99,6 +99,7 @@ def _home_context(request: Request, holder: HolderSession, container: Container,
         "bound": ov.account.licence_number is not None,
         "verifier": verifier_info(container, t),
         "bind_url": app_url(request, "/app/bind"),
+        "unbind_url": app_url(request, "/app/unbind"),
         "attempts_left": ov.face_attempts_left,
         "form": {"number": "", "name": ""},
         "error": "",
@@ -192,6 +193,21 @@ async def bind(
             message = f"{t(_outcome_key(exc.code))} {message}"
         return _bind_error(request, holder, container, pages, t, message, 400, number, name)
     return redirect(request, app_url(request, "/app"))
+
+
+@router.post("/app/unbind", name="holder_unbind", dependencies=[*driver(), Depends(require_csrf)])
+def unbind(
+    request: Request,
+    holder: HolderSession = Depends(current_holder),
+    container: Container = Depends(get_container),
+) -> Response:
+    """End this account's binding (the e-licence is voided, the registered mobile texted); back to the bind form."""
+    try:
+        binding.unbind_licence(container, holder.account_id, at=container.clock(), client=client_of(request))
+    except DomainError as exc:
+        if wants_json(request):
+            return json_error(400, localise(str(exc), negotiate(request)))
+    return RedirectResponse(app_url(request, "/app"), status_code=303)
 
 
 def _outcome_key(code: str) -> str:

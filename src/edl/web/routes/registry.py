@@ -11,15 +11,18 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from edl.applications.binding import RELEASE_ROLES, bound_account, release_binding
+from edl.applications.errors import NotFound
 from edl.audit import Action, ActorKind, record
 from edl.bootstrap import Container
 from edl.db.session import transaction
 from edl.domain import Licence
+from edl.domain.licence import mask_mobile
 from edl.domain.scope import AuthorityScope
 from edl.registry.queries import MAX_PAGE, LicencePage, get_licence_detail, get_photo_ref, search_licences
 from edl.storage.photos import PhotoNotFound
 from edl.web.audience import public, staff
-from edl.web.auth_deps import StaffSession, current_staff
+from edl.web.auth_deps import Role, StaffSession, csrf_token, current_staff, require_csrf
 from edl.web.deps import db_session, get_container, get_pages
 from edl.web.errors import PageError
 from edl.web.i18n import Translator, negotiate
@@ -164,6 +167,7 @@ def registry_detail(
     lic = detail.licence
     today = beijing_today(container.clock())
     eligibility = lic.eligibility(today, container.rollout)
+    account = bound_account(session, str(lic.number))
     return pages.render(
         request,
         "registry/detail.html",
@@ -186,8 +190,41 @@ def registry_detail(
             "updated_at": beijing_time(detail.updated_at),
             "photo_url": detail_path(request, str(lic.number)) + "/photo",
             "list_url": list_path(request, "", 1),
+            "mobile": mask_mobile(lic.holder.mobile) if lic.holder.mobile else None,
+            "bound_to": mask_mobile(account.mobile) if account is not None else None,
+            "bound_at": beijing_time(account.bound_at) if account is not None and account.bound_at else "",
+            "may_release": account is not None and staff.role in RELEASE_ROLES,
+            "release_url": detail_path(request, str(lic.number)) + "/release",
+            "released": request.query_params.get("released") == "1",
+            "csrf": csrf_token(request),
         },
     )
+
+
+@router.post(
+    "/registry/{number}/release",
+    name="registry_release",
+    dependencies=[*staff(Role.SUPERVISOR, Role.ADMIN), Depends(require_csrf)],
+)
+def registry_release(
+    request: Request,
+    number: str,
+    staff: StaffSession = Depends(current_staff),
+    container: Container = Depends(get_container),
+) -> Response:
+    """Release the licence from the account it is bound to (a takeover, a lost phone): supervisors and admins, within
+    their scope; audited, the e-licence voided, the registered mobile texted. Back to the detail page."""
+    try:
+        release_binding(
+            container,
+            staff,
+            number[:18],
+            at=container.clock(),
+            client=request.client.host if request.client else None,
+        )
+    except NotFound:
+        raise PageError(404, "error.licence_not_found", number[:18]) from None
+    return RedirectResponse(detail_path(request, number[:18]) + "?released=1", status_code=303)
 
 
 @router.get("/registry/{number}/photo", name="registry_photo", dependencies=staff())
