@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import structlog
@@ -31,28 +32,39 @@ def purge_once(container: Container) -> Purged:
         return purge_expired(session, at=container.clock())
 
 
-async def _purge_forever(container: Container, every: timedelta) -> None:
+def _purge_round(container: Container) -> None:
+    purged = purge_once(container)
+    if purged.codes or purged.sessions:
+        log.info("purge_done", codes=purged.codes, sessions=purged.sessions)
+
+
+def _outbox_round(container: Container) -> None:
+    from edl.notifications.worker import build_worker
+
+    report = build_worker(container).run_once()
+    if report.delivered or report.failed:
+        log.info("outbox_round", delivered=report.delivered, failed=report.failed)
+
+
+async def _forever(name: str, round_: Callable[[], None], every: float) -> None:
     while True:
         try:
-            purged = await asyncio.to_thread(purge_once, container)
-        except Exception as exc:  # a database hiccup must not stop the loop (or the server); try again next time
-            log.warning("purge_failed", error=type(exc).__name__)
-        else:
-            if purged.codes or purged.sessions:
-                log.info("purge_done", codes=purged.codes, sessions=purged.sessions)
-        await asyncio.sleep(every.total_seconds())
+            await asyncio.to_thread(round_)
+        except Exception as exc:  # the database may be away for a moment: try again next time, keep serving
+            log.warning(f"{name}_failed", error=type(exc).__name__)
+        await asyncio.sleep(every)
 
 
-def install_purge(app: FastAPI, container: Container, *, every: timedelta) -> None:
-    """Run a purge at start and then every `every` while `app` is served."""
-    if every <= timedelta(0):
-        raise ValueError("the purge interval must be positive")
+def install_periodic(app: FastAPI, name: str, round_: Callable[[], None], *, every: float) -> None:
+    """Run `round_` (in a worker thread) at start and then every `every` seconds while `app` is served."""
+    if every <= 0:
+        raise ValueError(f"the {name} interval must be positive")
     inner = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(served: Any) -> AsyncIterator[Any]:
         async with inner(served) as state:
-            task = asyncio.create_task(_purge_forever(container, every), name="edl-purge")
+            task = asyncio.create_task(_forever(name, round_, every), name=f"edl-{name}")
             try:
                 yield state
             finally:
@@ -63,37 +75,12 @@ def install_purge(app: FastAPI, container: Container, *, every: timedelta) -> No
     app.router.lifespan_context = lifespan
 
 
-async def _deliver_forever(container: Container, every: float) -> None:
-    from edl.notifications.worker import build_worker
-
-    worker = build_worker(container)
-    while True:
-        try:
-            report = await asyncio.to_thread(worker.run_once)
-        except Exception as exc:  # the database may be away for a moment: the notices wait in the outbox
-            log.warning("outbox_round_failed", error=type(exc).__name__)
-        else:
-            if report.delivered or report.failed:
-                log.info("outbox_round", delivered=report.delivered, failed=report.failed)
-        await asyncio.sleep(every)
+def install_purge(app: FastAPI, container: Container, *, every: timedelta) -> None:
+    """Purge expired sign-in codes and ended sessions at start and then every `every`."""
+    install_periodic(app, "purge", partial(_purge_round, container), every=every.total_seconds())
 
 
 def install_outbox_worker(app: FastAPI, container: Container, *, every: float) -> None:
     """Deliver the outbox's notices (SMS, Web Push) every `every` seconds while `app` is served (`edl serve`, `edl
     demo`); several processes may all run it, claiming keeps each notice to one of them."""
-    if every <= 0:
-        raise ValueError("the outbox interval must be positive")
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(served: Any) -> AsyncIterator[Any]:
-        async with inner(served) as state:
-            task = asyncio.create_task(_deliver_forever(container, every), name="edl-outbox")
-            try:
-                yield state
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-
-    app.router.lifespan_context = lifespan
+    install_periodic(app, "outbox", partial(_outbox_round, container), every=every)
