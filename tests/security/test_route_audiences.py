@@ -7,10 +7,16 @@ anyone; the registry showed every driver to every staff member whatever their au
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi.routing import APIRoute
@@ -35,6 +41,7 @@ from edl.registry.mapping import row_values
 from edl.web import create_app
 from edl.web.audience import PUBLIC_PATHS, Audience, audience_of, declared_routes, flat_routes
 from tests.auth_helpers import csrf_of, sign_in_holder, sign_in_staff
+from tests.live_server import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -226,3 +233,38 @@ def test_home_page_sends_visitors_to_the_drivers_app_not_the_registry(client: Te
     r = client.get("/")
     assert r.status_code == 307
     assert r.headers["location"] == "/app"
+
+
+@pytest.mark.slow
+def test_edl_serve_puts_metrics_on_the_operators_port_only(tmp_path: Path) -> None:
+    """`EDL_METRICS_PORT`: /metrics on its own listener; the public listener still answers 404 for it."""
+    port, metrics_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDL_")}
+    env.update(EDL_DATA_DIR=str(tmp_path / "data"), EDL_DEMO="true", EDL_METRICS_PORT=str(metrics_port))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edl", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "edl serve did not start"
+            time.sleep(0.3)
+        assert httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).status_code == 404
+        operator = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5)
+        assert operator.status_code == 200 and "edl_http_requests" in operator.text
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
