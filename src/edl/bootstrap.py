@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from edl.credentials.barcode import BarcodeScheme
     from edl.domain.calendar import WorkingCalendar
     from edl.notifications.push import Notifier
+    from edl.notifications.worker import OutboxWorker
     from edl.verification.ratelimit import RateLimiter
     from edl.worker_pool import WorkerPool
 
@@ -89,6 +90,12 @@ class Container:
         from edl.notifications.push import build_notifier
 
         return build_notifier(self)
+
+    def outbox_worker(self) -> OutboxWorker:
+        """A worker that delivers the outbox's notices with this container's SMS sender and Web Push notifier."""
+        from edl.notifications.worker import OutboxWorker
+
+        return OutboxWorker(self.sessions, sms=self.sms, push=self.notifier, clock=lambda: self.clock())
 
     @cached_property
     def calendar(self) -> WorkingCalendar:

@@ -153,11 +153,10 @@ def worker(
     import threading
 
     from edl.cli import open_container
-    from edl.notifications.worker import build_worker
 
     container = open_container()
     try:
-        outbox = build_worker(container)
+        outbox = container.outbox_worker()
         if once:
             typer.echo(outbox.run_once().summary())
             return

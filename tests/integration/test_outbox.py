@@ -18,7 +18,7 @@ from edl.bootstrap import Container
 from edl.db.models import LicenceRow, OutboxRow
 from edl.domain import VehicleClass
 from edl.notifications.outbox import enqueue_sms
-from edl.notifications.worker import OutboxWorker, backoff, build_worker
+from edl.notifications.worker import OutboxWorker, backoff
 from edl.registry import events
 from edl.registry.portraits import render_portrait
 from tests.auth_helpers import Clock
@@ -67,12 +67,12 @@ def _bound_with_face_check(container: Container) -> tuple[str, str]:
 def test_binding_texts_the_registered_mobile_through_the_gateway(container: Container, gateway: Gateway) -> None:
     number, _account = _bound_with_face_check(container)
     assert gateway.received == [], "nothing leaves in the binding's request"
-    report = build_worker(container).run_once()
+    report = container.outbox_worker().run_once()
     assert report.delivered >= 1 and report.failed == 0
     (sms,) = gateway.received
     assert sms["to"] == f"+86{REGISTERED_MOBILE}" and number[-4:] in sms["text"] and "绑定" in sms["text"]
     assert all(row.delivered_at is not None for row in _outbox(container))
-    assert build_worker(container).run_once().delivered == 0, "a delivered notice is not sent again"
+    assert container.outbox_worker().run_once().delivered == 0, "a delivered notice is not sent again"
     assert len(gateway.received) == 1
 
 
@@ -80,7 +80,7 @@ def test_issuance_texts_the_registered_mobile(container: Container, gateway: Gat
     _number, account = _bound_with_face_check(container)
     assert service.authenticate(container, account, b"live", at=NOW).passed
     service.apply_with_stored_photo(container, account, idempotency_key="k1", at=NOW)
-    build_worker(container).run_once()
+    container.outbox_worker().run_once()
     texts = [m["text"] for m in gateway.received]
     assert any("电子驾驶证已签发" in t for t in texts), texts
     assert all(m["to"] == f"+86{REGISTERED_MOBILE}" for m in gateway.received)
@@ -92,7 +92,7 @@ def test_a_gateway_error_is_retried_with_backoff_until_delivered(
     with container.sessions.begin() as s:
         enqueue_sms(s, REGISTERED_MOBILE, "测试通知 / test notice", at=NOW)
     gateway.status = 503
-    worker = build_worker(container)
+    worker = container.outbox_worker()
     assert worker.run_once().failed == 1
     (row,) = _outbox(container)
     assert row.delivered_at is None and row.attempts == 1 and "503" in (row.last_error or "")
@@ -119,7 +119,7 @@ def test_a_rolled_back_change_sends_nothing(container: Container, gateway: Gatew
     with pytest.raises(service.ApplicationRefused):
         service.bind_licence(container, stranger, number, "张三", b"live", at=NOW)
     assert _outbox(container) == []
-    assert build_worker(container).run_once().delivered == 0
+    assert container.outbox_worker().run_once().delivered == 0
     assert gateway.received == []
 
 
@@ -148,7 +148,7 @@ def test_an_inbox_message_is_pushed_by_the_worker(
     service.apply_with_stored_photo(container, bound, idempotency_key="k1", at=NOW)
     add_subscription(container, bound, push_service.endpoint("b"), Browser())
     assert push_service.received == []
-    build_worker(container).run_once()
+    container.outbox_worker().run_once()
     assert [r.path for r in push_service.received] == ["/push/b"]
     (push,) = [r for r in _outbox(container) if r.kind == "push"]
     assert push.delivered_at is not None and pushed_at(container, int(push.payload["notification_id"]))
@@ -163,11 +163,11 @@ def test_a_void_by_a_registry_event_reaches_the_browser(
     number, account = _bound_with_face_check(container)
     assert service.authenticate(container, account, b"live", at=NOW).passed
     service.apply_with_stored_photo(container, account, idempotency_key="k1", at=NOW)
-    build_worker(container).run_once()
+    container.outbox_worker().run_once()
     add_subscription(container, account, push_service.endpoint("v"), Browser())
     with container.sessions.begin() as s:
         events.change_classes(s, number, (VehicleClass.C1, VehicleClass.E), at=NOW, actor="cli")
-    build_worker(container).run_once()
+    container.outbox_worker().run_once()
     assert [r.path for r in push_service.received] == ["/push/v"]
 
 
@@ -191,12 +191,12 @@ def test_a_void_by_an_import_reaches_the_browser_and_a_mobile_column_is_kept(
     account = seed_account(container, NOW, number=number)
     issue_elicence(container, number, actor="test", at=NOW)
     add_subscription(container, account, push_service.endpoint("imp"), Browser())
-    build_worker(container).run_once()  # the issuance SMS (LogSmsSender here)
+    container.outbox_worker().run_once()  # the issuance SMS (LogSmsSender here)
     renewed = row(0, valid_from="2026-06-01", valid_until="2036-06-01", photo_sha256=photo, mobile=REGISTERED_MOBILE)
     import_file(container, write_csv(tmp_path / "b.csv", [renewed]), tmp_path / "r.csv", "test")
     pushes = [r for r in _outbox(container) if r.kind == "push"]
     assert len(pushes) == 1 and pushes[0].recipient == account and pushes[0].delivered_at is None
-    build_worker(container).run_once()
+    container.outbox_worker().run_once()
     assert [r.path for r in push_service.received] == ["/push/imp"]
 
 

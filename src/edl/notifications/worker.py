@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import structlog
 from sqlalchemy import select, update
@@ -23,9 +23,6 @@ from edl.accounts.sms import SmsSender
 from edl.db.models import OutboxRow
 from edl.notifications.outbox import NoticeKind
 from edl.notifications.push import PushReport
-
-if TYPE_CHECKING:
-    from edl.bootstrap import Container
 
 log = structlog.get_logger("edl.outbox")
 
@@ -179,8 +176,3 @@ class OutboxWorker:
             except Exception as exc:  # a database hiccup must not end the worker; try again next round
                 log.warning("outbox_round_failed", error=type(exc).__name__)
             stop.wait(every)
-
-
-def build_worker(container: Container) -> OutboxWorker:
-    """The container's worker: its SMS sender and its Web Push notifier."""
-    return OutboxWorker(container.sessions, sms=container.sms, push=container.notifier, clock=lambda: container.clock())

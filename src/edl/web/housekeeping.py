@@ -39,9 +39,7 @@ def _purge_round(container: Container) -> None:
 
 
 def _outbox_round(container: Container) -> None:
-    from edl.notifications.worker import build_worker
-
-    report = build_worker(container).run_once()
+    report = container.outbox_worker().run_once()
     if report.delivered or report.failed:
         log.info("outbox_round", delivered=report.delivered, failed=report.failed)
 
