@@ -27,6 +27,7 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, Depends, Form
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -325,7 +326,8 @@ def count_check(container: Container, party: Party, t: Translator) -> None:
 def run_check(
     container: Container, party: Party, request: Request, *, code: str | None, barcode: str | None
 ) -> dict[str, Any]:
-    """Count it, verify it (H3's `verify_for_party`, which writes the audit row), and return the JSON answer."""
+    """Count it, verify it (`verify_for_party`, which writes the audit row), and return the JSON answer. Database work:
+    the async routes call it in the thread pool, never on the event loop."""
     from edl.verification.online import verify_for_party
 
     count_check(container, party, Translator(negotiate(request)))
@@ -484,7 +486,7 @@ async def verifier_check(
         return _json_refusal(400, "bad_body", t("verify.bad_body"))
     code, barcode = split_scanned(text, fmt if isinstance(fmt, str) else None)
     try:
-        answer = run_check(container, party, request, code=code, barcode=barcode)
+        answer = await run_in_threadpool(run_check, container, party, request, code=code, barcode=barcode)
     except Refused as exc:
         error = "rate_limited" if exc.status_code == 429 else "unavailable"
         response = _json_refusal(exc.status_code, error, exc.message)
@@ -542,7 +544,7 @@ async def verifier_upload(
     else:
         return _check_page(request, pages, party, error=t("verify.upload_nothing"), status_code=400)
     try:
-        answer = run_check(container, party, request, code=code, barcode=barcode)
+        answer = await run_in_threadpool(run_check, container, party, request, code=code, barcode=barcode)
     except Refused as exc:
         return _check_page(
             request, pages, party, error=exc.message, typed=typed, status_code=exc.status_code, headers=exc.headers
