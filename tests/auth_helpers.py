@@ -20,7 +20,7 @@ import re
 import threading
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import sqlalchemy as sa
@@ -186,3 +186,56 @@ def run_async(func: Callable[..., Awaitable[T]], *args: object) -> T:
     if errors:
         raise errors[0]
     return results[0]
+
+
+PLACEHOLDER_FRAME = b"\xff\xd8\xff placeholder frame"
+"""A frame for tests whose verifier reads none (tests.workflow.ScriptedFaceVerifier)."""
+
+
+def challenge_of(client: TestClient, purpose: str = "apply", **headers: str) -> dict[str, object]:
+    """A liveness challenge, asked for as liveness.js does (CSRF in the header)."""
+    r = client.post(
+        "/app/liveness/challenge",
+        data={"purpose": purpose},
+        headers={"X-CSRF-Token": csrf_of(client), "Accept": "application/json", **headers},
+    )
+    assert r.status_code == 200, r.text
+    answer: dict[str, object] = r.json()
+    return answer
+
+
+def burst_form(
+    client: TestClient,
+    data: dict[str, str],
+    purpose: str = "apply",
+    *,
+    frames: list[bytes] | None = None,
+    times: list[int] | None = None,
+    challenge: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The `data` and `files` of a liveness burst as liveness.js posts it: the form's fields, a fresh challenge
+    (unless given), the frames (placeholders by default, one per planned frame time) and their times."""
+    planned: list[int] = []
+    if challenge is None:
+        answer = challenge_of(client, purpose, **(headers or {}))
+        challenge = str(answer["challenge"])
+        planned = [int(t) for t in answer["frame_times"]]  # type: ignore[attr-defined]
+    times = times if times is not None else planned
+    frames = frames if frames is not None else [PLACEHOLDER_FRAME] * len(times)
+    form = {"csrf": csrf_of(client), **data, "challenge": challenge, "times": ",".join(str(t) for t in times)}
+    files = [("frame", (f"frame-{i}.jpg", f, "image/jpeg")) for i, f in enumerate(frames)]
+    return {"data": form, "files": files}
+
+
+def post_burst(
+    client: TestClient,
+    path: str,
+    data: dict[str, str],
+    purpose: str = "apply",
+    *,
+    headers: dict[str, str] | None = None,
+    **burst: Any,
+):  # type: ignore[no-untyped-def]
+    """POST a liveness burst (see `burst_form`) to `path`."""
+    return client.post(path, headers=headers or {}, **burst_form(client, data, purpose, headers=headers, **burst))

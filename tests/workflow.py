@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from edl.applications.face import FaceComparison, FaceOutcome
+from edl.applications.face import FaceOutcome
+from edl.applications.liveness import LivenessResult
 from edl.bootstrap import Container
 from edl.db.models import AccountRow, LicenceRow
 from edl.db.session import transaction
+from edl.domain.liveness import Action, Failure, LiveCapture, TimedFrame, Verdict
 from edl.registry.mapping import row_values
 from edl.registry.portraits import render_portrait
 from tests.factories import licence
@@ -30,12 +33,25 @@ class ScriptedFaceVerifier:
     label_zh: str = "测试用核验"
     label_en: str = "test verifier"
     lenient: bool = False
-    calls: list[tuple[bytes, bytes]] = field(default_factory=list)
+    calls: list[tuple[tuple[Action, ...], int, bytes]] = field(default_factory=list)
 
-    def compare(self, live: bytes, reference: bytes) -> FaceComparison:
-        self.calls.append((live, reference))
+    def check(
+        self, actions: Sequence[Action], frames: Sequence[TimedFrame], reference: bytes, earlier: Sequence[int]
+    ) -> LivenessResult:
+        self.calls.append((tuple(actions), len(frames), reference))
         passed = self.outcome is FaceOutcome.PASSED
-        return FaceComparison(self.outcome, 0.2 if passed else 0.8, "测试结果", "test result")
+        verdict = Verdict(True) if passed else Verdict(False, Failure(self.outcome.value))
+        return LivenessResult(verdict, (), 0.2 if passed else 0.8)
+
+
+def capture(
+    container: Container, account_id: str, purpose: str = "apply", *, at: datetime | None = None
+) -> LiveCapture:
+    """A burst answering a fresh challenge for `account_id` (placeholder frames: the scripted verifier reads none)."""
+    from edl.applications import service
+
+    challenge = service.issue_challenge(container, account_id, purpose, at=at or container.clock())
+    return LiveCapture(challenge.nonce, tuple(TimedFrame(t, b"\xff\xd8\xff frame") for t in challenge.frame_times))
 
 
 def prepare(container: Container, now: datetime) -> ScriptedFaceVerifier:

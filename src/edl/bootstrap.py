@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +47,9 @@ class Container:
     clock: Clock = field(default=utc_now)
     read_sessions: sessionmaker[Session] | None = None
     """Sessions on the read replica (verification and search traffic); the primary when none is configured."""
+    liveness_rng: random.Random = field(default_factory=secrets.SystemRandom)
+    """Draws the actions of liveness challenges. Only tests replace it (a seeded `random.Random`, so that a fake
+    camera's fixed video answers the challenge); no setting or environment variable reaches it."""
 
     @property
     def readers(self) -> sessionmaker[Session]:

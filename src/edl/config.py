@@ -47,6 +47,17 @@ class Settings(BaseSettings):
     )
     face_match_threshold: float = Field(default=0.5, gt=0, lt=1, description="max descriptor distance for a match")
     face_attempts_per_day: int = Field(default=5, ge=1, description="real-person authentication tries per account/day")
+    face_attempts_per_licence_per_day: int = Field(
+        default=10,
+        ge=1,
+        description="real-person authentication tries per licence and day, over all accounts (stops trying many "
+        "accounts against one licence)",
+    )
+    liveness_landmark_model: str = Field(
+        default="",
+        description="a dlib 68-point shape predictor file for the liveness check; empty: the model shipped in "
+        "face-recognition-models (trained on iBUG 300-W, whose terms forbid commercial use: see docs/applications.md)",
+    )
     face_check_valid_minutes: int = Field(default=10, ge=1, description="how long a passed face check may be used")
     otp_ttl_seconds: int = Field(default=300, ge=30, description="how long a sign-in code is valid")
     otp_max_attempts: int = Field(default=5, ge=1, description="wrong codes before a code is dead")

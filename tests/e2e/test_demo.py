@@ -171,10 +171,21 @@ def test_demo_driver_app_signs_in_binds_and_names_its_lenient_face_check(
         from edl.registry.portraits import render_portrait
 
         photo = render_portrait(1, number)  # a drawing: only the lenient check accepts it
-        bound = web.post(
+        challenge = web.post(
+            "/app/liveness/challenge",
+            data={"purpose": "bind"},
+            headers={"X-CSRF-Token": csrf.group(1), "Accept": "application/json"},
+        ).json()
+        bound = web.post(  # the lenient check reads the frames but compares no face
             "/app/bind",
-            data={"csrf": csrf.group(1), "number": number, "name": name},
-            files={"live": ("live.jpg", photo, "image/jpeg")},
+            data={
+                "csrf": csrf.group(1),
+                "number": number,
+                "name": name,
+                "challenge": challenge["challenge"],
+                "times": ",".join(str(t) for t in challenge["frame_times"]),
+            },
+            files=[("frame", (f"f{i}.jpg", photo, "image/jpeg")) for i, _ in enumerate(challenge["frame_times"])],
         )
         assert bound.status_code in (200, 303), bound.text[:800]
         assert number[-4:] in web.get("/app").text

@@ -30,7 +30,7 @@ from edl.domain.dates import CHINA_TZ
 from edl.registry import events
 from edl.web.auth_deps import Role, StaffSession
 from tests.faces import id_photo
-from tests.workflow import REGISTERED_MOBILE, ScriptedFaceVerifier, prepare, seed_account, seed_licence
+from tests.workflow import REGISTERED_MOBILE, ScriptedFaceVerifier, capture, prepare, seed_account, seed_licence
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +50,7 @@ def _bound(container: Container, **kw: object) -> tuple[str, str]:
 
 
 def _face_ok(container: Container, account: str, at: datetime = NOW) -> None:
-    assert service.authenticate(container, account, b"live", at=at).passed
+    assert service.authenticate(container, account, capture(container, account, at=at), at=at).passed
 
 
 def _rows(container: Container, model: type) -> list:  # type: ignore[type-arg]
@@ -72,11 +72,12 @@ def test_binding_needs_matching_number_and_name_then_a_face_check(
     number = seed_licence(container, NOW, name="王小明")
     account = seed_account(container, NOW, mobile=REGISTERED_MOBILE)
     with pytest.raises(ApplicationRefused) as refused:
-        service.bind_licence(container, account, number, "王小", b"live", at=NOW)
+        service.bind_licence(container, account, number, "王小", capture(container, account, "bind", at=NOW), at=NOW)
     assert refused.value.code == "no_match"
     assert not face.calls, "no face comparison for a number/name mismatch"
 
-    result = service.bind_licence(container, account, number, "王小明", b"live", at=NOW)
+    burst = capture(container, account, "bind", at=NOW)
+    result = service.bind_licence(container, account, number, "王小明", burst, at=NOW)
     assert result.passed
     (row,) = _rows(container, AccountRow)
     assert row.licence_number == number and row.bound_at is not None
@@ -88,7 +89,7 @@ def test_one_licence_binds_to_one_account(container: Container, face: ScriptedFa
     number, _first = _bound(container)
     second = seed_account(container, NOW, mobile=REGISTERED_MOBILE)
     with pytest.raises(ApplicationRefused) as refused:
-        service.bind_licence(container, second, number, "张三", b"live", at=NOW)
+        service.bind_licence(container, second, number, "张三", capture(container, second, "bind", at=NOW), at=NOW)
     assert refused.value.code == "bound_elsewhere"
 
 
@@ -99,7 +100,7 @@ def test_failed_face_check_refuses_binding_and_counts_as_an_attempt(
     account = seed_account(container, NOW, mobile=REGISTERED_MOBILE)
     face.outcome = FaceOutcome.MISMATCH
     with pytest.raises(FaceCheckFailed):
-        service.bind_licence(container, account, number, "张三", b"live", at=NOW)
+        service.bind_licence(container, account, number, "张三", capture(container, account, "bind", at=NOW), at=NOW)
     (check,) = _rows(container, FaceCheckRow)
     assert check.outcome == "mismatch"
     (row,) = _rows(container, AccountRow)
@@ -110,12 +111,13 @@ def test_face_attempts_are_limited_per_day(container: Container, face: ScriptedF
     _number, account = _bound(container)
     face.outcome = FaceOutcome.NO_FACE
     for _ in range(container.settings.face_attempts_per_day):
-        assert not service.authenticate(container, account, b"live", at=NOW).passed
+        assert not service.authenticate(container, account, capture(container, account, at=NOW), at=NOW).passed
     with pytest.raises(ApplicationRefused) as refused:
-        service.authenticate(container, account, b"live", at=NOW)
+        service.authenticate(container, account, capture(container, account, at=NOW), at=NOW)
     assert refused.value.code == "face_attempts_exhausted"
     face.outcome = FaceOutcome.PASSED
-    assert service.authenticate(container, account, b"live", at=NOW + timedelta(days=1)).passed
+    tomorrow = NOW + timedelta(days=1)
+    assert service.authenticate(container, account, capture(container, account, at=tomorrow), at=tomorrow).passed
 
 
 # --- case a: the stored photo ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from edl.db.models import AccountRow, AuditRow, LicenceRow, OutboxRow
 from edl.db.session import transaction
 from edl.web import create_app
 from tests.auth_helpers import csrf_of, sign_in_holder, sign_in_staff
-from tests.workflow import REGISTERED_MOBILE, prepare, seed_account, seed_licence
+from tests.workflow import REGISTERED_MOBILE, capture, prepare, seed_account, seed_licence
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +58,8 @@ def test_the_holder_unbinds_and_the_licence_may_be_bound_again(client: TestClien
     old = seed_account(container, NOW, number=number, mobile="13900000001")
     _new_registered_mobile(container, number)
     with pytest.raises(ApplicationRefused) as refused:
-        service.bind_licence(container, seed_account(container, NOW, mobile=NEW_MOBILE), number, "张三", b"x", at=NOW)
+        newcomer = seed_account(container, NOW, mobile=NEW_MOBILE)
+        service.bind_licence(container, newcomer, number, "张三", capture(container, newcomer, "bind"), at=NOW)
     assert refused.value.code == "bound_elsewhere", "bound to one account: no other may bind it"
 
     account = sign_in_holder(client, container, mobile="13900000001")
@@ -98,7 +99,9 @@ def test_a_supervisor_releases_a_binding_in_scope_audited_and_the_new_number_bin
     assert _audit(container, "release_binding") == [("staff:sup1", "ok")]
     assert any("交警部门已解除" in t for t in _texts(container))
     newcomer = seed_account(container, NOW, mobile=NEW_MOBILE)
-    assert service.bind_licence(container, newcomer, number, "张三", b"live", at=NOW).passed
+    assert service.bind_licence(
+        container, newcomer, number, "张三", capture(container, newcomer, "bind", at=NOW), at=NOW
+    ).passed
 
 
 def test_a_reviewer_may_not_release_and_a_supervisor_elsewhere_sees_no_licence(

@@ -22,8 +22,8 @@ from edl.domain import Status
 from edl.registry.events import set_status
 from edl.web import create_app
 from edl.web.codes import barcode_caption, code128_modules
-from tests.auth_helpers import csrf_of, sign_in_holder
-from tests.faces import id_photo, live_capture, two_faces_photo
+from tests.auth_helpers import csrf_of, post_burst, sign_in_holder
+from tests.faces import id_photo, two_faces_photo
 from tests.workflow import ScriptedFaceVerifier, prepare, seed_licence
 
 pytestmark = pytest.mark.integration
@@ -54,11 +54,7 @@ def _stored_photos(container: Container) -> int:
 
 
 def _bind(client: TestClient, container: Container, number: str, name: str = "张三") -> TestClient:
-    r = client.post(
-        "/app/bind",
-        data={"csrf": csrf_of(client), "number": number, "name": name},
-        files={"live": ("live.jpg", live_capture("astronaut"), "image/jpeg")},
-    )
+    r = post_burst(client, "/app/bind", {"number": number, "name": name}, "bind")
     assert r.status_code == 303 and r.headers["location"] == "/app", r.text
     return client
 
@@ -86,11 +82,7 @@ def test_pages_send_a_visitor_who_is_not_signed_in_to_sign_in(client: TestClient
 def test_binding_with_the_wrong_name_is_refused_and_binds_nothing(client: TestClient, container: Container) -> None:
     number = seed_licence(container, NOW)
     account_id = sign_in_holder(client, container)
-    r = client.post(
-        "/app/bind",
-        data={"csrf": csrf_of(client), "number": number, "name": "李四"},
-        files={"live": ("live.jpg", live_capture("astronaut"), "image/jpeg")},
-    )
+    r = post_burst(client, "/app/bind", {"number": number, "name": "李四"}, "bind")
     assert r.status_code == 400
     assert "证号与姓名不匹配" in r.text
     with container.sessions() as s:
@@ -104,11 +96,7 @@ def test_a_face_mismatch_when_binding_says_why_and_binds_nothing(
     number = seed_licence(container, NOW)
     account_id = sign_in_holder(client, container)
     verifier.outcome = FaceOutcome.MISMATCH
-    r = client.post(
-        "/app/bind",
-        data={"csrf": csrf_of(client), "number": number, "name": "张三"},
-        files={"live": ("live.jpg", live_capture("hopper"), "image/jpeg")},
-    )
+    r = post_burst(client, "/app/bind", {"number": number, "name": "张三"}, "bind")
     assert r.status_code == 400 and "人脸与档案照片不一致" in r.text
     assert "今日还可认证 4 次" in r.text
     with container.sessions() as s:
@@ -186,11 +174,7 @@ def test_apply_pages_ask_for_real_person_authentication_when_it_is_not_fresh(
     assert r.headers["location"] == "/app/verify-face?next=/app/apply/photo?source=album"
     page = client.get(r.headers["location"])
     assert "测试用核验" in page.text and "今日还可认证" in page.text
-    passed = client.post(
-        "/app/verify-face",
-        data={"csrf": csrf_of(client), "next": "/app/apply/photo?source=album"},
-        files={"live": ("live.jpg", live_capture("astronaut"), "image/jpeg")},
-    )
+    passed = post_burst(client, "/app/verify-face", {"next": "/app/apply/photo?source=album"})
     assert passed.status_code == 303 and passed.headers["location"] == "/app/apply/photo?source=album"
     assert client.get("/app/apply/photo?source=album").status_code == 200
 
@@ -294,7 +278,7 @@ def test_camera_uploads_with_fetch_get_json_answers(client: TestClient, containe
     ("path", "data", "files"),
     [
         ("/app/apply/stored", {"idempotency_key": "k" * 20}, None),
-        ("/app/bind", {"number": "x", "name": "y"}, {"live": ("l.jpg", b"\xff\xd8\xff", "image/jpeg")}),
+        ("/app/bind", {"number": "x", "name": "y"}, {"frame": ("l.jpg", b"\xff\xd8\xff", "image/jpeg")}),
         (
             "/app/apply/photo",
             {"source": "album", "idempotency_key": "k" * 20},

@@ -31,7 +31,7 @@ from tests.integration.test_push import (
     pushed_at,
 )
 from tests.security.test_sms_gateway import NOW, Gateway, _serve
-from tests.workflow import REGISTERED_MOBILE, prepare, seed_account, seed_licence
+from tests.workflow import REGISTERED_MOBILE, capture, prepare, seed_account, seed_licence
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +60,7 @@ def _outbox(container: Container) -> list[OutboxRow]:
 def _bound_with_face_check(container: Container) -> tuple[str, str]:
     number = seed_licence(container, NOW)
     account = seed_account(container, NOW, mobile=REGISTERED_MOBILE)
-    service.bind_licence(container, account, number, "张三", b"live", at=NOW)
+    service.bind_licence(container, account, number, "张三", capture(container, account, "bind", at=NOW), at=NOW)
     return number, account
 
 
@@ -78,7 +78,7 @@ def test_binding_texts_the_registered_mobile_through_the_gateway(container: Cont
 
 def test_issuance_texts_the_registered_mobile(container: Container, gateway: Gateway) -> None:
     _number, account = _bound_with_face_check(container)
-    assert service.authenticate(container, account, b"live", at=NOW).passed
+    assert service.authenticate(container, account, capture(container, account, at=NOW), at=NOW).passed
     service.apply_with_stored_photo(container, account, idempotency_key="k1", at=NOW)
     container.outbox_worker().run_once()
     texts = [m["text"] for m in gateway.received]
@@ -117,7 +117,7 @@ def test_a_rolled_back_change_sends_nothing(container: Container, gateway: Gatew
     number = seed_licence(container, NOW)
     stranger = seed_account(container, NOW, mobile="13900000077")
     with pytest.raises(service.ApplicationRefused):
-        service.bind_licence(container, stranger, number, "张三", b"live", at=NOW)
+        service.bind_licence(container, stranger, number, "张三", capture(container, stranger, "bind", at=NOW), at=NOW)
     assert _outbox(container) == []
     assert container.outbox_worker().run_once().delivered == 0
     assert gateway.received == []
@@ -144,7 +144,7 @@ def test_an_inbox_message_is_pushed_by_the_worker(
     account = make_account(container)
     add_subscription(container, account, push_service.endpoint("a"), Browser())
     _number, bound = _bound_with_face_check(container)
-    assert service.authenticate(container, bound, b"live", at=NOW).passed
+    assert service.authenticate(container, bound, capture(container, bound, at=NOW), at=NOW).passed
     service.apply_with_stored_photo(container, bound, idempotency_key="k1", at=NOW)
     add_subscription(container, bound, push_service.endpoint("b"), Browser())
     assert push_service.received == []
@@ -161,7 +161,7 @@ def test_a_void_by_a_registry_event_reaches_the_browser(
 ) -> None:
     """Voids made by `edl licence …` (events) only reached the inbox before; now their push is in the outbox."""
     number, account = _bound_with_face_check(container)
-    assert service.authenticate(container, account, b"live", at=NOW).passed
+    assert service.authenticate(container, account, capture(container, account, at=NOW), at=NOW).passed
     service.apply_with_stored_photo(container, account, idempotency_key="k1", at=NOW)
     container.outbox_worker().run_once()
     add_subscription(container, account, push_service.endpoint("v"), Browser())

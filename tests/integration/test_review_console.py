@@ -23,7 +23,7 @@ from edl.web.auth_deps import Role, StaffSession
 from edl.web.masking import mask_number
 from tests.auth_helpers import csrf_of, sign_in_staff
 from tests.faces import id_photo
-from tests.workflow import prepare, seed_account, seed_licence
+from tests.workflow import capture, prepare, seed_account, seed_licence
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +52,7 @@ def pending(container: Container, name: str, *, hours_ago: float = 1, authority:
     area = "120101" if authority == TIANJIN else "510104"
     number = seed_licence(container, at, name=name, sequence=next(_sequence), area=area, authority=authority)
     account = seed_account(container, at, number=number)
-    assert service.authenticate(container, account, b"live", at=at).passed
+    assert service.authenticate(container, account, capture(container, account, at=at), at=at).passed
     return service.submit_photo(
         container, account, id_photo(), source=PhotoSource.CAMERA, idempotency_key=uuid.uuid4().hex, at=at
     )

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from edl.bootstrap import Container
 from edl.db.models import AccountRow, AuditRow, ElicenceRow, FaceCheckRow, LicenceRow, OutboxRow
 from edl.web import create_app
-from tests.auth_helpers import csrf_of, sign_in_holder
+from tests.auth_helpers import csrf_of, post_burst, sign_in_holder
 from tests.workflow import REGISTERED_MOBILE, prepare, seed_licence
 
 pytestmark = pytest.mark.integration
@@ -38,11 +38,8 @@ def _registry_photo(container: Container, number: str) -> bytes:
 
 
 def _bind(client: TestClient, number: str, name: str, photo: bytes):  # type: ignore[no-untyped-def]
-    return client.post(
-        "/app/bind",
-        data={"csrf": csrf_of(client), "number": number, "name": name},
-        files={"live": ("live.jpg", photo, "image/jpeg")},
-    )
+    """The attack as a burst: the registry photo as every frame of a liveness answer."""
+    return post_burst(client, "/app/bind", {"number": number, "name": name}, "bind", frames=[photo] * 15)
 
 
 def _refusals(container: Container) -> list[dict[str, object]]:
@@ -73,12 +70,7 @@ def test_takeover_with_number_name_and_photo_fails_at_binding(client: TestClient
 def test_binding_in_english_says_to_update_the_number_at_a_counter(client: TestClient, container: Container) -> None:
     victim = seed_licence(container, NOW)
     sign_in_holder(client, container, mobile=ATTACKER)
-    r = client.post(
-        "/app/bind",
-        data={"csrf": csrf_of(client), "number": victim, "name": "张三"},
-        files={"live": ("live.jpg", b"\xff\xd8\xff", "image/jpeg")},
-        headers={"Accept-Language": "en"},
-    )
+    r = post_burst(client, "/app/bind", {"number": victim, "name": "张三"}, "bind", headers={"Accept-Language": "en"})
     assert r.status_code == 400 and "registered mobile (138****8000)" in r.text and "counter" in r.text
 
 

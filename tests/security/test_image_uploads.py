@@ -42,8 +42,8 @@ from edl.verification.purposes import Purpose
 from edl.web import create_app
 from edl.web.codes import qr_png
 from edl.worker_pool import PoolBusy, WorkerPool
-from tests.auth_helpers import csrf_of, run_async, sign_in_holder
-from tests.faces import id_photo, live_capture
+from tests.auth_helpers import burst_form, challenge_of, csrf_of, post_burst, run_async, sign_in_holder
+from tests.faces import id_photo
 from tests.workflow import prepare, seed_licence
 
 NOW = datetime(2026, 3, 16, 2, 0, tzinfo=UTC)  # Monday 10:00 in Beijing
@@ -63,6 +63,16 @@ def rgba_bomb() -> bytes:
 
 
 BOMB_DECODED = 5000 * 7999 * 4
+
+
+def jpeg_header(width: int, height: int) -> bytes:
+    """A small JPEG whose frame header (SOF0) says `width`×`height`: what a decoder would allocate for."""
+    buf = io.BytesIO()
+    Image.new("L", (16, 16), 128).save(buf, "JPEG")
+    data = bytearray(buf.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)
 
 
 # --- measuring what was allocated -------------------------------------------------------------------------------
@@ -148,6 +158,15 @@ class Upload:
     """The status of a successful upload."""
     stored: Callable[[Container], int]
     """Rows and files the upload leaves behind."""
+    purpose: str | None = None
+    """For a liveness burst (bind, apply): a retry needs a fresh challenge, since each is used once."""
+
+    def again(self, client: TestClient, ready: dict[str, Any]) -> dict[str, Any]:
+        """`ready` for another attempt."""
+        if self.purpose is None:
+            return ready
+        fresh = challenge_of(client, self.purpose)
+        return {**ready, "data": {**ready["data"], "challenge": fresh["challenge"]}}
 
 
 def _count(container: Container, model: type) -> int:
@@ -168,11 +187,7 @@ def _photo_files(container: Container) -> int:
 def _bound(client: TestClient, container: Container) -> str:
     number = seed_licence(container, NOW)
     sign_in_holder(client, container)
-    r = client.post(
-        "/app/bind",
-        data={"csrf": csrf_of(client), "number": number, "name": "张三"},
-        files={"live": ("live.jpg", live_capture("astronaut"), "image/jpeg")},
-    )
+    r = post_burst(client, "/app/bind", {"number": number, "name": "张三"}, "bind")
     assert r.status_code == 303, r.text
     return number
 
@@ -180,18 +195,12 @@ def _bound(client: TestClient, container: Container) -> str:
 def ready_to_bind(client: TestClient, container: Container) -> dict[str, Any]:
     number = seed_licence(container, NOW)
     sign_in_holder(client, container)
-    return {
-        "data": {"csrf": csrf_of(client), "number": number, "name": "张三"},
-        "files": {"live": ("live.jpg", live_capture("astronaut"), "image/jpeg")},
-    }
+    return burst_form(client, {"number": number, "name": "张三"}, "bind")
 
 
 def ready_to_verify_face(client: TestClient, container: Container) -> dict[str, Any]:
     _bound(client, container)
-    return {
-        "data": {"csrf": csrf_of(client), "next": "/app"},
-        "files": {"live": ("live.jpg", live_capture("astronaut"), "image/jpeg")},
-    }
+    return burst_form(client, {"next": "/app"})
 
 
 def ready_to_apply(client: TestClient, container: Container) -> dict[str, Any]:
@@ -221,8 +230,12 @@ def ready_to_check_code(client: TestClient, container: Container) -> dict[str, A
 
 
 UPLOADS = {
-    "bind": Upload("/app/bind", ready_to_bind, 303, lambda c: _count(c, FaceCheckRow) + _bound_accounts(c)),
-    "verify_face": Upload("/app/verify-face", ready_to_verify_face, 303, lambda c: _count(c, FaceCheckRow)),
+    "bind": Upload(
+        "/app/bind", ready_to_bind, 303, lambda c: _count(c, FaceCheckRow) + _bound_accounts(c), purpose="bind"
+    ),
+    "verify_face": Upload(
+        "/app/verify-face", ready_to_verify_face, 303, lambda c: _count(c, FaceCheckRow), purpose="apply"
+    ),
     "apply_photo": Upload(
         "/app/apply/photo", ready_to_apply, 303, lambda c: _count(c, ApplicationRow) + _photo_files(c)
     ),
@@ -269,20 +282,23 @@ def test_a_huge_rgba_png_photo_is_refused_from_its_header_and_nothing_is_stored(
 
 
 @pytest.mark.integration
-def test_a_huge_rgba_png_live_capture_is_refused_by_the_face_decode_without_decoding(
+def test_a_huge_picture_as_a_liveness_frame_is_refused_without_decoding(
     client: TestClient, container: Container
 ) -> None:
     ready = ready_to_verify_face(client, container)
-    container.face_verifier = LenientDemoVerifier()  # the real decoding (dlib's is the same `_decode`)
-    ready["files"] = {"live": ("live.png", rgba_bomb(), "image/png")}
+    container.face_verifier = LenientDemoVerifier()  # the real frame decoding (dlib's is the same `decode_frames`)
+    files = list(ready["files"])
+    files[3] = ("frame", ("frame-3.jpg", rgba_bomb(), "image/jpeg"))  # a PNG bomb posing as a frame
+    files[5] = ("frame", ("frame-5.jpg", jpeg_header(9000, 6000), "image/jpeg"))  # a JPEG far over the frame size
+    ready["files"] = files
     with allocations() as seen:
         r = client.post("/app/verify-face", headers=JSON, **ready)
     assert r.status_code == 400, r.text
-    assert "照片尺寸太大" in r.json()["error"] and "5000×7999" in r.json()["error"]
+    assert "未能完整采集画面" in r.json()["error"]
     assert_not_decoded(seen)
     with container.sessions() as s:
         outcomes = [row.outcome for row in s.scalars(sa.select(FaceCheckRow).order_by(FaceCheckRow.at))]
-    assert outcomes[-1] == "bad_image"  # an attempt, like any unreadable capture
+    assert outcomes[-1] == "frames"  # an attempt, like any unreadable capture
 
 
 @pytest.mark.integration
@@ -333,7 +349,7 @@ def test_healthz_answers_while_an_upload_s_image_work_is_running(
     assert seen["health"].status_code == 200
     assert seen["still_held"], "/healthz answered only after the image work was done"
     assert seen["upload"].status_code == upload.done, seen["upload"].text
-    assert pool.jobs and all(job.split(".")[-1] in ("compare", "check_photo", "decode_image") for job in pool.jobs)
+    assert pool.jobs and all(job.split(".")[-1] in ("check", "check_photo", "decode_image") for job in pool.jobs)
 
 
 # --- (c) a full pool refuses at once, and stores nothing --------------------------------------------------------
@@ -375,7 +391,7 @@ def test_with_the_image_pool_full_an_upload_gets_503_and_nothing_is_stored(
     assert f"请 {pool.retry_after} 秒后重新提交" in r.text
     assert upload.stored(container) == before
     assert freed.wait(HELD_SECONDS)
-    retried = client.post(upload.path, **ready)
+    retried = client.post(upload.path, **upload.again(client, ready))
     assert retried.status_code == upload.done, retried.text
 
 

@@ -45,7 +45,7 @@ from edl.web import create_app
 from tests.auth_helpers import TEST_STAFF_PASSWORD, csrf_of
 from tests.faces import id_photo
 from tests.unit.registry.factories import row, write_csv
-from tests.workflow import prepare, seed_account, seed_licence
+from tests.workflow import capture, prepare, seed_account, seed_licence
 
 pytestmark = pytest.mark.integration
 
@@ -418,7 +418,7 @@ def pending_in(container: Container, name: str, *, area: str, authority: str, se
     at = NOW - timedelta(hours=1)
     number = seed_licence(container, at, name=name, sequence=sequence, area=area, authority=authority)
     account = seed_account(container, at, number=number)
-    assert service.authenticate(container, account, b"live", at=at).passed
+    assert service.authenticate(container, account, capture(container, account, at=at), at=at).passed
     app = service.submit_photo(
         container, account, id_photo(), source=PhotoSource.CAMERA, idempotency_key=uuid.uuid4().hex, at=at
     )

@@ -9,6 +9,7 @@ the implementation, so a plain install still imports this module.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
@@ -16,6 +17,9 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 from PIL import Image, ImageOps
 
+from edl.applications.liveness import FRAME_MAX_SIDE, Analyser, LivenessResult, assess
+from edl.domain.liveness import MESSAGES as LIVENESS_MESSAGES
+from edl.domain.liveness import Action, Failure, Thresholds, TimedFrame, Verdict, check_timings
 from edl.images import ImageTooLarge, ImageUnreadable, open_image
 
 if TYPE_CHECKING:
@@ -29,6 +33,12 @@ class FaceOutcome(StrEnum):
     MISMATCH = "mismatch"
     BAD_IMAGE = "bad_image"
     NO_REFERENCE = "no_reference"
+    # outcomes of the active liveness check (edl.domain.liveness.Failure has the same values)
+    FRAMES = "frames"
+    NOT_FRONTAL = "not_frontal"
+    ACTION = "action"
+    FLAT = "flat"
+    REPLAY = "replay"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +62,13 @@ class FaceVerifier(Protocol):
     lenient: bool
     """True for a provider that does not really compare faces (demo only)."""
 
-    def compare(self, live: bytes, reference: bytes) -> FaceComparison: ...
+    def check(
+        self, actions: Sequence[Action], frames: Sequence[TimedFrame], reference: bytes, earlier: Sequence[int]
+    ) -> LivenessResult:
+        """Active liveness: the burst `frames` answering a challenge of `actions`, against the registry photo
+        `reference` and the face hashes of earlier attempts on the same licence (`earlier`). Pass or fail with a
+        reason, never a score (the distance in the result is for the audit log only)."""
+        ...
 
 
 # --- implementations -------------------------------------------------------------------------------------------------
@@ -96,6 +112,9 @@ _MESSAGES: dict[FaceOutcome, tuple[str, str]] = {
         "office to have your photo taken, or submit a photo in the app for review.",
     ),
 }
+
+
+_MESSAGES.update({FaceOutcome(f.value): LIVENESS_MESSAGES[f] for f in Failure if FaceOutcome(f.value) not in _MESSAGES})
 
 
 def _comparison(outcome: FaceOutcome, distance: float | None = None) -> FaceComparison:
@@ -210,10 +229,40 @@ class DlibFaceVerifier:
     label_en = "Face comparison (dlib ResNet descriptor)"
     lenient = False
 
-    def __init__(self, threshold: float = 0.5) -> None:
+    def __init__(self, threshold: float = 0.5, *, landmark_model: str | None = None) -> None:
         if not 0 < threshold < 1:
             raise ValueError("face match threshold must be between 0 and 1")
         self.threshold = threshold
+        self.limits = Thresholds(match_distance=threshold)
+        self.landmark_model = landmark_model
+        self._analyser: Analyser | None = None
+        self._analyser_lock = threading.Lock()
+
+    def analyser(self) -> Analyser:
+        """The landmark, descriptor and detector models for liveness, loaded on first use (about a second)."""
+        if self._analyser is None:
+            with self._analyser_lock:
+                if self._analyser is None:
+                    self._analyser = Analyser(self.landmark_model)
+        return self._analyser
+
+    def check(
+        self, actions: Sequence[Action], frames: Sequence[TimedFrame], reference: bytes, earlier: Sequence[int]
+    ) -> LivenessResult:
+        refused = check_timings(actions, [f.t_ms for f in frames])
+        if refused is not None:
+            return LivenessResult(refused, (), None)
+        decoded = decode_frames(frames)
+        if isinstance(decoded, Verdict):
+            return LivenessResult(decoded, (), None)
+        try:
+            reference_pixels = np.asarray(_decode(reference), dtype=np.uint8)
+        except (_Unreadable, ImageTooLarge):
+            return LivenessResult(Verdict(False, Failure.NO_REFERENCE), (), None)
+        result = assess(self.analyser(), actions, decoded, reference_pixels, earlier, self.limits)
+        if result is None:
+            return LivenessResult(Verdict(False, Failure.NO_REFERENCE), (), None)
+        return result
 
     def compare(self, live: bytes, reference: bytes) -> FaceComparison:
         decoded = _decode_both(live, reference)
@@ -245,6 +294,25 @@ def _one_face(models: _DlibModels, img: Image.Image) -> tuple[int, np.ndarray | 
     return 1, np.asarray(models.encoder.compute_face_descriptor(pixels, shape), dtype=np.float64)
 
 
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+def decode_frames(frames: Sequence[TimedFrame]) -> list[tuple[int, np.ndarray]] | Verdict:
+    """Every frame decoded to RGB pixels (JPEG only: the page's canvas makes JPEGs), or the refusal of the burst."""
+    decoded: list[tuple[int, np.ndarray]] = []
+    for index, frame in enumerate(frames):
+        if not frame.data.startswith(JPEG_MAGIC):
+            return Verdict(False, Failure.FRAMES, detail={"rule": "not_jpeg", "frame": index})
+        try:
+            header = open_image(frame.data)
+            if max(header.size) > FRAME_MAX_SIDE:
+                return Verdict(False, Failure.FRAMES, detail={"rule": "too_large", "frame": index})
+            decoded.append((frame.t_ms, np.asarray(_decode(frame.data), dtype=np.uint8)))
+        except (_Unreadable, ImageUnreadable, ImageTooLarge):
+            return Verdict(False, Failure.FRAMES, detail={"rule": "unreadable", "frame": index})
+    return decoded
+
+
 # --- lenient demo ----------------------------------------------------------------------------------------------------
 
 
@@ -255,6 +323,16 @@ class LenientDemoVerifier:
     label_zh = "演示模式：宽松核验（不比对人脸）"
     label_en = "Demo mode: lenient check (faces are not compared)"
     lenient = True
+
+    def check(
+        self, actions: Sequence[Action], frames: Sequence[TimedFrame], reference: bytes, earlier: Sequence[int]
+    ) -> LivenessResult:
+        """Only the form of the burst is checked (frame count, timing, readable JPEGs): nothing about the person."""
+        refused = check_timings(actions, [f.t_ms for f in frames])
+        if refused is None:
+            decoded = decode_frames(frames)
+            refused = decoded if isinstance(decoded, Verdict) else None
+        return LivenessResult(refused or Verdict(True), (), None)
 
     def compare(self, live: bytes, reference: bytes) -> FaceComparison:
         decoded = _decode_both(live, reference)
@@ -293,7 +371,9 @@ def build_verifier(settings: Settings) -> FaceVerifier:
             )
         return LenientDemoVerifier()
     if dlib_available():
-        return DlibFaceVerifier(threshold=settings.face_match_threshold)
+        return DlibFaceVerifier(
+            threshold=settings.face_match_threshold, landmark_model=settings.liveness_landmark_model or None
+        )
     if choice == "auto" and settings.demo:
         return LenientDemoVerifier()
     raise FaceVerifierUnavailable(

@@ -18,11 +18,12 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from edl import audit
+from edl.applications import realperson
 from edl.applications.errors import ApplicationRefused, FaceCheckFailed, NotFound
 from edl.applications.face import FaceComparison, FaceOutcome
 from edl.applications.photos import DEFAULT_RULES, PhotoRejected, check_photo
@@ -34,6 +35,7 @@ from edl.domain import Eligibility, IdNumber, Licence
 from edl.domain.application import ApplicationState, PhotoSource, check_transition
 from edl.domain.dates import CHINA_TZ, china_date
 from edl.domain.licence import mask_mobile
+from edl.domain.liveness import LiveCapture
 from edl.elicences.service import IssuanceRefused, issue_in_session
 from edl.notifications import messages
 from edl.notifications.inbox import notify
@@ -114,18 +116,9 @@ def _pending(session: Session, account_id: str) -> ApplicationRow | None:
     )
 
 
-def _day_start(at: datetime) -> datetime:
-    local = at.astimezone(CHINA_TZ)
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 def face_attempts_left(session: Session, container: Container, account_id: str, *, at: datetime) -> int:
-    used = session.scalar(
-        select(func.count())
-        .select_from(FaceCheckRow)
-        .where(FaceCheckRow.account_id == account_id, FaceCheckRow.at >= _day_start(at))
-    )
-    return max(0, container.settings.face_attempts_per_day - int(used or 0))
+    used = realperson.attempts_today(session, at=at, account_id=account_id)
+    return max(0, container.settings.face_attempts_per_day - used)
 
 
 def _face_check_fresh(session: Session, container: Container, account: AccountRow, *, at: datetime) -> bool:
@@ -269,39 +262,75 @@ def get_application(container: Container, account_id: str, application_id: str) 
 # --- real-person authentication -----------------------------------------------------------------------------------
 
 
-def _compare_with_stored_photo(container: Container, row: LicenceRow, live: bytes) -> FaceComparison:
-    reference: bytes | None = None
-    if row.photo_ref:
-        try:
-            reference = container.photos.get(row.photo_ref)
-        except PhotoNotFound:
-            reference = None
-    if reference is None:
-        return FaceComparison(
-            FaceOutcome.NO_REFERENCE,
-            None,
-            "登记库中没有您的存档照片，无法在线实人认证。请携带身份证到车辆管理所办理。",
-            "The registry holds no photo of you, so real-person authentication cannot be done online. "
-            "Visit a vehicle administration office with your ID card.",
+def _reference_photo(container: Container, row: LicenceRow) -> bytes | None:
+    if not row.photo_ref:
+        return None
+    try:
+        return container.photos.get(row.photo_ref)
+    except PhotoNotFound:
+        return None
+
+
+_NO_REFERENCE = FaceComparison(
+    FaceOutcome.NO_REFERENCE,
+    None,
+    "登记库中没有您的存档照片，无法在线实人认证。请携带身份证到车辆管理所办理。",
+    "The registry holds no photo of you, so real-person authentication cannot be done online. "
+    "Visit a vehicle administration office with your ID card.",
+)
+
+
+def issue_challenge(container: Container, account_id: str, purpose: str, *, at: datetime) -> realperson.Challenge:
+    """A liveness challenge for the holder's next attempt (refused when today's attempts are used up)."""
+    with container.sessions() as session:
+        account = _account(session, account_id)
+        realperson.refuse_unless_attempts_left(
+            session,
+            at=at,
+            account_id=account_id,
+            number=account.licence_number if purpose == FacePurpose.APPLY else None,
+            per_account=container.settings.face_attempts_per_day,
+            per_licence=container.settings.face_attempts_per_licence_per_day,
         )
-    return container.image_workers.call(container.face_verifier.compare, live, reference)
+    return realperson.issue_challenge(container.sessions, account_id, purpose, at=at, rng=container.liveness_rng)
 
 
 def _face_check(
-    container: Container, account_id: str, number: str, live: bytes, *, purpose: str, at: datetime, client: str | None
+    container: Container,
+    account_id: str,
+    number: str,
+    capture: LiveCapture,
+    *,
+    purpose: str,
+    at: datetime,
+    client: str | None,
 ) -> FaceCheckResult:
-    """Run and record one attempt (its own transaction: a failed attempt still counts)."""
-    with container.sessions() as session:
-        if face_attempts_left(session, container, account_id, at=at) <= 0:
-            raise ApplicationRefused(
-                "face_attempts_exhausted",
-                f"今日实人认证次数（{container.settings.face_attempts_per_day}次）已用完，请明天再试 / you have used "
-                f"today's {container.settings.face_attempts_per_day} real-person authentication attempts: try tomorrow",
-            )
+    """Run and record one attempt: the challenge is used up and the attempt counted (a failed one too)."""
+    with transaction(container.sessions) as session:
+        realperson.refuse_unless_attempts_left(
+            session,
+            at=at,
+            account_id=account_id,
+            number=number,
+            per_account=container.settings.face_attempts_per_day,
+            per_licence=container.settings.face_attempts_per_licence_per_day,
+        )
         row = session.get(LicenceRow, number)
         if row is None:
             raise NotFound("no_licence", "登记库中没有此驾驶证 / no such licence in the registry")
-    comparison = _compare_with_stored_photo(container, row, live)
+        actions = realperson.take_challenge(session, account_id, capture.challenge, purpose, at=at)
+        earlier = realperson.earlier_hashes(session, number)
+    reference = _reference_photo(container, row)
+    verifier = container.face_verifier
+    detail_rule: dict[str, object] = {}
+    if reference is None:
+        comparison, hashes, distance = _NO_REFERENCE, (), None
+    else:
+        result = container.image_workers.call(verifier.check, actions, capture.frames, reference, earlier)
+        zh, en = result.verdict.message()
+        outcome = FaceOutcome.PASSED if result.verdict.passed else FaceOutcome(str(result.verdict.failure))
+        comparison, hashes, distance = FaceComparison(outcome, result.distance, zh, en), result.hashes, result.distance
+        detail_rule = dict(result.verdict.detail)
     check_id = uuid.uuid4().hex
     with transaction(container.sessions) as session:
         session.add(
@@ -310,10 +339,11 @@ def _face_check(
                 account_id=account_id,
                 licence_number=number,
                 at=at,
-                provider=container.face_verifier.name,
+                provider=verifier.name,
                 outcome=comparison.outcome.value,
-                distance=comparison.distance,
+                distance=distance,
                 purpose=purpose,
+                frame_hashes=realperson.hashes_text(hashes),
             )
         )
         _holder_audit(
@@ -324,10 +354,13 @@ def _face_check(
             subject=number,
             outcome="passed" if comparison.passed else "failed",
             detail={
-                "provider": container.face_verifier.name,
+                "provider": verifier.name,
                 "outcome": comparison.outcome.value,
-                "distance": comparison.distance,
+                "distance": distance,
                 "purpose": purpose,
+                "actions": [a.value for a in actions],
+                "frames": len(capture.frames),
+                **({"rule": detail_rule} if detail_rule else {}),
             },
             client=client,
         )
@@ -335,13 +368,13 @@ def _face_check(
 
 
 def authenticate(
-    container: Container, account_id: str, live: bytes, *, at: datetime, client: str | None = None
+    container: Container, account_id: str, capture: LiveCapture, *, at: datetime, client: str | None = None
 ) -> FaceCheckResult:
-    """Real-person authentication of a bound holder before applying: the live capture against the stored photo."""
+    """Real-person authentication of a bound holder before applying: the liveness burst against the stored photo."""
     with container.sessions() as session:
         account = _account(session, account_id)
         row = _bound_licence_row(session, account)
-    return _face_check(container, account_id, row.number, live, purpose=FacePurpose.APPLY, at=at, client=client)
+    return _face_check(container, account_id, row.number, capture, purpose=FacePurpose.APPLY, at=at, client=client)
 
 
 # --- binding ------------------------------------------------------------------------------------------------------
@@ -376,7 +409,7 @@ def bind_licence(
     account_id: str,
     number: str,
     name: str,
-    live: bytes,
+    capture: LiveCapture,
     *,
     at: datetime,
     client: str | None = None,
@@ -406,7 +439,7 @@ def bind_licence(
                     "bound to another account: that account must unbind it first, or ask a vehicle administration "
                     "office counter to release it.",
                 )
-        result = _face_check(container, account_id, clean, live, purpose=FacePurpose.BIND, at=at, client=client)
+        result = _face_check(container, account_id, clean, capture, purpose=FacePurpose.BIND, at=at, client=client)
         if not result.passed:
             raise FaceCheckFailed(
                 result.comparison.outcome.value, f"{result.comparison.message_zh} / {result.comparison.message_en}"

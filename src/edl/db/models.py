@@ -264,6 +264,28 @@ class FaceCheckRow(Base):
     distance: Mapped[float | None] = mapped_column(Float)
     purpose: Mapped[str] = mapped_column(String(16))
     """bind or apply."""
+    frame_hashes: Mapped[str | None] = mapped_column(Text)
+    """The perceptual hashes of the attempt's frames (hex, comma-separated): a later replay of them is refused."""
+
+    __table_args__ = (Index("ix_face_checks_licence_at", "licence_number", "at"),)
+
+
+class LivenessChallengeRow(Base):
+    """A one-time liveness challenge (活体检测动作): the actions asked for, until when, and whether it was answered."""
+
+    __tablename__ = "liveness_challenges"
+
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    """The nonce (32 random bytes, base64url)."""
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(16))
+    actions: Mapped[str] = mapped_column(String(64))
+    """Comma-separated `edl.domain.liveness.Action` values, in order."""
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_liveness_challenges_account_issued", "account_id", "issued_at"),)
 
 
 class ApplicationRow(Base):

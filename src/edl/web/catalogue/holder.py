@@ -78,16 +78,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "holder.bind_number_hint": ("18位，最后一位可能是 X。", "18 characters; the last may be X."),
     "holder.bind_name": ("姓名", "Name"),
     "holder.bind_face_intro": (
-        "拍摄一张您本人的正面照片，与登记库中的照片比对。",
-        "Take a picture of your face; it is compared with the photo on your licence record.",
+        "由驾驶人本人面对摄像头，按提示完成转头、眨眼等动作，系统与登记库中的照片比对。",
+        "The licence holder faces the camera and turns or blinks as prompted; the face is compared with the photo "
+        "on the licence record.",
     ),
     "holder.bind_submit": ("认证并绑定", "Authenticate and bind"),
     "holder.bind_fields_missing": ("请填写证号和姓名。", "Enter the licence number and the name."),
     # real-person authentication
     "holder.face_title": ("实人认证", "Real-person authentication"),
     "holder.face_intro": (
-        "请驾驶人本人正对镜头拍摄，系统将与驾驶证档案照片比对。",
-        "The licence holder faces the camera; the picture is compared with the photo on the licence record.",
+        "请驾驶人本人面对摄像头，按提示完成转头、眨眼等动作，系统将与驾驶证档案照片比对。",
+        "The licence holder faces the camera and turns or blinks as prompted; the face is compared with the photo "
+        "on the licence record.",
     ),
     "holder.verifier_label": ("核验方式：", "Verifier:"),
     "holder.verifier_lenient": (
@@ -116,6 +118,35 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "holder.face_mismatch": ("人脸与档案照片不一致", "The face does not match the record"),
     "holder.face_bad_image": ("照片无法读取", "The picture cannot be read"),
     "holder.face_no_reference": ("没有可比对的档案照片", "No record photo to compare with"),
+    "holder.face_frames": ("画面采集不完整", "The capture was incomplete"),
+    "holder.face_not_frontal": ("开始时未正对屏幕", "You were not facing the screen at the start"),
+    "holder.face_action": ("未按提示完成动作", "The actions were not done as prompted"),
+    "holder.face_flat": ("未能确认是真人", "Could not confirm a live person"),
+    "holder.face_replay": ("画面与已有照片或录像相同", "The frames repeat an existing photo or recording"),
+    "holder.liveness_start": ("开始认证", "Start"),
+    "holder.liveness_missing": (
+        "实人认证只接受摄像头现场采集的画面，不能上传照片。请点击“开始认证”，按提示完成动作。",
+        "Real-person authentication takes live camera frames only; a photo cannot be uploaded. Tap Start and follow "
+        "the prompts.",
+    ),
+    "holder.liveness_retry": ("重新认证", "Try again"),
+    "holder.liveness_starting": ("正在打开摄像头…", "Opening the camera…"),
+    "holder.liveness_settle": ("请正对屏幕，保持不动", "Look straight at the screen and hold still"),
+    "holder.liveness_checking": ("正在认证，请稍候…", "Checking, please wait…"),
+    "holder.liveness_step_start": (
+        "点击“开始认证”，允许使用摄像头，脸部保持在取景框内。",
+        "Tap Start, allow the camera, and keep your face inside the frame.",
+    ),
+    "holder.liveness_step_follow": (
+        "按屏幕提示依次转头或眨眼，约 3–5 秒。",
+        "Turn your head or blink as each prompt says; it takes 3–5 seconds.",
+    ),
+    "holder.liveness_step_wait": ("稍候片刻，系统自动完成认证。", "Wait a moment while the check completes."),
+    "holder.liveness_unsupported": (
+        "实人认证需要使用摄像头：请在手机浏览器中打开本页，并允许使用摄像头（不能上传照片代替）。",
+        "Real-person authentication needs the camera: open this page in a phone browser and allow the camera "
+        "(a photo cannot be uploaded instead).",
+    ),
     "holder.face_tips_title": ("拍摄提示", "Tips"),
     "holder.face_tip_light": ("在光线充足处，面向光源。", "Stand in good light, facing it."),
     "holder.face_tip_alone": ("画面中只能有您一人。", "Only you may be in the picture."),

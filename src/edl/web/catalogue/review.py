@@ -82,6 +82,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "review.face_mismatch": ("未通过：与登记库照片不一致", "Failed: does not match the registry photo"),
     "review.face_bad_image": ("未通过：无法读取照片", "Failed: the capture could not be read"),
     "review.face_no_reference": ("未通过：没有可比对的登记照片", "Failed: no registry photo to compare with"),
+    "review.face_frames": ("未通过：画面采集不完整", "Failed: incomplete capture"),
+    "review.face_not_frontal": ("未通过：开始时未正对屏幕", "Failed: not facing the screen at the start"),
+    "review.face_action": ("未通过：未按提示完成动作", "Failed: actions not done as prompted"),
+    "review.face_flat": ("未通过：疑似照片或屏幕", "Failed: looks like a photo or a screen"),
+    "review.face_replay": ("未通过：与已有照片或以前的画面相同", "Failed: repeats a photo or earlier frames"),
     "review.face_provider": ("核验方式", "Provider"),
     "review.face_distance": ("特征距离", "Descriptor distance"),
     "review.face_distance_value": (

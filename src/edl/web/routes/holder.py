@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from edl.applications import binding, service
 from edl.applications.errors import FaceCheckFailed
@@ -21,6 +21,7 @@ from edl.applications.face import FaceOutcome
 from edl.bootstrap import Container
 from edl.db.models import NotificationRow
 from edl.domain import DomainError, Licence
+from edl.domain.liveness import CHALLENGE_SECONDS, MAX_FRAMES, PROMPTS
 from edl.notifications import inbox as inbox_store
 from edl.web.audience import driver
 from edl.web.auth_deps import HolderSession, current_holder, require_csrf
@@ -41,12 +42,12 @@ from edl.web.routes.holder_common import (
     json_error,
     local_time,
     page_context,
+    read_capture,
     read_upload_form,
     redirect,
     retry_later,
     safe_next,
     too_large_text,
-    upload_bytes,
     verifier_info,
     wants_json,
 )
@@ -57,6 +58,8 @@ router.include_router(holder_apply.router)
 router.include_router(holder_licence.router)
 
 VOID_NOTICE_KIND = "voided"
+FRAME_SIDE = 480
+"""The longest side of the frames liveness.js sends: enough for landmarks, small enough for a quick upload."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,23 +167,23 @@ async def bind(
     t = Translator(negotiate(request))
     number = name = ""
     try:
-        _bounded, form = await read_upload_form(request, container)
+        _bounded, form = await read_upload_form(request, container, max_files=MAX_FRAMES)
         number, name = form_text(form, "number", 32), form_text(form, "name", 64)
-        live = await upload_bytes(form, "live", container)
+        capture = await read_capture(form)
     except UploadTooLarge:
         return _bind_error(request, holder, container, pages, t, too_large_text(container, t), 413, number, name)
     if not number or not name:
         return _bind_error(request, holder, container, pages, t, t("holder.bind_fields_missing"), 400, number, name)
-    if not live:
-        return _bind_error(request, holder, container, pages, t, t("holder.capture_missing"), 400, number, name)
-    try:  # off the event loop; the face comparison itself runs in the bounded image pool
+    if capture is None:
+        return _bind_error(request, holder, container, pages, t, t("holder.liveness_missing"), 400, number, name)
+    try:  # off the event loop; the liveness check itself runs in the bounded image pool
         await run_in_threadpool(
             service.bind_licence,
             container,
             holder.account_id,
             number,
             name,
-            live,
+            capture,
             at=container.clock(),
             client=client_of(request),
         )
@@ -238,6 +241,43 @@ def _bind_error(
 # --- real-person authentication ------------------------------------------------------------------------------------
 
 
+@router.post(
+    "/app/liveness/challenge", name="holder_liveness_challenge", dependencies=[*driver(), Depends(require_csrf)]
+)
+async def liveness_challenge(
+    request: Request,
+    holder: HolderSession = Depends(current_holder),
+    container: Container = Depends(get_container),
+) -> Response:
+    """A one-time liveness challenge (JSON for liveness.js): the nonce, the prompts on their timeline, when to take
+    each frame. `purpose` is bind or apply; refused when today's attempts are used up."""
+    t = Translator(negotiate(request))
+    form = await request.form(max_files=0, max_fields=4)
+    purpose = form_text(form, "purpose", 16)
+    try:
+        challenge = await run_in_threadpool(
+            service.issue_challenge, container, holder.account_id, purpose, at=container.clock()
+        )
+    except DomainError as exc:
+        return json_error(400, localise(str(exc), t.lang), getattr(exc, "code", "refused"))
+    return JSONResponse(
+        {
+            "ok": True,
+            "challenge": challenge.nonce,
+            "actions": [a.value for a in challenge.actions],
+            "windows": [
+                {"start_ms": w.start_ms, "end_ms": w.end_ms, "prompt": t.pick(*PROMPTS[w.action])}
+                for w in challenge.windows
+            ],
+            "frame_times": list(challenge.frame_times),
+            "capture_ms": challenge.capture_ms,
+            "expires_in": CHALLENGE_SECONDS,
+            "max_side": FRAME_SIDE,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 def _verify_page(
     request: Request,
     holder: HolderSession,
@@ -291,16 +331,16 @@ async def verify_face(
     t = Translator(negotiate(request))
     next_url = "/app"
     try:
-        _bounded, form = await read_upload_form(request, container)
+        _bounded, form = await read_upload_form(request, container, max_files=MAX_FRAMES)
         next_url = safe_next(form_text(form, "next", 300))
-        live = await upload_bytes(form, "live", container)
+        capture = await read_capture(form)
     except UploadTooLarge:
         return _verify_failed(request, holder, container, pages, t, next_url, "", too_large_text(container, t), 413)
-    if not live:
-        return _verify_failed(request, holder, container, pages, t, next_url, "", t("holder.capture_missing"), 400)
-    try:  # off the event loop; the face comparison itself runs in the bounded image pool
+    if capture is None:
+        return _verify_failed(request, holder, container, pages, t, next_url, "", t("holder.liveness_missing"), 400)
+    try:  # off the event loop; the liveness check itself runs in the bounded image pool
         result = await run_in_threadpool(
-            service.authenticate, container, holder.account_id, live, at=container.clock(), client=client_of(request)
+            service.authenticate, container, holder.account_id, capture, at=container.clock(), client=client_of(request)
         )
     except PoolBusy as exc:
         busy = t("error.busy", seconds=exc.retry_after)

@@ -21,6 +21,7 @@ from edl.applications.face import FaceOutcome, FaceVerifierUnavailable
 from edl.bootstrap import Container
 from edl.db.models import ApplicationRow
 from edl.domain.application import REJECT_REASONS_BY_CODE, STATE_NAMES, ApplicationState, PhotoSource
+from edl.domain.liveness import LiveCapture, TimedFrame
 from edl.web.auth_deps import csrf_token, require_csrf
 from edl.web.auth_deps import safe_next as same_site_path
 from edl.web.i18n import Translator
@@ -50,6 +51,11 @@ FACE_OUTCOME_KEYS: dict[FaceOutcome, str] = {
     FaceOutcome.MISMATCH: "holder.face_mismatch",
     FaceOutcome.BAD_IMAGE: "holder.face_bad_image",
     FaceOutcome.NO_REFERENCE: "holder.face_no_reference",
+    FaceOutcome.FRAMES: "holder.face_frames",
+    FaceOutcome.NOT_FRONTAL: "holder.face_not_frontal",
+    FaceOutcome.ACTION: "holder.face_action",
+    FaceOutcome.FLAT: "holder.face_flat",
+    FaceOutcome.REPLAY: "holder.face_replay",
 }
 
 
@@ -144,7 +150,7 @@ def redirect(request: Request, url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-async def read_upload_form(request: Request, container: Container) -> tuple[Request, FormData]:
+async def read_upload_form(request: Request, container: Container, *, max_files: int = 1) -> tuple[Request, FormData]:
     """The multipart form of an upload, read with a size limit while the body arrives, then the CSRF check.
 
     Returns the request the form was read through (pass it on to anything that reads the form again).
@@ -166,7 +172,7 @@ async def read_upload_form(request: Request, container: Container) -> tuple[Requ
         return message
 
     bounded = Request(request.scope, counting_receive)
-    form = await bounded.form(max_files=1, max_fields=MAX_FORM_FIELDS)
+    form = await bounded.form(max_files=max_files, max_fields=MAX_FORM_FIELDS)
     await require_csrf(bounded)
     return bounded, form
 
@@ -180,6 +186,36 @@ async def upload_bytes(form: FormData, field: str, container: Container) -> byte
     if len(data) > container.settings.max_upload_bytes:
         raise UploadTooLarge
     return data
+
+
+MAX_FRAME_BYTES = 400 * 1024
+"""One frame of a liveness burst: the page sends JPEGs of at most 480 px (30-60 KB)."""
+
+
+async def read_capture(form: FormData) -> LiveCapture | None:
+    """The liveness burst of a form: `challenge`, `times` (comma-separated ms) and the `frame` files in order.
+
+    None when the form holds no burst (e.g. a photo file posted instead: real-person authentication takes camera
+    frames only). UploadTooLarge for a frame over MAX_FRAME_BYTES. The number of frames and their timing are the
+    verifier's to judge (`edl.domain.liveness.check_timings`)."""
+    challenge = form_text(form, "challenge", 64)
+    files = [value for value in form.getlist("frame") if isinstance(value, UploadFile)]
+    times_text = form_text(form, "times", 400)
+    if not challenge or not files or not times_text:
+        return None
+    try:
+        times = [int(part) for part in times_text.split(",")]
+    except ValueError:
+        return None
+    if len(times) != len(files) or any(not 0 <= t < 60_000 for t in times):
+        return None
+    frames = []
+    for t_ms, upload in zip(times, files, strict=True):
+        data = await upload.read(MAX_FRAME_BYTES + 1)
+        if len(data) > MAX_FRAME_BYTES:
+            raise UploadTooLarge
+        frames.append(TimedFrame(t_ms, data))
+    return LiveCapture(challenge, tuple(frames))
 
 
 def form_text(form: FormData, field: str, limit: int = 200) -> str:
