@@ -12,7 +12,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -93,19 +93,49 @@ CHROMIUM_ARGS = (
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[object]:
+def playwright() -> Iterator[object]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: `apt-get install chromium` (bash scripts/check does it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=list(CHROMIUM_ARGS),
-        )
-        yield browser
-        browser.close()
+        yield p
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright: object) -> Iterator[object]:
+    browser = playwright.chromium.launch(  # type: ignore[attr-defined]
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=list(CHROMIUM_ARGS),
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="session")
+def camera(playwright: object) -> Iterator[Callable[[Path], object]]:
+    """Opens a Chromium whose camera is the video file given (Y4M, fixed when the browser starts, looping), so that
+    getUserMedia on the page gets exactly those frames; one browser per file, closed at the end of the session."""
+    started: dict[Path, object] = {}
+
+    def launch(video: Path) -> object:
+        if video not in started:
+            started[video] = playwright.chromium.launch(  # type: ignore[attr-defined]
+                executable_path=str(CHROMIUM),
+                headless=True,
+                args=[
+                    *CHROMIUM_ARGS,
+                    "--use-fake-device-for-media-stream",
+                    "--use-fake-ui-for-media-stream",
+                    f"--use-file-for-fake-video-capture={video}",
+                ],
+            )
+        return started[video]
+
+    yield launch
+    for browser in started.values():
+        browser.close()  # type: ignore[attr-defined]
 
 
 @dataclass

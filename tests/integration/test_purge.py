@@ -18,7 +18,7 @@ from edl.accounts.purge import purge_expired
 from edl.accounts.sessions import SessionKind, live_session, open_session, revoke_session, token_hash
 from edl.bootstrap import Container
 from edl.cli_accounts import accounts_app
-from edl.db.models import OtpChallengeRow, WebSessionRow
+from edl.db.models import LivenessChallengeRow, OtpChallengeRow, WebSessionRow
 from edl.db.session import transaction
 from edl.web import create_app
 from edl.web.housekeeping import install_purge
@@ -92,6 +92,22 @@ def test_ended_sessions_go_a_day_after_they_end_and_live_ones_stay(container: Co
             assert s.get(WebSessionRow, token_hash(token)) is not None
 
 
+def test_liveness_challenges_go_an_hour_after_they_expire(container: Container) -> None:
+    import random
+
+    from edl.applications.realperson import issue_challenge
+    from tests.workflow import seed_account
+
+    account = seed_account(container, NOW - timedelta(hours=3))
+    old = issue_challenge(container.sessions, account, "bind", at=NOW - timedelta(hours=2), rng=random.Random(1))
+    recent = issue_challenge(container.sessions, account, "bind", at=NOW - timedelta(minutes=30), rng=random.Random(2))
+    with transaction(container.sessions) as s:
+        assert purge_expired(s, at=NOW).challenges == 1
+    with container.sessions() as s:
+        assert set(s.scalars(sa.select(LivenessChallengeRow.id))) == {recent.nonce}
+    assert old.nonce != recent.nonce
+
+
 def test_purging_does_not_reset_the_hourly_limit_per_number(container: Container) -> None:
     sms = LogSmsSender(dev_inbox=False)
     mobile = "13800000009"
@@ -131,7 +147,7 @@ def test_edl_accounts_purge_deletes_and_says_how_many(container: Container) -> N
     edl.add_typer(accounts_app, name="accounts")
     result = CliRunner().invoke(edl, ["accounts", "purge"], env=env)
     assert result.exit_code == 0, result.output
-    assert result.stdout == "deleted 1 expired sign-in codes and 1 ended sessions\n"
+    assert result.stdout == "deleted 1 expired sign-in codes, 1 ended sessions and 0 expired liveness challenges\n"
     assert code_ids(container) == set() and session_count(container) == 1
 
 

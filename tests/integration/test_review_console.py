@@ -136,7 +136,7 @@ def test_review_page_shows_both_photos_checks_and_the_face_check(client: TestCli
     html = r.text
     assert f"/review/applications/{app.id}/photo" in html and f"/review/applications/{app.id}/registry-photo" in html
     assert app.licence_number in html  # the reviewer sees the full number on the review page
-    assert "通过：本人与登记库照片一致" in html and "scripted-test" in html  # face check: outcome and provider
+    assert "本人与登记库照片一致" in html and "scripted-test" in html  # face check: outcome and provider
     assert "脸宽占照片宽度" in html and "背景亮度" in html  # the automatic measurements, readable
     assert 'value="other"' in html and 'value="background"' in html  # the standard reasons
 

@@ -1,4 +1,5 @@
-"""Deleting what sign-in no longer needs: expired codes (`otp_challenges`) and ended sessions (`web_sessions`).
+"""Deleting what sign-in no longer needs: expired codes (`otp_challenges`), ended sessions (`web_sessions`) and
+expired liveness challenges (`liveness_challenges`; kept for the hour their per-account limit counts them).
 
 A code row is kept while it is live and for the hour the per-number and per-address limits count it; a session
 row for a day after it expired or was revoked. The audit log keeps the record of every sign-in either way.
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from edl.accounts.otp import HOUR
 from edl.accounts.times import as_utc
-from edl.db.models import OtpChallengeRow, WebSessionRow
+from edl.db.models import LivenessChallengeRow, OtpChallengeRow, WebSessionRow
 
 SESSION_GRACE = timedelta(days=1)
 
@@ -25,9 +26,14 @@ class Purged:
     """Sign-in code rows deleted."""
     sessions: int
     """Session rows deleted."""
+    challenges: int = 0
+    """Liveness challenge rows deleted."""
 
     def summary(self) -> str:
-        return f"deleted {self.codes} expired sign-in codes and {self.sessions} ended sessions"
+        return (
+            f"deleted {self.codes} expired sign-in codes, {self.sessions} ended sessions and {self.challenges} "
+            "expired liveness challenges"
+        )
 
 
 def purge_expired(session: Session, *, at: datetime, session_grace: timedelta = SESSION_GRACE) -> Purged:
@@ -45,4 +51,13 @@ def purge_expired(session: Session, *, at: datetime, session_grace: timedelta = 
         .where(or_(WebSessionRow.expires_at <= cutoff, WebSessionRow.revoked_at <= cutoff))
         .execution_options(synchronize_session=False)
     )
-    return Purged(int(codes.rowcount), int(sessions.rowcount))  # type: ignore[attr-defined]
+    challenges = session.execute(
+        delete(LivenessChallengeRow)
+        .where(LivenessChallengeRow.expires_at <= at - HOUR)
+        .execution_options(synchronize_session=False)
+    )
+    return Purged(
+        int(codes.rowcount),  # type: ignore[attr-defined]
+        int(sessions.rowcount),  # type: ignore[attr-defined]
+        int(challenges.rowcount),  # type: ignore[attr-defined]
+    )

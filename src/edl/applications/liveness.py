@@ -42,9 +42,13 @@ POSE_MODEL = np.array(
     dtype=np.float64,
 )
 
-NEAR_COPY_BITS = 40
-"""Two 256-bit face hashes this close (or closer) are the same picture: re-encoded, rescaled or re-shot from a
-screen. Genuine captures of one person differ by far more (docs/applications.md has the measured spread)."""
+REGISTRY_COPY_BITS = 30
+"""A frame whose 256-bit face hash is this close to the registry photo's (or closer) shows that photo: printed,
+on a screen, or re-encoded. Live frames of the same person differ by more (docs/applications.md has the spread)."""
+REPLAY_BITS = 16
+"""A frame this close to a frame of an earlier attempt is that frame again (re-encoded or rescaled at most)..."""
+REPLAY_SHARE = 0.5
+"""...and a burst is a replay when at least this share of its frames are (one still moment may repeat by chance)."""
 HISTORY_ATTEMPTS = 20
 """Earlier attempts (per licence, newest first) whose frame hashes a burst is checked against."""
 FRAME_MAX_SIDE = 1280
@@ -195,13 +199,14 @@ def assess(
         return None
     measured = [analyser.measure(pixels, t_ms) for t_ms, pixels in frames]
     hashes = tuple(m.hash for m in measured if m.hash is not None)
-    known = [ref.hash, *earlier]
+    repeated = [m.hash is not None and any(hamming(m.hash, h) <= REPLAY_BITS for h in earlier) for m in measured]
+    replay = sum(repeated) >= REPLAY_SHARE * len(measured)
     frontal = [m for m in measured if m.measure.t_ms < FRONTAL_MS and m.landmarks is not None]
     base_points = np.median(np.stack([m.landmarks for m in frontal]), axis=0) if frontal else None
     base_descriptor = np.mean(np.stack([m.descriptor for m in frontal]), axis=0) if frontal else None
     final: list[FrameMeasure] = []
     distances: list[float] = []
-    for m in measured:
+    for m, again in zip(measured, repeated, strict=True):
         if m.descriptor is None or m.landmarks is None or m.hash is None:
             final.append(m.measure)
             continue
@@ -209,7 +214,7 @@ def assess(
         distances.append(distance)
         spread = float(np.linalg.norm(m.descriptor - base_descriptor)) if base_descriptor is not None else None
         motion = parallax(base_points, m.landmarks) if base_points is not None else None
-        near = any(hamming(m.hash, h) <= NEAR_COPY_BITS for h in known)
+        near = hamming(m.hash, ref.hash) <= REGISTRY_COPY_BITS or (replay and again)
         final.append(
             FrameMeasure(
                 m.measure.t_ms,

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from edl.applications.errors import ApplicationRefused
@@ -21,7 +21,6 @@ from edl.db.session import transaction
 from edl.domain.dates import CHINA_TZ
 from edl.domain.liveness import (
     CHALLENGE_SECONDS,
-    FRAME_COUNT,
     Action,
     Window,
     capture_ms,
@@ -54,7 +53,7 @@ class Challenge:
 
     @property
     def frame_times(self) -> tuple[int, ...]:
-        return frame_times(self.actions, FRAME_COUNT)
+        return frame_times(self.actions)
 
 
 def day_start(at: datetime) -> datetime:
@@ -179,9 +178,3 @@ def earlier_hashes(session: Session, number: str) -> list[int]:
 
 def hashes_text(hashes: tuple[int, ...]) -> str | None:
     return ",".join(f"{h:064x}" for h in hashes) or None
-
-
-def purge_challenges(session: Session, *, before: datetime) -> int:
-    """Delete challenges that expired before `before` (used or not); the attempts themselves stay in face_checks."""
-    result = session.execute(delete(LivenessChallengeRow).where(LivenessChallengeRow.expires_at < before))
-    return int(getattr(result, "rowcount", 0) or 0)

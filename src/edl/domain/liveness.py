@@ -7,8 +7,8 @@ The protocol, in time order:
 1. The server draws a challenge: a one-time nonce and a random sequence of 2–3 actions (turn left, turn right,
    blink), no action twice in a row and at least one turn (a turn is what shows the parallax of a head).
 2. The capture runs on a fixed timeline: a frontal window (the holder looks at the screen), then one window per
-   action, during which the page shows that action's prompt ("请向左转头"). `FRAME_COUNT` frames are taken evenly
-   over the whole timeline; each carries its time (ms since the capture began).
+   action and a short tail; during each the page shows its prompt ("请向左转头"). The page takes 10-15 frames at
+   the times `frame_times` names; each carries its time (ms since the capture began).
 3. The decision (`decide`) passes only when every frame holds exactly one face of the registry photo's person,
    consistently; the frontal frames are frontal; each action shows in its own window and in no earlier one (so a
    replay in another order fails); a turn shows the parallax of a head rather than one flat plane; and no frame is a
@@ -41,15 +41,23 @@ PROMPTS: dict[Action | None, tuple[str, str]] = {
     None: ("请正对屏幕，保持不动", "Look straight at the screen and hold still"),
     Action.TURN_LEFT: ("请向左转头", "Turn your head to the left"),
     Action.TURN_RIGHT: ("请向右转头", "Turn your head to the right"),
-    Action.BLINK: ("请眨眨眼", "Blink your eyes"),
+    Action.BLINK: ("请闭眼，再睁开", "Close your eyes, then open them"),
 }
 
 FRONTAL_MS = 800
 """The first window: the holder looks at the screen. Its frames set the holder's own frontal pose."""
 ACTION_MS = 1200
 """Each action's window: time to react, move and come back."""
-FRAME_COUNT = 15
-"""Frames the page takes, evenly over the timeline (2 actions: 3.2 s; 3 actions: 4.4 s)."""
+TAIL_MS = 400
+"""After the last action: the holder looks back at the screen (a blink at the end must be seen to reopen)."""
+FRAMES_IN: dict[Action | None, tuple[int, int, int]] = {
+    None: (3, 100, 0),
+    Action.TURN_LEFT: (3, 350, 150),
+    Action.TURN_RIGHT: (3, 350, 150),
+    Action.BLINK: (4, 300, 100),
+}
+"""Per window: how many frames, and how far from its start and its end the first and last are taken (ms). A turn
+is held for a while, so 3 frames past the reaction time see it; a blink is short, so 4 frames close together."""
 MIN_FRAMES = 8
 MAX_FRAMES = 15
 CHALLENGE_SECONDS = 60
@@ -77,14 +85,20 @@ def timeline(actions: Sequence[Action]) -> tuple[Window, ...]:
 
 
 def capture_ms(actions: Sequence[Action]) -> int:
-    return FRONTAL_MS + ACTION_MS * len(actions)
+    return FRONTAL_MS + ACTION_MS * len(actions) + TAIL_MS
 
 
-def frame_times(actions: Sequence[Action], count: int = FRAME_COUNT) -> tuple[int, ...]:
-    """When the page takes its frames: evenly spaced, the first at a quarter interval (ms since the capture began)."""
-    total = capture_ms(actions)
-    step = total / count
-    return tuple(int(step * (i + 0.25)) for i in range(count))
+def frame_times(actions: Sequence[Action]) -> tuple[int, ...]:
+    """When the page takes its frames (ms since the capture began): per window as `FRAMES_IN` says, and one in the
+    tail. 10 to 15 frames for 2 or 3 actions."""
+    times: list[int] = []
+    for window in timeline(actions):
+        count, first, last = FRAMES_IN[window.action]
+        start, end = window.start_ms + first, window.end_ms - last
+        step = (end - start) / count
+        times.extend(int(start + step * i) for i in range(count))
+    times.append(capture_ms(actions) - TAIL_MS // 2)
+    return tuple(times)
 
 
 def draw_actions(rng: random.Random) -> tuple[Action, ...]:
@@ -171,7 +185,7 @@ MESSAGES: dict[Failure, tuple[str, str]] = {
 ACTION_HINTS: dict[Action, tuple[str, str]] = {
     Action.TURN_LEFT: ("请按提示向左转头", "Turn your head to the left when prompted"),
     Action.TURN_RIGHT: ("请按提示向右转头", "Turn your head to the right when prompted"),
-    Action.BLINK: ("请按提示眨眼", "Blink when prompted"),
+    Action.BLINK: ("请按提示闭眼再睁开", "Close and open your eyes when prompted"),
 }
 
 
@@ -212,8 +226,8 @@ class Thresholds:
     reopen_ratio: float = 0.85
     """...and later rises back above this fraction."""
     blink_max_yaw: float = 12.0
-    parallax: float = 0.05
-    """The largest parallax of the turned frames must reach this."""
+    parallax: float = 0.035
+    """The largest parallax of the turned frames must reach this (inter-ocular distances of nose misfit)."""
     slack_ms: int = 300
     """A movement may start or end this much outside its window (reaction time, frame timing)."""
 
@@ -264,6 +278,14 @@ def check_timings(actions: Sequence[Action], times: Sequence[int]) -> Verdict | 
         if not any(window.holds(t) for t in times):
             return _refuse(Failure.FRAMES, rule="window_unsampled", window=str(window.action))
     return None
+
+
+def _window_of(windows: Sequence[Window], t_ms: int) -> Window:
+    """The window `t_ms` falls in (the last one for the tail)."""
+    for window in windows:
+        if t_ms < window.end_ms:
+            return window
+    return windows[-1]
 
 
 def _turned(yaw: float, action: Action, baseline: float, limit: float) -> bool:
@@ -319,7 +341,11 @@ def decide(actions: Sequence[Action], frames: Sequence[FrameMeasure], limits: Th
         inside = [f for f in frames if window.holds(f.t_ms, lim.slack_ms)]
         if not any(shows(f, action) for f in inside):
             return _refuse(Failure.ACTION, action, rule="missing", window=index)
-        early = [f for f in frames if f.t_ms < window.start_ms - lim.slack_ms]
+        early = [
+            f
+            for f in frames
+            if f.t_ms < window.start_ms - lim.slack_ms and _window_of(windows, f.t_ms).action is not action
+        ]
         if any(shows(f, action) for f in early):
             return _refuse(Failure.ACTION, action, rule="early", window=index)
         if action.is_turn:

@@ -76,7 +76,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "review.photo_registry": ("登记库照片", "Registry photo"),
     "review.photo_registry_alt": ("登记库中持证人的存档照片", "The holder's photo stored in the registry"),
     "review.face_title": ("实人认证结果", "Real-person authentication"),
-    "review.face_passed": ("通过：本人与登记库照片一致", "Passed: the person matches the registry photo"),
+    "review.face_passed": (
+        "通过：活体检测通过，本人与登记库照片一致",
+        "Passed: a live person, matching the registry photo",
+    ),
     "review.face_no_face": ("未通过：未检测到人脸", "Failed: no face found"),
     "review.face_several_faces": ("未通过：检测到多张人脸", "Failed: several faces found"),
     "review.face_mismatch": ("未通过：与登记库照片不一致", "Failed: does not match the registry photo"),

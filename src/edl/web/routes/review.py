@@ -48,14 +48,7 @@ RESULTS = {"approved": Decision.APPROVE, "rejected": Decision.REJECT}
 
 KIND_KEYS = {"camera": "review.kind_camera", "album": "review.kind_album", "stored_photo": "review.kind_stored"}
 ROLE_KEYS = {"reviewer": "auth.role_reviewer", "supervisor": "auth.role_supervisor", "admin": "auth.role_admin"}
-FACE_OUTCOME_KEYS = {
-    FaceOutcome.PASSED.value: "review.face_passed",
-    FaceOutcome.NO_FACE.value: "review.face_no_face",
-    FaceOutcome.SEVERAL_FACES.value: "review.face_several_faces",
-    FaceOutcome.MISMATCH.value: "review.face_mismatch",
-    FaceOutcome.BAD_IMAGE.value: "review.face_bad_image",
-    FaceOutcome.NO_REFERENCE.value: "review.face_no_reference",
-}
+FACE_OUTCOME_KEYS = {outcome.value: f"review.face_{outcome.value}" for outcome in FaceOutcome}
 STATE_TONES = {
     ApplicationState.PENDING_REVIEW: Tone.WARN,
     ApplicationState.ISSUED: Tone.OK,
