@@ -81,7 +81,14 @@ def head_yaw(landmarks: np.ndarray, width: int, height: int) -> float | None:
     image_points = landmarks[list(POSE_POINTS)].astype(np.float64)
     focal = float(max(width, height))
     camera = np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1]], dtype=np.float64)
-    ok, rvec, _tvec = cv2.solvePnP(POSE_MODEL, image_points, camera, None, flags=cv2.SOLVEPNP_ITERATIVE)
+    # Start from a face looking straight at the camera at the distance its eye corners say: without a guess the
+    # iterative solver can settle on the mirror-image pose (a turn read as the opposite turn).
+    span = float(np.linalg.norm(image_points[3] - image_points[2])) or 1.0
+    rvec = np.zeros((3, 1))
+    tvec = np.array([[0.0], [0.0], [focal * float(POSE_MODEL[3, 0] - POSE_MODEL[2, 0]) / span]])
+    ok, rvec, _tvec = cv2.solvePnP(
+        POSE_MODEL, image_points, camera, None, rvec, tvec, useExtrinsicGuess=True, flags=cv2.SOLVEPNP_ITERATIVE
+    )
     if not ok:
         return None
     rotation, _ = cv2.Rodrigues(rvec)

@@ -5,7 +5,8 @@ hashes) is done elsewhere (`edl.applications.liveness`) and handed in as `FrameM
 The protocol, in time order:
 
 1. The server draws a challenge: a one-time nonce and a random sequence of 2–3 actions (turn left, turn right,
-   blink), no action twice in a row and at least one turn (a turn is what shows the parallax of a head).
+   blink), no action twice in a row, at least one turn (it shows the parallax of a head) and one blink (no print
+   can).
 2. The capture runs on a fixed timeline: a frontal window (the holder looks at the screen), then one window per
    action and a short tail; during each the page shows its prompt ("请向左转头"). The page takes 10-15 frames at
    the times `frame_times` names; each carries its time (ms since the capture began).
@@ -21,6 +22,7 @@ not be able to tune against it).
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -102,14 +104,17 @@ def frame_times(actions: Sequence[Action]) -> tuple[int, ...]:
 
 
 def draw_actions(rng: random.Random) -> tuple[Action, ...]:
-    """2 or 3 actions, none twice in a row, at least one turn."""
+    """2 or 3 actions, none twice in a row, at least one turn and one blink.
+
+    The turn shows the parallax of a head; the blink is what no print can do (a bent print, turned, can come close
+    to a head's parallax in the landmarks' noise, so the blink is the one every challenge asks for)."""
     while True:
         n = rng.choice((2, 3))
         picked: list[Action] = []
         for _ in range(n):
             choices = [a for a in Action if not picked or a is not picked[-1]]
             picked.append(rng.choice(choices))
-        if any(a.is_turn for a in picked):
+        if any(a.is_turn for a in picked) and Action.BLINK in picked:
             return tuple(picked)
 
 
@@ -215,19 +220,21 @@ class Thresholds:
 
     match_distance: float = 0.5
     spread: float = 0.45
-    frontal_yaw: float = 12.0
+    frontal_yaw: float = 15.0
     """Frontal frames: within this of their own median (steady)."""
     frontal_abs_yaw: float = 25.0
     """...and within this of the camera axis."""
-    turn_yaw: float = 15.0
+    turn_yaw: float = 12.0
     """A turn counts when the yaw departs this far from the frontal median, in the prompted direction."""
     blink_ratio: float = 0.7
     """A blink: the eye aspect ratio falls below this fraction of the frontal frames' median..."""
     reopen_ratio: float = 0.85
     """...and later rises back above this fraction."""
     blink_max_yaw: float = 12.0
-    parallax: float = 0.035
-    """The largest parallax of the turned frames must reach this (inter-ocular distances of nose misfit)."""
+    parallax: float = 0.095
+    """Nose parallax per unit of turn: over the frames turned at least `turn_yaw`, the median of each frame's nose
+    misfit (inter-ocular distances) divided by the sine of its turn must reach this. A head's nose stands out of
+    its face, so its misfit grows with the turn; a picture's stays at the landmarks' noise."""
     slack_ms: int = 300
     """A movement may start or end this much outside its window (reaction time, frame timing)."""
 
@@ -359,13 +366,14 @@ def decide(actions: Sequence[Action], frames: Sequence[FrameMeasure], limits: Th
             if not any(f.ear is not None and f.ear >= lim.reopen_ratio * open_ear for f in after):
                 return _refuse(Failure.ACTION, action, rule="not_reopened", window=index)
 
-    turned = [
-        f for f in frames if f.yaw is not None and abs(f.yaw - baseline) >= lim.turn_yaw and f.parallax is not None
+    per_turn = [
+        f.parallax / math.sin(math.radians(abs(f.yaw - baseline)))
+        for f in frames
+        if f.yaw is not None and f.parallax is not None and abs(f.yaw - baseline) >= lim.turn_yaw
     ]
-    if not turned:
+    if not per_turn:
         return _refuse(Failure.FLAT, rule="no_turned_frame")
-    best = max(f.parallax for f in turned if f.parallax is not None)
-    if best < lim.parallax:
+    if _median(per_turn) < lim.parallax:
         return _refuse(Failure.FLAT, rule="parallax")
     return PASSED
 

@@ -48,7 +48,7 @@ def genuine(actions: tuple[Action, ...], times: tuple[int, ...] | None = None) -
         yaw, ear = pose_at(actions, t)
         turned = abs(yaw) >= 15
         frames.append(
-            FrameMeasure(t, 1, distance=0.3, spread=0.1, yaw=yaw + 2.0, ear=ear, parallax=0.12 if turned else 0.01)
+            FrameMeasure(t, 1, distance=0.3, spread=0.1, yaw=yaw + 2.0, ear=ear, parallax=0.05 if turned else 0.01)
         )
     return frames
 
@@ -63,12 +63,12 @@ def test_a_genuine_burst_passes() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(st.integers(min_value=0, max_value=2**32))
-def test_every_drawn_challenge_is_2_or_3_actions_with_a_turn_and_no_repeat_and_a_genuine_burst_passes(
+def test_every_drawn_challenge_is_2_or_3_actions_with_a_turn_a_blink_and_no_repeat_and_a_genuine_burst_passes(
     seed: int,
 ) -> None:
     actions = draw_actions(random.Random(seed))
     assert 2 <= len(actions) <= 3
-    assert any(a.is_turn for a in actions)
+    assert any(a.is_turn for a in actions) and Action.BLINK in actions
     assert all(a is not b for a, b in itertools.pairwise(actions))
     assert parse_actions(",".join(a.value for a in actions)) == actions
     times = frame_times(actions)
@@ -106,7 +106,7 @@ def test_each_departure_fails_with_its_own_reason() -> None:
         "a face swapped in": (_with(g, 9, spread=0.8), Failure.MISMATCH),
         "one frame a near-copy": (_with(g, 2, near_copy=True), Failure.REPLAY),
         "a still picture": ([dataclasses.replace(f, yaw=1.0, ear=0.3, parallax=0.0) for f in g], Failure.ACTION),
-        "turned but flat": ([dataclasses.replace(f, parallax=0.01) for f in g], Failure.FLAT),
+        "turned but flat": ([dataclasses.replace(f, parallax=0.015) for f in g], Failure.FLAT),
         "looking away at the start": (_with(g, 0, yaw=40.0), Failure.NOT_FRONTAL),
         "too few frames": (g[: MIN_FRAMES - 1], Failure.FRAMES),
         "times out of order": (_with(g, 3, t_ms=g[2].t_ms), Failure.FRAMES),
