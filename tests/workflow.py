@@ -74,10 +74,12 @@ def seed_licence(
     *,
     compliant_photo: bool = True,
     mobile: str | None = REGISTERED_MOBILE,
+    photo: bytes | None = None,
     **kw: Any,
 ) -> str:
+    """A registry licence; its stored photo is `photo`, or a drawn portrait (no real face) by default."""
     lic = licence(**kw)
-    ref = container.photos.put(render_portrait(7, str(lic.number)))
+    ref = container.photos.put(photo if photo is not None else render_portrait(7, str(lic.number)))
     lic = lic.replace(
         photo_ref=ref, photo_compliant=compliant_photo, holder=dataclasses.replace(lic.holder, mobile=mobile)
     )
