@@ -213,16 +213,19 @@ def burst_form(
     times: list[int] | None = None,
     challenge: str | None = None,
     headers: dict[str, str] | None = None,
+    every: bytes | None = None,
 ) -> dict[str, Any]:
     """The `data` and `files` of a liveness burst as liveness.js posts it: the form's fields, a fresh challenge
-    (unless given), the frames (placeholders by default, one per planned frame time) and their times."""
+    (unless given), the frames (placeholders by default, or the picture `every`, one per planned frame time) and
+    their times."""
     planned: list[int] = []
     if challenge is None:
         answer = challenge_of(client, purpose, **(headers or {}))
         challenge = str(answer["challenge"])
         planned = [int(t) for t in answer["frame_times"]]  # type: ignore[attr-defined]
     times = times if times is not None else planned
-    frames = frames if frames is not None else [PLACEHOLDER_FRAME] * len(times)
+    if frames is None:
+        frames = [every if every is not None else PLACEHOLDER_FRAME] * len(times)
     form = {"csrf": csrf_of(client), **data, "challenge": challenge, "times": ",".join(str(t) for t in times)}
     files = [("frame", (f"frame-{i}.jpg", f, "image/jpeg")) for i, f in enumerate(frames)]
     return {"data": form, "files": files}

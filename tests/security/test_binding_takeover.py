@@ -39,7 +39,7 @@ def _registry_photo(container: Container, number: str) -> bytes:
 
 def _bind(client: TestClient, number: str, name: str, photo: bytes):  # type: ignore[no-untyped-def]
     """The attack as a burst: the registry photo as every frame of a liveness answer."""
-    return post_burst(client, "/app/bind", {"number": number, "name": name}, "bind", frames=[photo] * 15)
+    return post_burst(client, "/app/bind", {"number": number, "name": name}, "bind", every=photo)
 
 
 def _refusals(container: Container) -> list[dict[str, object]]:

@@ -92,7 +92,7 @@ def test_the_takeover_replayed_step_by_step_fails_at_binding(client: TestClient,
     )
     assert r.status_code == 400 and "只接受摄像头现场采集的画面" in r.text
     # 2. the registry photo as every frame of a burst answering a real challenge
-    r = post_burst(client, "/app/bind", {"number": victim, "name": "张三"}, "bind", frames=[registry_photo] * 14)
+    r = post_burst(client, "/app/bind", {"number": victim, "name": "张三"}, "bind", every=registry_photo)
     assert r.status_code == 400, r.text
     assert "画面与已有照片或以前的认证画面相同" in r.text or "未按提示完成动作" in r.text
     assert _bound(container, attacker) is None
@@ -224,3 +224,13 @@ def test_the_service_refuses_a_burst_for_a_challenge_it_never_issued(container: 
     with pytest.raises(ApplicationRefused) as refused:
         service.bind_licence(container, account, number, "张三", forged, at=NOW)
     assert refused.value.code == "challenge_invalid"
+
+
+def test_more_frames_than_a_burst_holds_are_refused_before_any_work(client: TestClient, container: Container) -> None:
+    number = _victim(container)
+    sign_in_holder(client, container)
+    times = [100 * i for i in range(1, 40)]
+    frames = [synth.registry_photo("astronaut")] * len(times)
+    r = post_burst(client, "/app/bind", {"number": number, "name": "张三"}, "bind", frames=frames, times=times)
+    assert r.status_code == 400, r.text
+    assert _outcomes(container) == []

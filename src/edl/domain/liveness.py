@@ -219,7 +219,11 @@ class Thresholds:
     """The decision's limits (docs/applications.md says how they were set, on what data)."""
 
     match_distance: float = 0.5
-    spread: float = 0.45
+    """The frontal frames' median descriptor distance to the registry photo (EDL_FACE_MATCH_THRESHOLD)..."""
+    frame_distance: float = 0.6
+    """...and every frame's, turned or blinking included (dlib's documented same-person bound)."""
+    spread: float = 0.5
+    """Every frame's distance to the mean of this burst's frontal frames: one person throughout."""
     frontal_yaw: float = 15.0
     """Frontal frames: within this of their own median (steady)."""
     frontal_abs_yaw: float = 25.0
@@ -316,14 +320,17 @@ def decide(actions: Sequence[Action], frames: Sequence[FrameMeasure], limits: Th
     for i, f in enumerate(frames):
         if f.near_copy:
             return _refuse(Failure.REPLAY, frame=i)
+    windows = timeline(actions)
+    frontal_distances = [f.distance for f in frames if f.t_ms < windows[0].end_ms and f.distance is not None]
+    if not frontal_distances or _median(frontal_distances) > lim.match_distance:
+        return _refuse(Failure.MISMATCH, rule="registry")
     for i, f in enumerate(frames):
         assert f.distance is not None
-        if f.distance > lim.match_distance:
-            return _refuse(Failure.MISMATCH, frame=i, rule="registry")
+        if f.distance > lim.frame_distance:
+            return _refuse(Failure.MISMATCH, frame=i, rule="registry_frame")
         if f.spread is not None and f.spread > lim.spread:
             return _refuse(Failure.MISMATCH, frame=i, rule="consistency")
 
-    windows = timeline(actions)
     frontal = [f for f in frames if f.t_ms < windows[0].end_ms]
     yaws = [f.yaw for f in frontal if f.yaw is not None]
     ears = [f.ear for f in frontal if f.ear is not None]
