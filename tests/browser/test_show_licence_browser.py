@@ -76,3 +76,49 @@ def test_the_live_code_counts_down_renews_and_lapses_offline(live_server: LiveSe
     page.clock.run_for(600)
     assert LEFT.fullmatch(countdown.inner_text()), countdown.inner_text()
     assert "code-expired" not in (page.locator(".live-qr").get_attribute("class") or "")
+
+
+def test_the_front_page_barcode_number_renews_with_the_code_and_old_numbers_lapse(
+    live_server: LiveServer, phone: Any
+) -> None:
+    """The 1D barcode carries a short-lived number: a renewal a time step later shows a new number (printed and in
+    the bars), and the API refuses the old one as expired once two steps have passed (issue 11)."""
+    from datetime import timedelta
+
+    from edl.credentials.barcode import BarcodeRefused
+
+    c = live_server.container
+    now = datetime.now(UTC)
+    number = seed_licence(c, now, sequence=903, name="条码测试")
+    issue_elicence(c, number, actor="test", at=now)
+    mobile = "13700137903"
+    seed_account(c, now, number=number, mobile=mobile)
+    page = phone.new_page()
+    page.clock.install()
+    sign_in(live_server, page, mobile)
+    page.goto(f"{live_server.url}/app/licence")
+    bar = page.locator("#front [data-live-bar-number]")
+    bar.wait_for(state="attached")
+    first = re.sub(r"\D", "", bar.text_content() or "")
+    assert len(first) == 24, first
+    step = c.settings.barcode_step_seconds
+    real_clock = c.clock
+    try:
+        c.clock = lambda: datetime.now(UTC) + timedelta(seconds=step)  # the server a step later
+        with page.expect_response("**/app/licence/code"):
+            page.click("[data-code-refresh]")
+        page.clock.run_for(600)
+        second = re.sub(r"\D", "", bar.text_content() or "")
+        assert len(second) == 24 and second != first, "a renewal a step later carries a new barcode number"
+        bars = [
+            r.text
+            for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(page.locator("#front").screenshot())))
+            if r.format.name == "Code128"
+        ]
+        assert bars == [second], "the bars carry the number printed under them"
+        later = datetime.now(UTC) + timedelta(seconds=3 * step)
+        with pytest.raises(BarcodeRefused) as refused:
+            c.barcodes.read(first, at=later)
+        assert refused.value.code == "barcode_expired"
+    finally:
+        c.clock = real_clock
