@@ -42,6 +42,8 @@ POSE_MODEL = np.array(
     dtype=np.float64,
 )
 
+NOSE_SIDE = 0.12
+"""The nose tip this far (inter-ocular distances) to one side of the eyes' midpoint is a clear turn to that side."""
 REGISTRY_COPY_BITS = 30
 """A frame whose 256-bit face hash is this close to the registry photo's (or closer) shows that photo: printed,
 on a screen, or re-encoded. Live frames of the same person differ by more (docs/applications.md has the spread)."""
@@ -94,7 +96,15 @@ def head_yaw(landmarks: np.ndarray, width: int, height: int) -> float | None:
     rotation, _ = cv2.Rodrigues(rvec)
     # The rotation about the camera's vertical axis: the face's forward vector (model -z) turned towards +x.
     forward = rotation @ np.array([0.0, 0.0, -1.0])
-    return math.degrees(math.atan2(forward[0], -forward[2]))
+    yaw = math.degrees(math.atan2(forward[0], -forward[2]))
+    # Far from frontal the solver now and then lands on the mirror-image pose; where the nose tip lies against the
+    # eyes says which side the head is turned to, so a yaw that disagrees with it clearly is turned round.
+    eyes = (landmarks[list(LEFT_EYE)].mean(axis=0) + landmarks[list(RIGHT_EYE)].mean(axis=0)) / 2.0
+    iod = float(np.linalg.norm(landmarks[list(RIGHT_EYE)].mean(axis=0) - landmarks[list(LEFT_EYE)].mean(axis=0)))
+    side = float(landmarks[30, 0] - eyes[0]) / (iod or 1.0)
+    if abs(side) > NOSE_SIDE and yaw * side < 0:
+        yaw = -yaw
+    return yaw
 
 
 def normalise(landmarks: np.ndarray) -> np.ndarray:

@@ -229,6 +229,11 @@ class Thresholds:
     frontal_abs_yaw: float = 25.0
     """...and within this of the camera axis."""
     turn_yaw: float = 12.0
+    early_yaw: float = 18.0
+    """A turn outside its window (too early, or the opposite way inside one) counts only when this clear..."""
+    stray_frames: int = 2
+    """...and seen in this many frames: the yaw of a blinking or still face wanders, and a landmark fit far from
+    frontal can now and then read the wrong side in one frame."""
     """A turn counts when the yaw departs this far from the frontal median, in the prompted direction."""
     blink_ratio: float = 0.7
     """A blink: the eye aspect ratio falls below this fraction of the frontal frames' median..."""
@@ -341,11 +346,11 @@ def decide(actions: Sequence[Action], frames: Sequence[FrameMeasure], limits: Th
     if open_ear <= 0:
         return _refuse(Failure.NOT_FRONTAL, rule="eyes")
 
-    def shows(f: FrameMeasure, action: Action) -> bool:
+    def shows(f: FrameMeasure, action: Action, turn: float = lim.turn_yaw) -> bool:
         assert f.yaw is not None and f.ear is not None
         if action is Action.BLINK:
             return f.ear < lim.blink_ratio * open_ear and abs(f.yaw - baseline) <= lim.blink_max_yaw
-        return _turned(f.yaw, action, baseline, lim.turn_yaw)
+        return _turned(f.yaw, action, baseline, turn)
 
     # Every action shows in its own window (with slack) and in no window before it; the opposite turn never shows
     # in a turn's window.
@@ -360,12 +365,12 @@ def decide(actions: Sequence[Action], frames: Sequence[FrameMeasure], limits: Th
             for f in frames
             if f.t_ms < window.start_ms - lim.slack_ms and _window_of(windows, f.t_ms).action is not action
         ]
-        if any(shows(f, action) for f in early):
+        if sum(shows(f, action, lim.early_yaw) for f in early) >= lim.stray_frames:
             return _refuse(Failure.ACTION, action, rule="early", window=index)
         if action.is_turn:
             opposite = Action.TURN_RIGHT if action is Action.TURN_LEFT else Action.TURN_LEFT
             strict = [f for f in frames if window.holds(f.t_ms)]
-            if any(shows(f, opposite) for f in strict):
+            if sum(shows(f, opposite, lim.early_yaw) for f in strict) >= lim.stray_frames:
                 return _refuse(Failure.ACTION, action, rule="opposite", window=index)
         else:
             closed = [i for i, f in enumerate(frames) if window.holds(f.t_ms, lim.slack_ms) and shows(f, action)]
