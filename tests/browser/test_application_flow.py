@@ -3,6 +3,10 @@
 Walks through: sign-in; case (a) stored photo → issued e-licence; case (b) uploaded photo → a reviewer approves in
 the console → the holder sees the e-licence and the notification; an ineligible licence refused; a photo rejected
 with its reason. Real face comparison (dlib) and real photo checks throughout; a screenshot of every page.
+
+Binding a licence takes real-person authentication (active liveness): the holder's phone is a Chromium whose fake
+camera plays the licence holder doing the challenge (`liveness_phone`, tests/liveness_synth.py), and the licence's
+stored photo is that person's registry photo.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from edl.db.models import ApplicationRow, AuditRow, ElicenceRow, LicenceRow
 from edl.db.session import transaction
 from edl.domain import Status
 from edl.registry.mapping import row_values
-from tests.browser.conftest import LiveServer, Shots
-from tests.faces import id_photo, live_capture
+from tests.browser.conftest import LiveServer, Shots, run_liveness
+from tests.faces import id_photo
 from tests.factories import licence
+from tests.liveness_synth import registry_photo
 
 pytestmark = pytest.mark.browser
 
@@ -68,22 +73,24 @@ def sign_in(server: LiveServer, page, shots: Shots, number: str) -> str:  # type
     return mobile
 
 
-def bind(server: LiveServer, page, shots: Shots, number: str, name: str, live: bytes) -> None:  # type: ignore[no-untyped-def]
+def bind(server: LiveServer, page, shots: Shots, number: str, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Number, name and the liveness check on the camera (the page's camera plays the holder doing the challenge)."""
     page.fill("input[name=number]", number)
     page.fill("input[name=name]", name)
-    page.set_input_files("input[name=live]", files=[jpeg_file("live.jpg", live)])
     shots(page, "bind")
-    page.click("form button[data-plain-submit]")
-    page.wait_for_load_state()
+    run = run_liveness(server, page, shots)
+    assert run.ok, f"binding was refused: {run.status or run.error}\n{run.timing()}"
     assert page.locator("input[name=number]").count() == 0, page.inner_text("main")
 
 
-def test_sign_in_and_case_a_stored_photo_issues_the_elicence(live_server: LiveServer, phone, shots: Shots) -> None:  # type: ignore[no-untyped-def]
-    number = seed(live_server, stored=id_photo("astronaut"), compliant=True, name="柯林斯")
-    page = phone.new_page()
+def test_sign_in_and_case_a_stored_photo_issues_the_elicence(  # type: ignore[no-untyped-def]
+    live_server: LiveServer, liveness_phone, shots: Shots
+) -> None:
+    number = seed(live_server, stored=registry_photo("astronaut"), compliant=True, name="柯林斯")
+    page = liveness_phone("astronaut")
     sign_in(live_server, page, shots, number)
     shots(page, "home-unbound")
-    bind(live_server, page, shots, number, "柯林斯", live_capture("astronaut", brightness=0.85, shift=6))
+    bind(live_server, page, shots, number, "柯林斯")
     shots(page, "home-bound")
     page.click("a.option-primary")  # 使用存档照片
     shots(page, "apply-stored")
@@ -100,13 +107,13 @@ def test_sign_in_and_case_a_stored_photo_issues_the_elicence(live_server: LiveSe
 
 
 def test_case_b_uploaded_photo_is_approved_by_a_reviewer(  # type: ignore[no-untyped-def]
-    live_server: LiveServer, phone, desk, shots: Shots
+    live_server: LiveServer, liveness_phone, desk, shots: Shots
 ) -> None:
     old = id_photo("hopper", background=(150, 190, 230))  # an older blue-background photo: not compliant
     number = seed(live_server, stored=old, compliant=False, name="霍珀")
-    page = phone.new_page()
+    page = liveness_phone("hopper")
     sign_in(live_server, page, shots, number)
-    bind(live_server, page, shots, number, "霍珀", live_capture("hopper", brightness=0.9))
+    bind(live_server, page, shots, number, "霍珀")
     assert page.locator("a.option-primary").count() == 0, "no compliant stored photo: case (a) is not offered"
     page.goto(f"{live_server.url}/app/apply/photo?source=album")
     shots(page, "apply-album")
@@ -159,13 +166,19 @@ def test_case_b_uploaded_photo_is_approved_by_a_reviewer(  # type: ignore[no-unt
     assert {"sign_in", "face_auth", "submit", "review", "issue"} <= actions
 
 
-def test_an_ineligible_licence_is_refused_with_the_reason(live_server: LiveServer, phone, shots: Shots) -> None:  # type: ignore[no-untyped-def]
+def test_an_ineligible_licence_is_refused_with_the_reason(  # type: ignore[no-untyped-def]
+    live_server: LiveServer, liveness_phone, shots: Shots
+) -> None:
     number = seed(
-        live_server, stored=id_photo("astronaut"), compliant=True, name="暂扣者", statuses=frozenset({Status.SUSPENDED})
+        live_server,
+        stored=registry_photo("astronaut"),
+        compliant=True,
+        name="暂扣者",
+        statuses=frozenset({Status.SUSPENDED}),
     )
-    page = phone.new_page()
+    page = liveness_phone("astronaut")
     sign_in(live_server, page, shots, number)
-    bind(live_server, page, shots, number, "暂扣者", live_capture("astronaut"))
+    bind(live_server, page, shots, number, "暂扣者")
     shots(page, "refused")
     body = page.inner_text("main")
     assert "暂扣" in body and "暂扣期满" in body
@@ -177,15 +190,15 @@ def test_an_ineligible_licence_is_refused_with_the_reason(live_server: LiveServe
         assert s.scalar(sa.select(ApplicationRow).where(ApplicationRow.licence_number == number)) is None
 
 
-def test_a_bad_photo_is_rejected_with_its_reason(live_server: LiveServer, phone, shots: Shots) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_photo_is_rejected_with_its_reason(live_server: LiveServer, liveness_phone, shots: Shots) -> None:  # type: ignore[no-untyped-def]
     from PIL import Image, ImageFilter
 
     from tests.faces import jpeg
 
-    number = seed(live_server, stored=id_photo("astronaut"), compliant=False, name="模糊")
-    page = phone.new_page()
+    number = seed(live_server, stored=registry_photo("astronaut"), compliant=False, name="模糊")
+    page = liveness_phone("astronaut")
     sign_in(live_server, page, shots, number)
-    bind(live_server, page, shots, number, "模糊", live_capture("astronaut"))
+    bind(live_server, page, shots, number, "模糊")
     import io
 
     blurred = jpeg(Image.open(io.BytesIO(id_photo("astronaut"))).filter(ImageFilter.GaussianBlur(8)))

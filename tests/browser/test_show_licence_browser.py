@@ -29,16 +29,6 @@ def qr_text(png: bytes) -> str | None:
     return found[0] if found else None
 
 
-def sign_in(server: LiveServer, page, mobile: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{server.url}/app/sign-in")
-    page.fill("input[name=mobile]", mobile)
-    page.click("form button[type=submit]")
-    page.wait_for_selector("input[name=code]")
-    page.fill("input[name=code]", server.sms_code(mobile))
-    page.locator("form", has=page.locator("input[name=code]")).locator("button[type=submit]").click()
-    page.wait_for_url(re.compile(r".*/app/?$"))
-
-
 def test_the_live_code_counts_down_renews_and_lapses_offline(live_server: LiveServer, phone: Any) -> None:
     c = live_server.container
     now = datetime.now(UTC)
@@ -48,7 +38,7 @@ def test_the_live_code_counts_down_renews_and_lapses_offline(live_server: LiveSe
     seed_account(c, now, number=number, mobile=mobile)
     page = phone.new_page()
     page.clock.install()
-    sign_in(live_server, page, mobile)
+    live_server.sign_in(page, mobile)
     page.goto(f"{live_server.url}/app/licence")
     countdown = page.locator("[data-code-countdown]")
     countdown.wait_for(state="visible")
@@ -95,7 +85,7 @@ def test_the_front_page_barcode_number_renews_with_the_code_and_old_numbers_laps
     seed_account(c, now, number=number, mobile=mobile)
     page = phone.new_page()
     page.clock.install()
-    sign_in(live_server, page, mobile)
+    live_server.sign_in(page, mobile)
     page.goto(f"{live_server.url}/app/licence")
     bar = page.locator("#front [data-live-bar-number]")
     bar.wait_for(state="attached")

@@ -10,7 +10,6 @@ driven with Chromium's fake camera fed the same screenshot, through the bundled 
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -56,19 +55,9 @@ def party_key(server: LiveServer, purpose: Purpose, name: str) -> str:
     return key
 
 
-def holder_sign_in(server: LiveServer, page, mobile: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{server.url}/app/sign-in")
-    page.fill("input[name=mobile]", mobile)
-    page.click("form button[type=submit]")
-    page.wait_for_selector("input[name=code]")
-    page.fill("input[name=code]", server.sms_code(mobile))
-    page.locator("form", has=page.locator("input[name=code]")).locator("button[type=submit]").click()
-    page.wait_for_url(re.compile(r".*/app/?$"))
-
-
 def show_code(server: LiveServer, page, shots: Shots, mobile: str) -> Path:  # type: ignore[no-untyped-def]
     """The holder opens the code page; a screenshot of the QR element (what a phone camera would see)."""
-    holder_sign_in(server, page, mobile)
+    server.sign_in(page, mobile)
     page.goto(f"{server.url}{CODE_PAGE}")
     qr = page.locator(QR).first
     qr.wait_for(state="visible")

@@ -48,6 +48,10 @@
       video.srcObject = null;
     }
 
+    function noJson() {
+      return { ok: false, error: d.msgNetwork }; /* an answer that is not ours (a proxy's error page) */
+    }
+
     function csrf() {
       var field = form.querySelector('input[name="csrf"]');
       return field ? field.value : "";
@@ -74,7 +78,7 @@
         credentials: "same-origin",
         headers: { "X-CSRF-Token": csrf(), Accept: "application/json" },
       }).then(function (response) {
-        return response.json().then(function (answer) {
+        return response.json().catch(noJson).then(function (answer) {
           if (!response.ok || !answer.ok) {
             throw new Error(answer.error || d.msgNetwork);
           }
@@ -133,7 +137,9 @@
           var w = windowAt(challenge, t);
           prompt.textContent = w.prompt;
           bar.style.width = Math.min(100, (100 * t) / challenge.capture_ms) + "%";
-          while (next < challenge.frame_times.length && t >= challenge.frame_times[next]) {
+          /* one frame per tick: after a stall, overdue frames are taken on the following ticks, each at its own
+             time (frames taken in one tick would be one picture sent twice with the same time: refused) */
+          if (next < challenge.frame_times.length && t >= challenge.frame_times[next]) {
             var at = Math.round(t);
             pending.push(
               grab(challenge.max_side).then(
@@ -182,7 +188,7 @@
         credentials: "same-origin",
         headers: { "X-CSRF-Token": csrf(), Accept: "application/json" },
       }).then(function (response) {
-        return response.json().then(function (answer) {
+        return response.json().catch(noJson).then(function (answer) {
           if (answer.ok && answer.redirect) {
             say(d.msgPassed);
             window.location.assign(answer.redirect);
@@ -213,6 +219,7 @@
         })
         .then(function () {
           stage.hidden = false;
+          stage.scrollIntoView({ block: "center" }); /* it opens below the button: bring the prompts into view */
           startButton.hidden = true;
           say("");
           prompt.textContent = d.msgSettle;
