@@ -234,3 +234,82 @@ def test_more_frames_than_a_burst_holds_are_refused_before_any_work(client: Test
     r = post_burst(client, "/app/bind", {"number": number, "name": "张三"}, "bind", frames=frames, times=times)
     assert r.status_code == 400, r.text
     assert _outcomes(container) == []
+
+
+def _mirrored(jpeg: bytes) -> bytes:
+    import io
+
+    from PIL import Image, ImageOps
+
+    out = io.BytesIO()
+    ImageOps.mirror(Image.open(io.BytesIO(jpeg))).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def test_the_frames_of_a_passed_bind_mirrored_are_refused(client: TestClient, container: Container) -> None:
+    """Mirrored, the turns swap sides, so the same challenge's order fails; the mirrored face hash is compared with
+    earlier attempts too (a best effort: re-alignment and re-encoding move the hash)."""
+    number = _victim(container)
+    sign_in_holder(client, container)
+    ready = _genuine_burst(client, "astronaut", {"number": number, "name": "张三"})
+    assert client.post("/app/bind", headers=JSON, **ready).status_code == 200  # type: ignore[arg-type]
+    container.liveness_rng = random.Random(SEED)
+    fresh = challenge_of(client, "apply")
+    files = [("frame", (name, _mirrored(data), kind)) for _field, (name, data, kind) in ready["files"]]  # type: ignore[attr-defined]
+    data = {**ready["data"], "challenge": fresh["challenge"], "next": "/app"}  # type: ignore[dict-item]
+    r = client.post("/app/verify-face", headers=JSON, data=data, files=files)
+    assert r.status_code == 400
+    assert "画面与已有照片或以前的认证画面相同" in r.json()["error"] or "未按提示完成动作" in r.json()["error"]
+
+
+def test_frames_without_a_face_are_refused_at_the_first_one(client: TestClient, container: Container) -> None:
+    from PIL import Image
+
+    from tests.faces import jpeg
+
+    number = _victim(container)
+    sign_in_holder(client, container)
+    wall = jpeg(Image.new("RGB", (480, 360), (200, 196, 188)))
+    r = post_burst(client, "/app/bind", {"number": number, "name": "张三"}, "bind", every=wall)
+    assert r.status_code == 400 and "部分画面中未检测到人脸" in r.text
+    assert _outcomes(container) == ["no_face"]
+
+
+def test_attempts_sent_side_by_side_stay_within_the_daily_limit(container: Container) -> None:
+    """The attempt is counted in the transaction that takes the challenge (under a lock on the account), so bursts
+    posted together cannot all find room under the limit."""
+    if container.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises its writers; the race is a PostgreSQL one")
+    import threading
+    import time
+
+    from tests.workflow import capture
+
+    verifier = prepare(container, NOW)
+    container.settings.face_attempts_per_day = 2
+    number = _victim(container)
+    account = seed_account(container, NOW, number=number, mobile=REGISTERED_MOBILE)
+    slow = verifier.check
+
+    def check(*args: object) -> object:
+        time.sleep(0.5)  # the checks overlap
+        return slow(*args)  # type: ignore[arg-type]
+
+    verifier.check = check  # type: ignore[method-assign]
+    bursts = [capture(container, account, at=NOW) for _ in range(5)]
+    outcomes: list[str] = []
+
+    def attempt(burst: LiveCapture) -> None:
+        try:
+            service.authenticate(container, account, burst, at=NOW)
+            outcomes.append("checked")
+        except ApplicationRefused as exc:
+            outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=attempt, args=(b,)) for b in bursts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["checked", "checked", *["face_attempts_exhausted"] * 3]
+    assert len(_outcomes(container)) == 2

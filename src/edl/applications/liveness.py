@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edl.domain.liveness import FRONTAL_MS, Action, FrameMeasure, Thresholds, Verdict, decide, hamming
+from edl.domain.liveness import FRONTAL_MS, Action, Failure, FrameMeasure, Thresholds, Verdict, decide, hamming
 
 # Landmark indices of the 68-point scheme (iBUG 300-W numbering, 0-based).
 NOSE = tuple(range(27, 36))
@@ -53,8 +53,9 @@ REPLAY_SHARE = 0.5
 """...and a burst is a replay when at least this share of its frames are (one still moment may repeat by chance)."""
 HISTORY_ATTEMPTS = 20
 """Earlier attempts (per licence, newest first) whose frame hashes a burst is checked against."""
-FRAME_MAX_SIDE = 1280
-"""Frames are phone-camera stills for detection, not photos: the page sends at most 640 px; 1280 is the ceiling."""
+FRAME_MAX_SIDE = 640
+"""Frames are camera stills for detection, not photos: the page sends 480 px; a larger frame is refused from its
+header, so that one attempt cannot cost many times the work of a real one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,8 @@ class Measured:
     landmarks: np.ndarray | None
     descriptor: np.ndarray | None
     hash: int | None
+    mirrored: int | None = None
+    """The hash of the face flipped left to right: a mirrored replay of earlier frames is still a replay."""
 
 
 def eye_aspect_ratio(points: np.ndarray) -> float:
@@ -179,7 +182,7 @@ class Analyser:
         height, width = pixels.shape[:2]
         with self.lock:
             faces = self.detector(pixels, 0)
-            if len(faces) == 0:
+            if len(faces) == 0 and max(height, width) <= 480:  # small faces in a small frame: look once more, finer
                 faces = self.detector(pixels, 1)
             if len(faces) != 1:
                 return Measured(FrameMeasure(t_ms, len(faces)), None, None, None)
@@ -187,10 +190,14 @@ class Analyser:
             descriptor = np.asarray(self.encoder.compute_face_descriptor(pixels, shape), dtype=np.float64)
             chip = np.asarray(self._dlib.get_face_chip(pixels, shape, size=64, padding=0.1))
         points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
-        ear = (eye_aspect_ratio(points[list(LEFT_EYE)]) + eye_aspect_ratio(points[list(RIGHT_EYE)])) / 2.0
+        ear: float | None = (eye_aspect_ratio(points[list(LEFT_EYE)]) + eye_aspect_ratio(points[list(RIGHT_EYE)])) / 2
         yaw = head_yaw(points, width, height)
+        if not np.all(np.isfinite(descriptor)):
+            return Measured(FrameMeasure(t_ms, 1), None, None, None)
+        yaw = yaw if yaw is not None and math.isfinite(yaw) else None  # unmeasured: the rules refuse it
+        ear = ear if ear is not None and math.isfinite(ear) else None
         measure = FrameMeasure(t_ms, 1, yaw=yaw, ear=ear)
-        return Measured(measure, normalise(points), descriptor, face_hash(chip))
+        return Measured(measure, normalise(points), descriptor, face_hash(chip), face_hash(chip[:, ::-1]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,9 +221,21 @@ def assess(
     ref = analyser.measure(reference, 0)
     if ref.descriptor is None or ref.hash is None:
         return None
-    measured = [analyser.measure(pixels, t_ms) for t_ms, pixels in frames]
+    measured: list[Measured] = []
+    for index, (t_ms, pixels) in enumerate(frames):  # stop at the first frame without exactly one face
+        m = analyser.measure(pixels, t_ms)
+        if m.measure.faces != 1 or m.descriptor is None:
+            failure = Failure.SEVERAL_FACES if m.measure.faces > 1 else Failure.NO_FACE
+            hashes_so_far = tuple(x.hash for x in measured if x.hash is not None)
+            return LivenessResult(Verdict(False, failure, detail={"frame": index}), hashes_so_far, None)
+        measured.append(m)
     hashes = tuple(m.hash for m in measured if m.hash is not None)
-    repeated = [m.hash is not None and any(hamming(m.hash, h) <= REPLAY_BITS for h in earlier) for m in measured]
+
+    def replays(m: Measured) -> bool:
+        own = [h for h in (m.hash, m.mirrored) if h is not None]
+        return any(hamming(h, e) <= REPLAY_BITS for h in own for e in earlier)
+
+    repeated = [replays(m) for m in measured]
     replay = sum(repeated) >= REPLAY_SHARE * len(measured)
     frontal = [m for m in measured if m.measure.t_ms < FRONTAL_MS and m.landmarks is not None]
     base_points = np.median(np.stack([m.landmarks for m in frontal]), axis=0) if frontal else None
@@ -231,6 +250,7 @@ def assess(
         distances.append(distance)
         spread = float(np.linalg.norm(m.descriptor - base_descriptor)) if base_descriptor is not None else None
         motion = parallax(base_points, m.landmarks) if base_points is not None else None
+        motion = motion if motion is None or math.isfinite(motion) else 0.0
         near = hamming(m.hash, ref.hash) <= REGISTRY_COPY_BITS or (replay and again)
         final.append(
             FrameMeasure(

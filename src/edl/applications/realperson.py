@@ -91,9 +91,16 @@ def refuse_unless_attempts_left(
 
 
 def issue_challenge(
-    sessions: sessionmaker[Session], account_id: str, purpose: str, *, at: datetime, rng: random.Random
+    sessions: sessionmaker[Session],
+    account_id: str,
+    purpose: str,
+    *,
+    at: datetime,
+    rng: random.Random,
+    per_day: int = 10,
 ) -> Challenge:
-    """A new one-time challenge for `account_id`."""
+    """A new one-time challenge for `account_id`: at most CHALLENGES_PER_HOUR an hour and `per_day` a day, answered
+    or not, so that redrawing challenges until one suits a recording is not free."""
     if purpose not in PURPOSES:
         raise ApplicationRefused("bad_purpose", "未知的认证用途 / unknown purpose of the check")
     nonce = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode("ascii")
@@ -108,10 +115,15 @@ def issue_challenge(
                 LivenessChallengeRow.issued_at >= at - timedelta(hours=1),
             )
         )
-        if int(recent or 0) >= CHALLENGES_PER_HOUR:
+        today = session.scalar(
+            select(func.count())
+            .select_from(LivenessChallengeRow)
+            .where(LivenessChallengeRow.account_id == account_id, LivenessChallengeRow.issued_at >= day_start(at))
+        )
+        if int(recent or 0) >= CHALLENGES_PER_HOUR or int(today or 0) >= per_day:
             raise ApplicationRefused(
                 "too_many_challenges",
-                "认证开始次数过多，请一小时后再试 / too many checks were started: try again in an hour",
+                "认证开始次数过多，请稍后再试 / too many checks were started: try again later",
             )
         session.add(
             LivenessChallengeRow(

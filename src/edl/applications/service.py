@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,7 +35,7 @@ from edl.domain import Eligibility, IdNumber, Licence
 from edl.domain.application import ApplicationState, PhotoSource, check_transition
 from edl.domain.dates import CHINA_TZ, china_date
 from edl.domain.licence import mask_mobile
-from edl.domain.liveness import LiveCapture
+from edl.domain.liveness import Failure, LiveCapture, Verdict
 from edl.elicences.service import IssuanceRefused, issue_in_session
 from edl.notifications import messages
 from edl.notifications.inbox import notify
@@ -46,6 +46,10 @@ from edl.storage.photos import PhotoNotFound
 
 T = TypeVar("T")
 IDEMPOTENCY_KEY_MAX = 64
+CHALLENGES_PER_ATTEMPT = 3
+"""Challenges an account may start a day, per real-person attempt it has (a camera refused, a page reloaded)."""
+PENDING = "pending"
+"""The outcome of an attempt whose frames are still being checked."""
 
 
 class FacePurpose:
@@ -292,7 +296,14 @@ def issue_challenge(container: Container, account_id: str, purpose: str, *, at: 
             per_account=container.settings.face_attempts_per_day,
             per_licence=container.settings.face_attempts_per_licence_per_day,
         )
-    return realperson.issue_challenge(container.sessions, account_id, purpose, at=at, rng=container.liveness_rng)
+    return realperson.issue_challenge(
+        container.sessions,
+        account_id,
+        purpose,
+        at=at,
+        rng=container.liveness_rng,
+        per_day=CHALLENGES_PER_ATTEMPT * container.settings.face_attempts_per_day,
+    )
 
 
 def _face_check(
@@ -305,8 +316,18 @@ def _face_check(
     at: datetime,
     client: str | None,
 ) -> FaceCheckResult:
-    """Run and record one attempt: the challenge is used up and the attempt counted (a failed one too)."""
+    """Run and record one attempt: the challenge is used up and the attempt counted (a failed one too).
+
+    The attempt's row is written as `pending` in the transaction that counts the attempts and takes the challenge,
+    under locks on the account and the licence, so that attempts sent side by side cannot all see room under the
+    daily limits (PostgreSQL; SQLite serialises its writers anyway). It gets its outcome when the check is done."""
+    check_id = uuid.uuid4().hex
+    verifier = container.face_verifier
     with transaction(container.sessions) as session:
+        session.get(AccountRow, account_id, with_for_update=True)
+        row = session.get(LicenceRow, number, with_for_update=True)
+        if row is None:
+            raise NotFound("no_licence", "登记库中没有此驾驶证 / no such licence in the registry")
         realperson.refuse_unless_attempts_left(
             session,
             at=at,
@@ -315,24 +336,8 @@ def _face_check(
             per_account=container.settings.face_attempts_per_day,
             per_licence=container.settings.face_attempts_per_licence_per_day,
         )
-        row = session.get(LicenceRow, number)
-        if row is None:
-            raise NotFound("no_licence", "登记库中没有此驾驶证 / no such licence in the registry")
         actions = realperson.take_challenge(session, account_id, capture.challenge, purpose, at=at)
         earlier = realperson.earlier_hashes(session, number)
-    reference = _reference_photo(container, row)
-    verifier = container.face_verifier
-    detail_rule: dict[str, object] = {}
-    if reference is None:
-        comparison, hashes, distance = _NO_REFERENCE, (), None
-    else:
-        result = container.image_workers.call(verifier.check, actions, capture.frames, reference, earlier)
-        zh, en = result.verdict.message()
-        outcome = FaceOutcome.PASSED if result.verdict.passed else FaceOutcome(str(result.verdict.failure))
-        comparison, hashes, distance = FaceComparison(outcome, result.distance, zh, en), result.hashes, result.distance
-        detail_rule = dict(result.verdict.detail)
-    check_id = uuid.uuid4().hex
-    with transaction(container.sessions) as session:
         session.add(
             FaceCheckRow(
                 id=check_id,
@@ -340,9 +345,35 @@ def _face_check(
                 licence_number=number,
                 at=at,
                 provider=verifier.name,
+                outcome=PENDING,
+                purpose=purpose,
+            )
+        )
+    reference = _reference_photo(container, row)
+    detail_rule: dict[str, object] = {}
+    if reference is None:
+        comparison, hashes, distance = _NO_REFERENCE, (), None
+    else:
+        try:
+            result = container.image_workers.call(verifier.check, actions, capture.frames, reference, earlier)
+        except BaseException:
+            with transaction(container.sessions) as session:  # not checked (the pool was full): not an attempt
+                session.execute(delete(FaceCheckRow).where(FaceCheckRow.id == check_id))
+            raise
+        verdict = result.verdict
+        if not verdict.passed and verdict.failure is None:  # a provider that failed without saying why
+            verdict = Verdict(False, Failure.MISMATCH, detail=dict(verdict.detail))
+        zh, en = verdict.message()
+        outcome = FaceOutcome.PASSED if verdict.passed else FaceOutcome(str(verdict.failure))
+        comparison, hashes, distance = FaceComparison(outcome, result.distance, zh, en), result.hashes, result.distance
+        detail_rule = dict(verdict.detail)
+    with transaction(container.sessions) as session:
+        session.execute(
+            update(FaceCheckRow)
+            .where(FaceCheckRow.id == check_id)
+            .values(
                 outcome=comparison.outcome.value,
                 distance=distance,
-                purpose=purpose,
                 frame_hashes=realperson.hashes_text(hashes),
             )
         )

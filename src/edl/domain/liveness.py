@@ -60,6 +60,8 @@ FRAMES_IN: dict[Action | None, tuple[int, int, int]] = {
 }
 """Per window: how many frames, and how far from its start and its end the first and last are taken (ms). A turn
 is held for a while, so 3 frames past the reaction time see it; a blink is short, so 4 frames close together."""
+MAX_TURN = 60.0
+"""A yaw further than this from the frontal pose is not a head turned for the camera: no parallax is read from it."""
 MIN_FRAMES = 8
 MAX_FRAMES = 15
 CHALLENGE_SECONDS = 60
@@ -379,9 +381,9 @@ def decide(actions: Sequence[Action], frames: Sequence[FrameMeasure], limits: Th
                 return _refuse(Failure.ACTION, action, rule="not_reopened", window=index)
 
     per_turn = [
-        f.parallax / math.sin(math.radians(abs(f.yaw - baseline)))
+        (f.parallax if math.isfinite(f.parallax) else 0.0) / math.sin(math.radians(abs(f.yaw - baseline)))
         for f in frames
-        if f.yaw is not None and f.parallax is not None and abs(f.yaw - baseline) >= lim.turn_yaw
+        if f.yaw is not None and f.parallax is not None and lim.turn_yaw <= abs(f.yaw - baseline) <= MAX_TURN
     ]
     if not per_turn:
         return _refuse(Failure.FLAT, rule="no_turned_frame")
