@@ -11,13 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from edl import audit
 from edl.applications.errors import ApplicationRefused, NotFound
 from edl.applications.staff_scope import Reviewer
 from edl.audit import Action, ActorKind
-from edl.bootstrap import Container
 from edl.db.models import AccountRow, LicenceRow
 from edl.db.session import transaction
 from edl.notifications import messages
@@ -27,9 +26,9 @@ from edl.registry.events import void_elicences
 RELEASE_ROLES = frozenset({"supervisor", "admin"})
 
 
-def unbind_licence(container: Container, account_id: str, *, at: datetime, client: str | None = None) -> str:
+def unbind_licence(sessions: sessionmaker[Session], account_id: str, *, at: datetime, client: str | None = None) -> str:
     """The holder ends their own binding; returns the licence number that was bound."""
-    with transaction(container.sessions) as session:
+    with transaction(sessions) as session:
         account = session.get(AccountRow, account_id, with_for_update=True)
         if account is None:
             raise NotFound("account", "账号不存在，请重新登录 / no such account: sign in again")
@@ -53,13 +52,13 @@ def unbind_licence(container: Container, account_id: str, *, at: datetime, clien
 
 
 def release_binding(
-    container: Container, staff: Reviewer, number: str, *, at: datetime, client: str | None = None
+    sessions: sessionmaker[Session], staff: Reviewer, number: str, *, at: datetime, client: str | None = None
 ) -> bool:
     """A supervisor or admin releases licence `number` from the account it is bound to (within their scope).
 
     Returns False when it was not bound (nothing to do; still audited)."""
     actor = f"staff:{staff.username}"
-    with transaction(container.sessions) as session:
+    with transaction(sessions) as session:
         row = session.get(LicenceRow, number)
         if row is None or not staff.may_act_for(row.authority_code):
             raise NotFound("no_licence", "没有此驾驶证，或不在您的管辖范围内 / no such licence within your scope")

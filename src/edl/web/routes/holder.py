@@ -206,7 +206,7 @@ def unbind(
 ) -> Response:
     """End this account's binding (the e-licence is voided, the registered mobile texted); back to the bind form."""
     try:
-        binding.unbind_licence(container, holder.account_id, at=container.clock(), client=client_of(request))
+        binding.unbind_licence(container.sessions, holder.account_id, at=container.clock(), client=client_of(request))
     except DomainError as exc:
         if wants_json(request):
             return json_error(400, localise(str(exc), negotiate(request)))

@@ -216,7 +216,7 @@ def registry_release(
     their scope; audited, the e-licence voided, the registered mobile texted. Back to the detail page."""
     try:
         release_binding(
-            container,
+            container.sessions,
             staff,
             number[:18],
             at=container.clock(),
