@@ -287,7 +287,7 @@ def issue_sample(container: Any, size: int) -> list[str]:
     import sqlalchemy as sa
 
     from edl.db.session import transaction
-    from edl.elicences.service import IssuanceRefused, issue_in_session
+    from edl.issuance.elicences import IssuanceRefused, issue_in_session
     from edl.registry.portraits import render_portrait
 
     at = now_utc()
@@ -343,7 +343,7 @@ def ensure_status_indices(container: Any) -> None:
     import sqlalchemy as sa
 
     from edl.db.session import transaction
-    from edl.verification.status_service import allocate_index, mark_changed
+    from edl.issuance.status import allocate_index, mark_changed
 
     at = now_utc()
     query = sa.text("SELECT id FROM elicences WHERE issued_by = :a AND status_index IS NULL")
@@ -381,7 +381,7 @@ def register_party(container: Any, purpose: str) -> tuple[str, str]:
 def fresh_codes(container: Any, numbers: Sequence[str]) -> tuple[list[str], datetime]:
     """One new 亮码 per sampled licence, made now (they expire `code_lifetime_seconds` later)."""
     from edl.db.session import transaction
-    from edl.elicences.livecode_service import make_live_code
+    from edl.issuance.livecodes import make_live_code
 
     at = now_utc()
     with transaction(container.sessions) as session:

@@ -18,7 +18,7 @@ def credential_code(
     With --barcode, the barcode number made at the same moment (docs/code-format.md)."""
     from edl.cli import fail, open_container
     from edl.db.session import transaction
-    from edl.elicences.livecode_service import LiveCodeRefused, NoActiveElicence, make_live_code
+    from edl.issuance.livecodes import LiveCodeRefused, NoActiveElicence, make_live_code
 
     container = open_container()
     try:

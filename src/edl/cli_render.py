@@ -30,7 +30,7 @@ def credential_render(
 
     from edl.cli import fail, open_container
     from edl.domain import DomainError
-    from edl.elicences.livecode_service import LiveCodeRefused, NoActiveElicence
+    from edl.issuance.livecodes import LiveCodeRefused, NoActiveElicence
     from edl.pki.files import PRIVATE_FILE_MODE, write_atomic
     from edl.registry.queries import LicenceNotFound
     from edl.rendering import FontMissing, PageName, cjk_font, render_pdf, render_png

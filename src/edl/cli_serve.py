@@ -182,7 +182,7 @@ def credential_issue(
 ) -> None:
     """Issue an ISO/IEC 18013-5 mdoc for a registry licence (refused, with the reason, if it is not eligible)."""
     from edl.cli import fail, open_container
-    from edl.elicences.service import IssuanceRefused, issue_elicence, load_device_public_key
+    from edl.issuance.elicences import IssuanceRefused, issue_elicence, load_device_public_key
 
     folder = out.resolve().parent
     if not folder.is_dir() or not os.access(folder, os.W_OK):

@@ -16,7 +16,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from edl.elicences.service import issue_elicence
+from edl.issuance.elicences import issue_elicence
 from tests.browser.conftest import LiveServer
 from tests.workflow import seed_account, seed_licence
 

@@ -36,7 +36,7 @@ _mobiles = itertools.count(13700000001)
 
 def holder_with_elicence(server: LiveServer, name: str) -> tuple[str, str]:
     """A registry licence with an issued e-licence and an account bound to it: (licence number, mobile)."""
-    from edl.elicences.service import issue_elicence
+    from edl.issuance.elicences import issue_elicence
 
     c = server.container
     now = datetime.now(UTC)
@@ -236,7 +236,7 @@ def test_the_bundled_reader_reads_holder_codes_at_any_distance(  # type: ignore[
     these sizes, which made the camera scan hang on them; ZXing-C++ reads them all.)"""
     import base64
 
-    from edl.elicences.livecode_service import make_live_code
+    from edl.issuance.livecodes import make_live_code
     from edl.rendering.codes import qr_png
 
     number, mobile = holder_with_elicence(live_server, "茅以升")

@@ -10,7 +10,7 @@ from edl.credentials.licence_mdl import CN_NS, MDL_NS
 from edl.db.models import ElicenceRow, LicenceRow
 from edl.db.session import transaction
 from edl.domain import Status
-from edl.elicences.service import IssuanceRefused, issue_elicence
+from edl.issuance.elicences import IssuanceRefused, issue_elicence
 from edl.registry.portraits import render_portrait
 from tests.factories import licence
 

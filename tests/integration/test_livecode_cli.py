@@ -18,9 +18,9 @@ from edl.cli_code import credential_code
 from edl.cli_keys import verify_command
 from edl.db.session import transaction
 from edl.domain import Status
-from edl.elicences.service import issue_elicence
+from edl.issuance.elicences import issue_elicence
+from edl.issuance.status import current_token
 from edl.registry.events import set_status
-from edl.verification.status_service import current_token
 from tests.workflow import seed_licence
 
 pytestmark = pytest.mark.integration

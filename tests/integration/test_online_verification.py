@@ -21,8 +21,8 @@ from edl.credentials.livecode import CodeClaims, make_code
 from edl.db.models import AuditRow, RecordRow, VerificationRow
 from edl.db.session import transaction
 from edl.domain import Status
-from edl.elicences.livecode_service import make_live_code
-from edl.elicences.service import issue_elicence
+from edl.issuance.elicences import issue_elicence
+from edl.issuance.livecodes import make_live_code
 from edl.registry.events import set_status
 from edl.registry.importer import import_file
 from edl.registry.portraits import render_portrait

@@ -178,7 +178,7 @@ def test_a_void_by_an_import_reaches_the_browser_and_a_mobile_column_is_kept(
     push_service: PushService,  # noqa: F811
 ) -> None:
     """The importer voids in SQL; its inbox rows now come with their Web Push in the outbox, in the same batch."""
-    from edl.elicences.service import issue_elicence
+    from edl.issuance.elicences import issue_elicence
     from edl.registry.importer import import_file
     from tests.unit.registry.factories import row, write_csv
 

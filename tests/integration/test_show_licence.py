@@ -24,7 +24,7 @@ from edl.cli_render import credential_render
 from edl.credentials.barcode import BarcodeRefused
 from edl.credentials.livecode import CodeResult, verify_code
 from edl.db.models import ElicenceRow
-from edl.elicences.service import issue_elicence
+from edl.issuance.elicences import issue_elicence
 from edl.rendering import fonts
 from edl.web import create_app
 from tests.auth_helpers import sign_in_holder

@@ -16,12 +16,12 @@ from edl.db.session import transaction
 from edl.domain import Status
 from edl.domain.classes import parse_classes
 from edl.domain.credential_status import CredentialStatus
-from edl.elicences.service import issue_elicence
+from edl.issuance import status as status_publication
+from edl.issuance.elicences import issue_elicence
+from edl.issuance.status import current_token, mark_changed, status_list_uri
 from edl.registry import events
 from edl.registry.importer import import_file
 from edl.registry.portraits import render_portrait
-from edl.verification import status_service
-from edl.verification.status_service import current_token, mark_changed, status_list_uri
 from tests.unit.registry.factories import row, write_csv
 from tests.workflow import prepare, seed_licence
 
@@ -166,7 +166,7 @@ def test_a_change_during_a_build_is_not_lost(issuing: Container, monkeypatch: py
     number = seed_licence(issuing, NOW)
     index = _index(issuing, issue_elicence(issuing, number, actor="test", at=NOW).elicence_id)
     later = NOW + timedelta(minutes=10)
-    real = status_service.build_list
+    real = status_publication.build_list
     calls = {"n": 0}
 
     def build_then_change(session: object, *, today: object) -> bytearray:
@@ -177,7 +177,7 @@ def test_a_change_during_a_build_is_not_lost(issuing: Container, monkeypatch: py
                 events.set_status(s, number, Status.SUSPENDED, actor="test", at=NOW + timedelta(minutes=1))
         return lst
 
-    monkeypatch.setattr(status_service, "build_list", build_then_change)
+    monkeypatch.setattr(status_publication, "build_list", build_then_change)
     root = [issuing.authority.root_certificate()]
     stale = verify_status_list_token(current_token(issuing, at=later), root, at=later)
     assert stale.status_at(index) is CredentialStatus.VALID  # (built before the change)

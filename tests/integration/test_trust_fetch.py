@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 from edl.bootstrap import Container
 from edl.cli_trust import trust_fetch
 from edl.credentials.trustbundle import kid_of_der
+from edl.issuance.status import TRUST_PATH, status_list_uri
 from edl.pki import Authority
-from edl.verification.status_service import TRUST_PATH, status_list_uri
 
 pytestmark = pytest.mark.integration
 
@@ -169,14 +169,14 @@ def test_a_bundle_older_than_its_max_age_is_refused(container: Container, server
 def test_a_tampered_bundle_is_refused(
     container: Container, server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from edl.verification import status_service
+    from edl.issuance import status as status_publication
     from edl.web.routes import status as status_route
 
     out = tmp_path / "trust"
     _installed(container, server, out)
 
     def tampered(c: Container) -> bytes:
-        data = bytearray(status_service.current_trust_bundle(c))
+        data = bytearray(status_publication.current_trust_bundle(c))
         data[len(data) // 2] ^= 0x01
         return bytes(data)
 

@@ -39,7 +39,7 @@ def world(container: Container) -> Iterator[Container]:
 
 def issued(container: Container, **kw: Any) -> tuple[str, str]:
     """A licence with a live e-licence: (licence number, e-licence id)."""
-    from edl.elicences.service import issue_elicence
+    from edl.issuance.elicences import issue_elicence
 
     number = seed_licence(container, NOW, **kw)
     elicence = issue_elicence(container, number, actor="test")
@@ -47,7 +47,7 @@ def issued(container: Container, **kw: Any) -> tuple[str, str]:
 
 
 def live_code(container: Container, number: str) -> str:
-    from edl.elicences.livecode_service import make_live_code
+    from edl.issuance.livecodes import make_live_code
 
     with transaction(container.sessions) as s:
         return make_live_code(s, container, number, at=container.clock()).text
@@ -55,7 +55,7 @@ def live_code(container: Container, number: str) -> str:
 
 def live_barcode(container: Container, number: str, at: datetime | None = None) -> str:
     """The number under the barcode of the licence's page made at `at` (default: now)."""
-    from edl.elicences.livecode_service import make_live_code
+    from edl.issuance.livecodes import make_live_code
 
     with transaction(container.sessions) as s:
         return make_live_code(s, container, number, at=at or container.clock()).barcode

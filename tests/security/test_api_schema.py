@@ -42,8 +42,8 @@ from edl.db.models import ElicenceRow, LicenceRow
 from edl.db.session import transaction
 from edl.demo import prepare_demo
 from edl.domain import Status
-from edl.elicences.livecode_service import make_live_code
-from edl.elicences.service import issue_elicence
+from edl.issuance.elicences import issue_elicence
+from edl.issuance.livecodes import make_live_code
 from edl.registry.events import set_status
 from edl.verification.parties import register_party
 from edl.verification.purposes import Field, Purpose

@@ -30,7 +30,7 @@ from edl.cli_licence import licence_app
 from edl.cli_registry import registry_app
 from edl.cli_staff import staff_app
 from edl.db.models import ImportRun, LicenceRow
-from edl.elicences.service import IssuanceRefused, load_device_public_key
+from edl.issuance.elicences import IssuanceRefused, load_device_public_key
 from edl.pki import Authority
 from edl.registry.formats import MAX_LINE
 from edl.registry.importer import import_file

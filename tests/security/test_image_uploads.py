@@ -215,8 +215,8 @@ def ready_to_apply(client: TestClient, container: Container) -> dict[str, Any]:
 
 
 def ready_to_check_code(client: TestClient, container: Container) -> dict[str, Any]:
-    from edl.elicences.livecode_service import make_live_code
-    from edl.elicences.service import issue_elicence
+    from edl.issuance.elicences import issue_elicence
+    from edl.issuance.livecodes import make_live_code
     from edl.verification.parties import register_party
 
     number = seed_licence(container, NOW)

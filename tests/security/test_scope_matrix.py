@@ -34,8 +34,8 @@ from edl.db.models import AuditRow, RecordRow, RelyingPartyRow, StaffUserRow, Ve
 from edl.db.session import transaction
 from edl.domain.application import PhotoSource
 from edl.domain.scope import AuthorityScope
-from edl.elicences.livecode_service import make_live_code
-from edl.elicences.service import issue_elicence
+from edl.issuance.elicences import issue_elicence
+from edl.issuance.livecodes import make_live_code
 from edl.registry.importer import import_file
 from edl.registry.portraits import render_portrait
 from edl.verification.parties import clear_auth_cache, register_party

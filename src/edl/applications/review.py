@@ -22,7 +22,7 @@ from edl.db.scope import authority_in_scope
 from edl.db.session import transaction
 from edl.domain import Licence
 from edl.domain.application import ApplicationState, Decision, reject_reason
-from edl.elicences.service import IssuanceRefused, issue_in_session
+from edl.issuance.elicences import IssuanceRefused, issue_in_session
 from edl.notifications import messages
 from edl.notifications.inbox import notify
 from edl.registry.mapping import licence_from_row

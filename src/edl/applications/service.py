@@ -36,7 +36,7 @@ from edl.domain.application import ApplicationState, PhotoSource, check_transiti
 from edl.domain.dates import CHINA_TZ, china_date
 from edl.domain.licence import mask_mobile
 from edl.domain.liveness import Failure, LiveCapture, Verdict
-from edl.elicences.service import IssuanceRefused, issue_in_session
+from edl.issuance.elicences import IssuanceRefused, issue_in_session
 from edl.notifications import messages
 from edl.notifications.inbox import notify
 from edl.notifications.outbox import text_registered_mobile

@@ -11,7 +11,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -24,6 +23,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from edl.db.types import UtcDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -70,7 +71,7 @@ class LicenceRow(Base):
     """登记手机号: the registered mobile number; binding needs a sign-in with it, notices go to it."""
     version: Mapped[int] = mapped_column(Integer, default=1)
     """Incremented by every change; later issues compare it to void or refresh e-licences."""
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         # Prefix search (LIKE 'x%') uses these on PostgreSQL whatever the database collation is.
@@ -102,7 +103,7 @@ class RegistryEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     actor: Mapped[str] = mapped_column(String(128))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     licence_version: Mapped[int] = mapped_column(Integer)
     """The licence's version after this event."""
 
@@ -117,8 +118,8 @@ class ImportRun(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     accepted: Mapped[int] = mapped_column(BigInteger, default=0)
     rejected: Mapped[int] = mapped_column(BigInteger, default=0)
     actor: Mapped[str] = mapped_column(String(128))
@@ -136,14 +137,14 @@ class ElicenceRow(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     licence_number: Mapped[str] = mapped_column(ForeignKey("licences.number", ondelete="RESTRICT"), index=True)
     licence_version: Mapped[int] = mapped_column(Integer)
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    valid_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    valid_until: Mapped[datetime] = mapped_column(UtcDateTime())
     """validUntil of the newest MSO signed for it."""
     signer_serial: Mapped[str] = mapped_column(String(64))
     device_key: Mapped[bytes] = mapped_column(LargeBinary)
     """The holder device's public key as a COSE_Key (CBOR)."""
     photo_ref: Mapped[str] = mapped_column(String(64))
-    voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    voided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     void_reason: Mapped[str | None] = mapped_column(String(64))
     issued_by: Mapped[str] = mapped_column(String(128))
     status_index: Mapped[int | None] = mapped_column(BigInteger, unique=True)
@@ -159,7 +160,7 @@ class StatusSlotRow(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     elicence_id: Mapped[str] = mapped_column(String(32), unique=True)
-    allocated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    allocated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class StatusListRow(Base):
@@ -173,9 +174,9 @@ class StatusListRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token: Mapped[bytes | None] = mapped_column(LargeBinary)
-    built_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    built_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 # --- Accounts, applications, review, notifications and audit (issue 4) -------------------------------------------
@@ -192,8 +193,8 @@ class AccountRow(Base):
         ForeignKey("licences.number", ondelete="RESTRICT"), unique=True, nullable=True
     )
     """One licence, one account: the unique constraint is the rule."""
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    bound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    bound_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     lang: Mapped[str] = mapped_column(String(2), default="zh")
 
 
@@ -207,10 +208,10 @@ class OtpChallengeRow(Base):
     client: Mapped[str] = mapped_column(String(64))
     """The client address that asked for it (rate limits per number and per address)."""
     code_mac: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
-    consumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    consumed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         Index("ix_otp_challenges_mobile_created", "mobile", "created_at"),
@@ -231,8 +232,8 @@ class StaffUserRow(Base):
     """reviewer, supervisor or admin."""
     authorities: Mapped[str] = mapped_column(String(512))
     """Comma-separated issuing-authority codes this user may act for, or '*' for all."""
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class WebSessionRow(Base):
@@ -244,9 +245,9 @@ class WebSessionRow(Base):
     kind: Mapped[str] = mapped_column(String(8))
     """holder or staff."""
     subject_id: Mapped[str] = mapped_column(String(32), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class FaceCheckRow(Base):
@@ -257,7 +258,7 @@ class FaceCheckRow(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"), index=True)
     licence_number: Mapped[str] = mapped_column(String(18))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     provider: Mapped[str] = mapped_column(String(32))
     outcome: Mapped[str] = mapped_column(String(16))
     """passed, no_face, several_faces, mismatch, bad_image, no_reference."""
@@ -281,9 +282,9 @@ class LivenessChallengeRow(Base):
     purpose: Mapped[str] = mapped_column(String(16))
     actions: Mapped[str] = mapped_column(String(64))
     """Comma-separated `edl.domain.liveness.Action` values, in order."""
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_liveness_challenges_account_issued", "account_id", "issued_at"),)
 
@@ -309,10 +310,10 @@ class ApplicationRow(Base):
     """What the automatic checks measured (kept for the reviewer)."""
     idempotency_key: Mapped[str] = mapped_column(String(64))
     face_check_id: Mapped[str | None] = mapped_column(ForeignKey("face_checks.id", ondelete="RESTRICT"))
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     """Review deadline: submission + 1 working day (Chinese statutory calendar)."""
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     decided_by: Mapped[str | None] = mapped_column(String(64))
     reject_code: Mapped[str | None] = mapped_column(String(32))
     reject_note: Mapped[str | None] = mapped_column(String(500))
@@ -337,9 +338,9 @@ class NotificationRow(Base):
     body_zh: Mapped[str] = mapped_column(String(1000))
     body_en: Mapped[str] = mapped_column(String(1000))
     link: Mapped[str | None] = mapped_column(String(256))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    pushed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    pushed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_notifications_account_id", "account_id", "id"),)
 
@@ -354,7 +355,7 @@ class PushSubscriptionRow(Base):
     endpoint: Mapped[str] = mapped_column(String(1024), unique=True)
     p256dh: Mapped[str] = mapped_column(String(256))
     auth: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class OutboxRow(Base):
@@ -372,11 +373,11 @@ class OutboxRow(Base):
     recipient: Mapped[str] = mapped_column(String(64))
     """An 11-digit mobile number (sms) or an account id (push)."""
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
     """When the row is next due; a claim pushes it forward (the lease), so a crashed worker's row comes back."""
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_error: Mapped[str | None] = mapped_column(String(256))
 
     __table_args__ = (Index("ix_outbox_due", "delivered_at", "next_attempt_at"),)
@@ -388,7 +389,7 @@ class AuditRow(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     actor_kind: Mapped[str] = mapped_column(String(8))
     """holder, staff, system or cli."""
     actor: Mapped[str] = mapped_column(String(64))
@@ -430,9 +431,9 @@ class RelyingPartyRow(Base):
     """The public start of the key (shown in lists so an admin can tell keys apart)."""
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     rate_per_minute: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     created_by: Mapped[str] = mapped_column(String(64))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     revoked_by: Mapped[str | None] = mapped_column(String(64))
 
 
@@ -445,7 +446,7 @@ class VerificationRow(Base):
     __tablename__ = "verifications"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     relying_party_id: Mapped[str | None] = mapped_column(String(32))
     relying_party_name: Mapped[str] = mapped_column(String(128))
     purpose: Mapped[str] = mapped_column(String(32))

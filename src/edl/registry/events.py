@@ -35,11 +35,11 @@ from edl.domain.events import EventKind
 from edl.domain.licence import mask_mobile
 from edl.domain.points import PointsCycle
 from edl.domain.status import normalise_statuses
+from edl.issuance.status import mark_changed
 from edl.notifications import messages
 from edl.notifications.inbox import notify
 from edl.registry.formats import MAX_AUTHORITY_CITY, MAX_AUTHORITY_NAME
 from edl.registry.mapping import licence_from_row, row_values
-from edl.verification.status_service import mark_changed
 
 
 class LicenceNotFound(DomainError):

@@ -38,6 +38,7 @@ from edl.db.models import ImportRun, LicenceRow
 from edl.db.session import transaction
 from edl.domain.dates import china_date
 from edl.domain.events import EventKind
+from edl.issuance.status import next_changed_at
 from edl.notifications import messages
 from edl.registry.events import import_changes
 from edl.registry.formats import (
@@ -49,7 +50,6 @@ from edl.registry.formats import (
     db_values,
     spreadsheet_safe,
 )
-from edl.verification.status_service import next_changed_at
 
 __all__ = ["ImportAborted", "ImportProgress", "ImportRefused", "ImportReport", "import_file"]
 
@@ -569,7 +569,7 @@ class BatchWriter:
         return json.dumps(payload, ensure_ascii=False)
 
     def _mark_status_changed(self, cur: Any, at: datetime) -> None:
-        """`status_service.mark_changed` in this batch's transaction, in SQL: bump ``status_lists.changed_at``
+        """`issuance.status.mark_changed` in this batch's transaction, in SQL: bump ``status_lists.changed_at``
         (row 1, created if missing) past its previous value and the last build, holding its row lock."""
         cur.execute(_STATUS_ROW + self.lock_rows)
         found = cur.fetchone()

@@ -16,7 +16,7 @@ from edl.db.models import ElicenceRow
 from edl.db.session import transaction
 from edl.domain import Licence
 from edl.domain.scope import AuthorityScope
-from edl.elicences.livecode_service import NoActiveElicence, make_live_code
+from edl.issuance.livecodes import NoActiveElicence, make_live_code
 from edl.registry.queries import get_licence_detail
 from edl.rendering.card import Card, CodeView, card_of
 from edl.storage.photos import PhotoNotFound

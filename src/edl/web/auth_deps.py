@@ -23,9 +23,9 @@ from starlette.responses import Response
 from edl.accounts.holders import holder_for_session
 from edl.accounts.sessions import SessionKind
 from edl.accounts.staff import Role, staff_for_session
-from edl.bootstrap import Container
 from edl.domain.scope import AuthorityScope
 from edl.web.csrf import csrf_token, require_csrf
+from edl.web.deps import AppServices
 
 __all__ = [
     "HOLDER_COOKIE",
@@ -92,8 +92,8 @@ class Forbidden(Exception):
     """Signed in, but the role does not allow this page: answered with 403."""
 
 
-def _container(request: Request) -> Container:
-    container: Container = request.app.state.container
+def _container(request: Request) -> AppServices:
+    container: AppServices = request.app.state.container
     return container
 
 

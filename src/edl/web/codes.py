@@ -1,7 +1,7 @@
 """The e-licence's codes for the pages: the symbols live in `edl.rendering.codes` (shared with the rendered licence
 pages and the CLI); this module keeps the web layer's names.
 
-The QR holds the short-lived signed code (亮码, `EDL1:...`, made by `edl.elicences.livecode_service`); the Code128
+The QR holds the short-lived signed code (亮码, `EDL1:...`, made by `edl.issuance.livecodes`); the Code128
 barcode holds a short-lived number made with it (`edl.credentials.barcode`), never the fixed e-licence id.
 """
 

@@ -1,19 +1,74 @@
-"""Request-scoped dependencies: the container stored on the app, a database session, the page renderer."""
+"""Request-scoped dependencies: what the web layer may use of the composition root, a database session, pages.
+
+The web app is built by `create_app(container)` (the one web module that knows `edl.bootstrap`); routes see the
+container only through `AppServices`, the part of it the web layer uses, and hand each use case what it takes.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
-from edl.bootstrap import Container
+from edl.config import Settings
+from edl.domain import Rollout
+from edl.pki import Authority
+from edl.storage.photos import PhotoStore
 from edl.web.rendering import Pages
 
+if TYPE_CHECKING:
+    from edl.accounts.sms import SmsSender
+    from edl.applications.face import FaceVerifier
+    from edl.credentials.barcode import BarcodeScheme
+    from edl.domain.calendar import WorkingCalendar
+    from edl.notifications.push import Notifier
+    from edl.notifications.worker import OutboxWorker
+    from edl.verification.ratelimit import RateLimiter
+    from edl.worker_pool import WorkerPool
 
-def get_container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
+
+class AppServices(Protocol):
+    """The stores, providers and settings the web layer hands to use cases (`edl.bootstrap.Container` has them)."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    photos: PhotoStore
+    clock: Callable[[], datetime]
+    liveness_rng: random.Random
+
+    @property
+    def readers(self) -> sessionmaker[Session]: ...
+    @property
+    def authority(self) -> Authority: ...
+    @property
+    def rollout(self) -> Rollout: ...
+    @property
+    def face_verifier(self) -> FaceVerifier: ...
+    @property
+    def sms(self) -> SmsSender: ...
+    @property
+    def notifier(self) -> Notifier: ...
+    @property
+    def calendar(self) -> WorkingCalendar: ...
+    @property
+    def rate_limiter(self) -> RateLimiter: ...
+    @property
+    def barcodes(self) -> BarcodeScheme: ...
+    @property
+    def image_workers(self) -> WorkerPool: ...
+    def outbox_worker(self) -> OutboxWorker: ...
+    def secret(self, name: str) -> bytes: ...
+
+
+def get_container(request: Request) -> AppServices:
+    services: AppServices = request.app.state.container
+    return services
 
 
 def get_pages(request: Request) -> Pages:

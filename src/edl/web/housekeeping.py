@@ -20,25 +20,25 @@ import structlog
 from fastapi import FastAPI
 
 from edl.accounts.purge import Purged, purge_expired
-from edl.bootstrap import Container
 from edl.db.session import transaction
+from edl.web.deps import AppServices
 
 log = structlog.get_logger("edl.housekeeping")
 
 
-def purge_once(container: Container) -> Purged:
+def purge_once(container: AppServices) -> Purged:
     """One purge as of the container's clock, in its own transaction."""
     with transaction(container.sessions) as session:
         return purge_expired(session, at=container.clock())
 
 
-def _purge_round(container: Container) -> None:
+def _purge_round(container: AppServices) -> None:
     purged = purge_once(container)
     if purged.codes or purged.sessions:
         log.info("purge_done", codes=purged.codes, sessions=purged.sessions)
 
 
-def _outbox_round(container: Container) -> None:
+def _outbox_round(container: AppServices) -> None:
     report = container.outbox_worker().run_once()
     if report.delivered or report.failed:
         log.info("outbox_round", delivered=report.delivered, failed=report.failed)
@@ -73,12 +73,12 @@ def install_periodic(app: FastAPI, name: str, round_: Callable[[], None], *, eve
     app.router.lifespan_context = lifespan
 
 
-def install_purge(app: FastAPI, container: Container, *, every: timedelta) -> None:
+def install_purge(app: FastAPI, container: AppServices, *, every: timedelta) -> None:
     """Purge expired sign-in codes and ended sessions at start and then every `every`."""
     install_periodic(app, "purge", partial(_purge_round, container), every=every.total_seconds())
 
 
-def install_outbox_worker(app: FastAPI, container: Container, *, every: float) -> None:
+def install_outbox_worker(app: FastAPI, container: AppServices, *, every: float) -> None:
     """Deliver the outbox's notices (SMS, Web Push) every `every` seconds while `app` is served (`edl serve`, `edl
     demo`); several processes may all run it, claiming keeps each notice to one of them."""
     install_periodic(app, "outbox", partial(_outbox_round, container), every=every)

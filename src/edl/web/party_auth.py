@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from edl.accounts.sessions import SessionKind, live_session
-from edl.bootstrap import Container
 from edl.db.models import RelyingPartyRow
 from edl.verification.parties import Party, authenticate, cached_party, party_of
 from edl.web.auth_deps import SignInRequired
+from edl.web.deps import AppServices
 
 PARTY_COOKIE: Final = "edl_party"
 NO_STORE: Final = {"Cache-Control": "no-store"}
@@ -51,8 +51,8 @@ def api_error(status: int, code: str, message: str, headers: dict[str, str] | No
     )
 
 
-def _container(request: Request) -> Container:
-    container: Container = request.app.state.container
+def _container(request: Request) -> AppServices:
+    container: AppServices = request.app.state.container
     return container
 
 

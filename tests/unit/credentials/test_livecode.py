@@ -134,7 +134,7 @@ def test_the_wire_format_is_the_documented_one(pki: Pki) -> None:
 
 @pytest.mark.parametrize("valid_until", [None, date(2032, 12, 31)])
 def test_worst_case_code_fits_a_version_10_qr_at_level_m(pki: Pki, valid_until: date | None) -> None:
-    from edl.elicences.livecode_service import NONCE_BYTES
+    from edl.issuance.livecodes import NONCE_BYTES
 
     worst = claims(
         classes=("A1", "A2", "B1", "B2", "C1", "C5", "C6", "N"),

@@ -33,12 +33,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from edl.bootstrap import Container
 from edl.boundedjson import loads
 from edl.verification.online import averify_for_party
 from edl.verification.parties import Party
 from edl.verification.ratelimit import MemoryRateLimiter, RateLimiterUnavailable
 from edl.web.audience import relying_party_api
+from edl.web.deps import AppServices
 from edl.web.jsonbody import BodyTooLarge, JsonRefused, read_body
 from edl.web.party_auth import API_MESSAGES, api_party
 
@@ -93,7 +93,7 @@ def _client(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-async def _verify(container: Container, request: Request, party: Party, body: bytes) -> Response:
+async def _verify(container: AppServices, request: Request, party: Party, body: bytes) -> Response:
     limiter = container.rate_limiter
     hit = partial(limiter.hit, party.id, party.limit(container.settings.rate_limit_per_minute), now=time.time())
     try:
@@ -125,7 +125,7 @@ async def create_verification(request: Request, party: Party = Depends(api_party
 
     The container is read from the app directly: a sync dependency (`get_container`) would cost a thread hop.
     """
-    container: Container = request.app.state.container
+    container: AppServices = request.app.state.container
     try:
         body = await read_body(request, MAX_BODY)  # streamed and counted: nothing past MAX_BODY is read
     except BodyTooLarge:

@@ -38,7 +38,6 @@ from edl.accounts import (
 )
 from edl.accounts.sessions import SessionKind
 from edl.audit import ActorKind
-from edl.bootstrap import Container
 from edl.db.session import transaction
 from edl.web.audience import driver, public, staff
 from edl.web.auth_deps import (
@@ -61,7 +60,7 @@ from edl.web.auth_deps import (
     wants_json,
 )
 from edl.web.csrf import CsrfCookieMiddleware, CsrfRefused, csrf_token, require_csrf
-from edl.web.deps import get_container, get_pages
+from edl.web.deps import AppServices, get_container, get_pages
 from edl.web.errors import error_page, localise
 from edl.web.i18n import Translator, negotiate
 from edl.web.presenters import beijing_time
@@ -119,7 +118,7 @@ def _mobile_page(
 def _code_page(
     request: Request,
     pages: Pages,
-    container: Container,
+    container: AppServices,
     *,
     mobile: str,
     next_path: str,
@@ -162,7 +161,7 @@ def holder_send_code(
     request: Request,
     mobile: str = Form(""),
     next_: str = Form("", alias="next"),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """Text a code to the number and show the code form."""
@@ -184,7 +183,7 @@ def holder_verify(
     mobile: str = Form(""),
     code: str = Form(""),
     next_: str = Form("", alias="next"),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """Sign in with the code: set the session cookie and go on to `next` (or the app's home)."""
@@ -209,7 +208,7 @@ def holder_verify(
 
 
 @router.post("/app/sign-out", name="holder_sign_out", dependencies=[*driver(), *CSRF])
-def holder_sign_out(request: Request, container: Container = Depends(get_container)) -> Response:
+def holder_sign_out(request: Request, container: AppServices = Depends(get_container)) -> Response:
     sign_out(container, request.cookies.get(HOLDER_COOKIE), client=_client(request), at=container.clock())
     response = RedirectResponse(_root(request) + HOLDER_SIGN_IN, 303)
     clear_session_cookie(response, request, HOLDER_COOKIE)
@@ -218,7 +217,7 @@ def holder_sign_out(request: Request, container: Container = Depends(get_contain
 
 @router.get("/dev/sms", name="dev_sms", dependencies=public())
 def dev_sms(
-    request: Request, container: Container = Depends(get_container), pages: Pages = Depends(get_pages)
+    request: Request, container: AppServices = Depends(get_container), pages: Pages = Depends(get_pages)
 ) -> Response:
     """The demo's SMS inbox: the last texts this server sent (404 outside demo mode)."""
     sms = container.sms if container.settings.demo else None
@@ -271,7 +270,7 @@ def staff_sign_in_submit(
     username: str = Form(""),
     password: str = Form(""),
     next_: str = Form("", alias="next"),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     next_path = safe_next(next_, "")
@@ -294,7 +293,7 @@ def staff_sign_in_submit(
 
 
 @router.post("/review/sign-out", name="staff_sign_out", dependencies=[*staff(), *CSRF])
-def staff_sign_out(request: Request, container: Container = Depends(get_container)) -> Response:
+def staff_sign_out(request: Request, container: AppServices = Depends(get_container)) -> Response:
     sign_out_staff(container.sessions, request.cookies.get(STAFF_COOKIE), client=_client(request), at=container.clock())
     response = RedirectResponse(_root(request) + STAFF_SIGN_IN, 303)
     clear_session_cookie(response, request, STAFF_COOKIE)
@@ -309,7 +308,7 @@ admin_only = require_role(Role.ADMIN)
 def _staff_admin_page(
     request: Request,
     pages: Pages,
-    container: Container,
+    container: AppServices,
     admin: StaffSession,
     *,
     added: tuple[str, str] | None = None,
@@ -357,7 +356,7 @@ def _staff_admin_page(
 def staff_admin(
     request: Request,
     admin: StaffSession = Depends(admin_only),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """Staff accounts: list, add (the generated password is shown once), disable."""
@@ -373,7 +372,7 @@ def staff_admin_add(
     authorities: str = Form(""),
     all_authorities: str | None = Form(None),
     admin: StaffSession = Depends(admin_only),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     form = {
@@ -406,7 +405,7 @@ def staff_admin_disable(
     request: Request,
     username: str,
     admin: StaffSession = Depends(admin_only),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     try:

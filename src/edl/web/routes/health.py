@@ -9,9 +9,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from edl.bootstrap import Container
 from edl.web.audience import operator, public
-from edl.web.deps import get_container
+from edl.web.deps import AppServices, get_container
 
 router = APIRouter(tags=["operations"])
 NO_STORE = {"Cache-Control": "no-store"}
@@ -24,7 +23,7 @@ def healthz() -> JSONResponse:
 
 
 @router.get("/readyz", name="readyz", dependencies=public())
-def readyz(container: Container = Depends(get_container)) -> JSONResponse:
+def readyz(container: AppServices = Depends(get_container)) -> JSONResponse:
     """Readiness: the database answers a trivial query. 503 takes this server out of the load balancer."""
     try:
         with container.engine.connect() as conn:

@@ -18,14 +18,13 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from edl.applications import binding, service
 from edl.applications.errors import FaceCheckFailed
 from edl.applications.face import FaceOutcome
-from edl.bootstrap import Container
 from edl.db.models import NotificationRow
 from edl.domain import DomainError, Licence
 from edl.domain.liveness import CHALLENGE_SECONDS, MAX_FRAMES, PROMPTS
 from edl.notifications import inbox as inbox_store
 from edl.web.audience import driver
 from edl.web.auth_deps import HolderSession, current_holder, require_csrf
-from edl.web.deps import get_container, get_pages
+from edl.web.deps import AppServices, get_container, get_pages
 from edl.web.errors import localise
 from edl.web.i18n import Translator, negotiate
 from edl.web.presenters import Badge, PointsView, beijing_today, points_view, status_badges, validity_text
@@ -75,7 +74,7 @@ class LicenceSummary:
     points: PointsView
 
 
-def licence_summary(licence: Licence, t: Translator, container: Container) -> LicenceSummary:
+def licence_summary(licence: Licence, t: Translator, container: AppServices) -> LicenceSummary:
     today = beijing_today(container.clock())
     return LicenceSummary(
         name=licence.holder.name,
@@ -88,14 +87,14 @@ def licence_summary(licence: Licence, t: Translator, container: Container) -> Li
     )
 
 
-def void_notices(container: Container, account_id: str) -> list[NotificationRow]:
+def void_notices(container: AppServices, account_id: str) -> list[NotificationRow]:
     """Unread inbox messages that say a registry change voided the e-licence ("please apply again")."""
     with container.sessions() as session:
         rows = inbox_store.inbox(session, account_id, limit=20)
     return [r for r in rows if r.kind == VOID_NOTICE_KIND and r.read_at is None]
 
 
-def _home_context(request: Request, holder: HolderSession, container: Container, t: Translator) -> dict[str, Any]:
+def _home_context(request: Request, holder: HolderSession, container: AppServices, t: Translator) -> dict[str, Any]:
     ov = service.overview(container, holder.account_id, at=container.clock())
     ctx: dict[str, Any] = {
         **page_context(request, holder.account_id),
@@ -148,7 +147,7 @@ def _home_context(request: Request, holder: HolderSession, container: Container,
 def home(
     request: Request,
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """Not bound: the bind form. Bound: the licence, whether and how to apply, the e-licence and the pending case."""
@@ -160,7 +159,7 @@ def home(
 async def bind(
     request: Request,
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """Bind the account to a licence: number + name + a live capture (multipart; CSRF in the form or the header)."""
@@ -202,7 +201,7 @@ async def bind(
 def unbind(
     request: Request,
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
 ) -> Response:
     """End this account's binding (the e-licence is voided, the registered mobile texted); back to the bind form."""
     try:
@@ -223,7 +222,7 @@ def _outcome_key(code: str) -> str:
 def _bind_error(
     request: Request,
     holder: HolderSession,
-    container: Container,
+    container: AppServices,
     pages: Pages,
     t: Translator,
     message: str,
@@ -247,7 +246,7 @@ def _bind_error(
 async def liveness_challenge(
     request: Request,
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
 ) -> Response:
     """A one-time liveness challenge (JSON for liveness.js): the nonce, the prompts on their timeline, when to take
     each frame. `purpose` is bind or apply; refused when today's attempts are used up."""
@@ -281,7 +280,7 @@ async def liveness_challenge(
 def _verify_page(
     request: Request,
     holder: HolderSession,
-    container: Container,
+    container: AppServices,
     pages: Pages,
     t: Translator,
     *,
@@ -312,7 +311,7 @@ def verify_face_page(
     request: Request,
     next: str | None = Query(None, description="the holder page to return to afterwards"),
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """Real-person authentication: a live capture (camera, or a file as the fallback) compared with the stored photo."""
@@ -324,7 +323,7 @@ def verify_face_page(
 async def verify_face(
     request: Request,
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """One attempt (it counts towards the daily limit); passed → on to `next`, otherwise the reason in plain words."""
@@ -359,7 +358,7 @@ async def verify_face(
 def _verify_failed(
     request: Request,
     holder: HolderSession,
-    container: Container,
+    container: AppServices,
     pages: Pages,
     t: Translator,
     next_url: str,

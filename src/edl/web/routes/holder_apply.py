@@ -18,13 +18,12 @@ from starlette.responses import RedirectResponse, Response
 from edl.applications import service
 from edl.applications.errors import ApplicationRefused
 from edl.applications.photos import PhotoRejected
-from edl.bootstrap import Container
 from edl.domain import DomainError
 from edl.domain.application import PhotoSource
 from edl.storage.photos import PhotoNotFound
 from edl.web.audience import driver
 from edl.web.auth_deps import HolderSession, current_holder, require_csrf
-from edl.web.deps import get_container, get_pages
+from edl.web.deps import AppServices, get_container, get_pages
 from edl.web.errors import localise
 from edl.web.i18n import Translator, negotiate
 from edl.web.rendering import Pages
@@ -87,7 +86,7 @@ def _common(request: Request, holder: HolderSession, ov: service.Overview) -> di
 
 
 def _stored_page(
-    request: Request, holder: HolderSession, container: Container, pages: Pages, *, error: str = "", status: int = 200
+    request: Request, holder: HolderSession, container: AppServices, pages: Pages, *, error: str = "", status: int = 200
 ) -> Response:
     t = Translator(negotiate(request))
     ov = service.overview(container, holder.account_id, at=container.clock())
@@ -111,7 +110,7 @@ def _stored_page(
 def apply_stored_page(
     request: Request,
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """Case a: show the stored photo and ask the holder to confirm (after a fresh real-person authentication)."""
@@ -123,7 +122,7 @@ def apply_stored(
     request: Request,
     idempotency_key: str = Form("", max_length=64),
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """Case a: the e-licence is issued at once; then the success page with a link to it."""
@@ -147,7 +146,7 @@ def apply_stored(
 def stored_photo(
     request: Request,
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
 ) -> Response:
     """The registry's stored photo of the holder's own licence (what case a would use)."""
     ov = service.overview(container, holder.account_id, at=container.clock())
@@ -155,7 +154,7 @@ def stored_photo(
     return photo_response(request, container, ref)
 
 
-def photo_response(request: Request, container: Container, ref: str | None) -> Response:
+def photo_response(request: Request, container: AppServices, ref: str | None) -> Response:
     """A stored photo with private cache headers and its SHA-256 as ETag; 404 when there is none."""
     if not ref:
         return Response(status_code=404, headers={"Cache-Control": "no-store"})
@@ -180,7 +179,7 @@ def _source(value: str | None) -> PhotoSource:
 def _photo_page(
     request: Request,
     holder: HolderSession,
-    container: Container,
+    container: AppServices,
     pages: Pages,
     source: PhotoSource,
     *,
@@ -214,7 +213,7 @@ def apply_photo_page(
     request: Request,
     source: str | None = Query(None, description="camera or album"),
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """Case b (and a voluntary photo change): the photo rules and the upload form, camera or album."""
@@ -225,7 +224,7 @@ def apply_photo_page(
 async def apply_photo(
     request: Request,
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """Submit the photo (multipart `photo`, `source`, `idempotency_key`, CSRF). A refused photo is not stored."""
@@ -278,7 +277,7 @@ def application_photo(
     request: Request,
     application_id: str,
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
 ) -> Response:
     """The photo the holder submitted with one of their own applications."""
     app = service.get_application(container, holder.account_id, application_id[:32])
@@ -292,7 +291,7 @@ def application_photo(
 def applications(
     request: Request,
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """Every application: kind, state, submitted, deadline, decision, rejection reason and note."""
@@ -314,7 +313,7 @@ def application_detail(
     application_id: str,
     done: str | None = Query(None, description="1 right after submitting"),
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """One application; right after submitting (`done=1`) it is the success page."""
@@ -342,7 +341,7 @@ def cancel(
     request: Request,
     application_id: str,
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
 ) -> Response:
     """Withdraw an application that is still in review."""
     app = service.cancel_application(container, holder.account_id, application_id[:32], at=container.clock())

@@ -13,12 +13,11 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from edl.bootstrap import Container
 from edl.verification.log import Check, checks_of_licence
 from edl.verification.purposes import RULES, Purpose
 from edl.web.audience import driver
 from edl.web.auth_deps import HolderSession, current_holder
-from edl.web.deps import get_container, get_pages
+from edl.web.deps import AppServices, get_container, get_pages
 from edl.web.i18n import Translator, negotiate
 from edl.web.presenters import Tone, beijing_time
 from edl.web.rendering import Pages
@@ -73,7 +72,7 @@ def check_view(check: Check, t: Translator) -> CheckView:
 def checks_page(
     request: Request,
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """The newest verifications of the holder's licence; before binding a licence, back to the home page."""

@@ -18,12 +18,12 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import Message
 
 from edl.applications.face import FaceOutcome, FaceVerifierUnavailable
-from edl.bootstrap import Container
 from edl.db.models import ApplicationRow
 from edl.domain.application import REJECT_REASONS_BY_CODE, STATE_NAMES, ApplicationState, PhotoSource
 from edl.domain.liveness import LiveCapture, TimedFrame
 from edl.web.auth_deps import csrf_token, require_csrf
 from edl.web.auth_deps import safe_next as same_site_path
+from edl.web.deps import AppServices
 from edl.web.i18n import Translator
 from edl.web.presenters import Tone, beijing_time
 from edl.web.routes.inbox import badge_context
@@ -63,8 +63,8 @@ class UploadTooLarge(Exception):
     """The request body is larger than the upload limit (answered with 413; nothing was stored)."""
 
 
-def container_of(request: Request) -> Container:
-    container: Container = request.app.state.container
+def container_of(request: Request) -> AppServices:
+    container: AppServices = request.app.state.container
     return container
 
 
@@ -126,7 +126,7 @@ class VerifierInfo:
     lenient: bool
 
 
-def verifier_info(container: Container, t: Translator) -> VerifierInfo:
+def verifier_info(container: AppServices, t: Translator) -> VerifierInfo:
     try:
         verifier = container.face_verifier
     except FaceVerifierUnavailable:
@@ -150,7 +150,7 @@ def redirect(request: Request, url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-async def read_upload_form(request: Request, container: Container, *, max_files: int = 1) -> tuple[Request, FormData]:
+async def read_upload_form(request: Request, container: AppServices, *, max_files: int = 1) -> tuple[Request, FormData]:
     """The multipart form of an upload, read with a size limit while the body arrives, then the CSRF check.
 
     Returns the request the form was read through (pass it on to anything that reads the form again).
@@ -177,7 +177,7 @@ async def read_upload_form(request: Request, container: Container, *, max_files:
     return bounded, form
 
 
-async def upload_bytes(form: FormData, field: str, container: Container) -> bytes:
+async def upload_bytes(form: FormData, field: str, container: AppServices) -> bytes:
     """The bytes of file field `field` ('' when none was chosen); UploadTooLarge past the limit."""
     value = form.get(field)
     if not isinstance(value, UploadFile):
@@ -223,7 +223,7 @@ def form_text(form: FormData, field: str, limit: int = 200) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
-def too_large_text(container: Container, t: Translator) -> str:
+def too_large_text(container: AppServices, t: Translator) -> str:
     return t("holder.upload_too_large", limit_mb=f"{container.settings.max_upload_bytes / (1024 * 1024):.0f}")
 
 

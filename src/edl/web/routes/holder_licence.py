@@ -20,10 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from edl.applications import service
-from edl.bootstrap import Container
 from edl.db.models import AccountRow, ElicenceRow
 from edl.db.session import transaction
-from edl.elicences.livecode_service import LiveCodeRefused, NoActiveElicence, make_live_code
+from edl.issuance.livecodes import LiveCodeRefused, NoActiveElicence, make_live_code
 from edl.rendering import FontMissing, PageName, cjk_font, front_page, render_pdf, render_png, secondary_page
 from edl.rendering.card import beijing, beijing_clock
 from edl.rendering.pages import BARCODE_TITLE
@@ -31,7 +30,7 @@ from edl.rendering.service import CardSource, load_card
 from edl.web.audience import driver
 from edl.web.auth_deps import HolderSession, current_holder
 from edl.web.codes import barcode_caption, code128_svg, qr_svg
-from edl.web.deps import get_container, get_pages
+from edl.web.deps import AppServices, get_container, get_pages
 from edl.web.errors import PageError, localise
 from edl.web.i18n import Translator, negotiate
 from edl.web.presenters import Tone, beijing_today, points_view, status_badges
@@ -50,7 +49,7 @@ VOID_KEYS: dict[str, str] = {
 }
 
 
-def _latest_elicence(container: Container, number: str) -> ElicenceRow | None:
+def _latest_elicence(container: AppServices, number: str) -> ElicenceRow | None:
     with container.sessions() as session:
         return session.scalar(
             select(ElicenceRow).where(ElicenceRow.licence_number == number).order_by(ElicenceRow.issued_at.desc())
@@ -62,7 +61,7 @@ def _iso(at: datetime) -> str:
 
 
 def _no_licence_page(
-    request: Request, container: Container, pages: Pages, ctx: dict[str, Any], number: str, *, why: str = ""
+    request: Request, container: AppServices, pages: Pages, ctx: dict[str, Any], number: str, *, why: str = ""
 ) -> Response:
     t = Translator(negotiate(request))
     latest = _latest_elicence(container, number)
@@ -77,7 +76,7 @@ def _no_licence_page(
 def licence_page(
     request: Request,
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """The live code, the e-licence's two pages and the downloads; or why there is no e-licence and where to apply."""
@@ -137,7 +136,7 @@ def licence_page(
     return pages.render(request, "holder/licence.html", ctx)
 
 
-def _bound_number(container: Container, holder: HolderSession) -> str | None:
+def _bound_number(container: AppServices, holder: HolderSession) -> str | None:
     with container.sessions() as session:
         account = session.get(AccountRow, holder.account_id)
         return account.licence_number if account is not None else None
@@ -147,7 +146,7 @@ def _bound_number(container: Container, holder: HolderSession) -> str | None:
 def licence_code(
     request: Request,
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
 ) -> Response:
     """A fresh live code (亮码) as JSON for livecode.js: its text, its QR as SVG, when it was made and expires; and
     the barcode number made at the same moment, with its Code 128 as SVG (the old number lapses within 2 steps)."""
@@ -186,7 +185,7 @@ def licence_code(
     )
 
 
-def _card_for_download(request: Request, container: Container, holder: HolderSession) -> CardSource:
+def _card_for_download(request: Request, container: AppServices, holder: HolderSession) -> CardSource:
     """The card for a download; the font is checked first, so a server without one signs no code for nothing."""
     lang = negotiate(request)
     try:
@@ -217,7 +216,7 @@ def _stamp(source: CardSource) -> str:
     return beijing(source.card.generated_at).replace("-", "").replace(":", "").replace(" ", "-")
 
 
-def _png(request: Request, container: Container, holder: HolderSession, page: PageName) -> Response:
+def _png(request: Request, container: AppServices, holder: HolderSession, page: PageName) -> Response:
     source = _card_for_download(request, container, holder)
     try:
         data = render_png(source.card, page)
@@ -230,7 +229,7 @@ def _png(request: Request, container: Container, holder: HolderSession, page: Pa
 def licence_front_png(
     request: Request,
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
 ) -> Response:
     """The front page (正页) as PNG, with a fresh live code in its QR."""
     return _png(request, container, holder, PageName.FRONT)
@@ -240,7 +239,7 @@ def licence_front_png(
 def licence_secondary_png(
     request: Request,
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
 ) -> Response:
     """The secondary page (副页) as PNG."""
     return _png(request, container, holder, PageName.SECONDARY)
@@ -250,7 +249,7 @@ def licence_secondary_png(
 def licence_pdf(
     request: Request,
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
 ) -> Response:
     """Both pages as one PDF (one page each)."""
     source = _card_for_download(request, container, holder)
@@ -265,7 +264,7 @@ def licence_pdf(
 def licence_photo(
     request: Request,
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
 ) -> Response:
     """The photo on the holder's own live e-licence (private cache headers); 404 when there is no e-licence."""
     ov = service.overview(container, holder.account_id, at=container.clock())

@@ -15,14 +15,13 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from edl.bootstrap import Container
 from edl.db.models import NotificationRow
 from edl.notifications import inbox as inbox_store
 from edl.notifications.push import InsecureVapidKey, InvalidVapidKey, WebPushNotifier
 from edl.notifications.subscriptions import InvalidSubscription, subscribe, unsubscribe
 from edl.web.audience import driver, public
 from edl.web.auth_deps import HolderSession, current_holder, optional_holder, require_csrf
-from edl.web.deps import get_container, get_pages
+from edl.web.deps import AppServices, get_container, get_pages
 from edl.web.errors import PageError, localise
 from edl.web.i18n import Translator, negotiate
 from edl.web.jsonbody import BodyTooLarge, JsonRefused, read_json
@@ -79,7 +78,7 @@ def message_view(request: Request, row: NotificationRow, t: Translator) -> Messa
 
 def unread_count_for(request: Request, account_id: str) -> int:
     """Unread messages of `account_id` (read on the primary: the badge must drop as soon as messages are read)."""
-    container: Container = request.app.state.container
+    container: AppServices = request.app.state.container
     with container.sessions() as session:
         return inbox_store.unread_count(session, account_id)
 
@@ -111,7 +110,7 @@ def badge_context(request: Request, account_id: str) -> dict[str, Any]:
     }
 
 
-def _push_key(container: Container) -> str | None:
+def _push_key(container: AppServices) -> str | None:
     """The VAPID public key, or None when push is off (inbox-only notifier, or a VAPID key file refused)."""
     try:
         notifier = container.notifier
@@ -125,7 +124,7 @@ def _push_key(container: Container) -> str | None:
 def inbox_page(
     request: Request,
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """The holder's messages, newest first; unread ones are marked (opening the page leaves them unread)."""
@@ -161,7 +160,7 @@ def inbox_page(
 async def inbox_read(
     request: Request,
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
 ) -> Response:
     """Mark the holder's messages read: the `id` fields given, or all of them; then back to the inbox (303)."""
     form = await request.form()
@@ -175,7 +174,7 @@ async def inbox_read(
 
 
 @router.get("/app/push/key", name="push_key", dependencies=driver())
-def push_key(container: Container = Depends(get_container)) -> Response:
+def push_key(container: AppServices = Depends(get_container)) -> Response:
     """The VAPID application server key (public) for `PushManager.subscribe`; 404 when push is off."""
     key = _push_key(container)
     if key is None:
@@ -225,7 +224,7 @@ async def _subscription_json(request: Request) -> tuple[str, str, str]:
 async def push_subscribe(
     request: Request,
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
 ) -> Response:
     """Store this browser's push subscription for the holder (201); a bad endpoint or keys is a 400, nothing kept."""
     try:
@@ -251,7 +250,7 @@ async def push_subscribe(
 async def push_unsubscribe(
     request: Request,
     holder: HolderSession = Depends(current_holder),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
 ) -> Response:
     """Forget this browser's subscription (only the holder's own)."""
     try:

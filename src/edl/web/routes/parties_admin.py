@@ -19,14 +19,13 @@ from starlette.responses import RedirectResponse, Response
 
 from edl.accounts import AccountError, parse_authorities
 from edl.audit import ActorKind
-from edl.bootstrap import Container
 from edl.db.session import transaction
 from edl.domain.scope import AuthorityScope
 from edl.verification.parties import PartyRecord, PartyRefused, list_parties, register_party, revoke_party
 from edl.verification.purposes import FIELDS, RULES, Field, Purpose
 from edl.web.audience import staff
 from edl.web.auth_deps import Role, StaffSession, require_csrf, require_role
-from edl.web.deps import get_container, get_pages
+from edl.web.deps import AppServices, get_container, get_pages
 from edl.web.errors import localise
 from edl.web.i18n import Translator, negotiate
 from edl.web.presenters import beijing_time
@@ -107,7 +106,7 @@ def _purposes(t: Translator) -> list[dict[str, Any]]:
 def _page(
     request: Request,
     staff: StaffSession,
-    container: Container,
+    container: AppServices,
     pages: Pages,
     *,
     error: str | None = None,
@@ -142,7 +141,7 @@ def _page(
 def parties_list(
     request: Request,
     staff: StaffSession = Depends(admin_only),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """Every relying party (active first), with the form to register one."""
@@ -159,7 +158,7 @@ def parties_add(
     authorities: str = Form(""),
     all_authorities: str | None = Form(None),
     staff: StaffSession = Depends(admin_only),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """Register a party; the answer shows its API key this one time."""
@@ -219,7 +218,7 @@ def parties_revoke(
     request: Request,
     party_id: str,
     staff: StaffSession = Depends(admin_only),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """Revoke a party's key (at once on this server; within a few seconds on the others)."""

@@ -14,7 +14,6 @@ from starlette.responses import RedirectResponse, Response
 from edl.applications.binding import RELEASE_ROLES, bound_account, release_binding
 from edl.applications.errors import NotFound
 from edl.audit import Action, ActorKind, record
-from edl.bootstrap import Container
 from edl.db.session import transaction
 from edl.domain import Licence
 from edl.domain.licence import mask_mobile
@@ -23,7 +22,7 @@ from edl.registry.queries import MAX_PAGE, LicencePage, get_licence_detail, get_
 from edl.storage.photos import PhotoNotFound
 from edl.web.audience import public, staff
 from edl.web.auth_deps import Role, StaffSession, csrf_token, current_staff, require_csrf
-from edl.web.deps import db_session, get_container, get_pages
+from edl.web.deps import AppServices, db_session, get_container, get_pages
 from edl.web.errors import PageError
 from edl.web.i18n import Translator, negotiate
 from edl.web.presenters import (
@@ -78,7 +77,7 @@ def list_path(request: Request, q: str, page: int) -> str:
     return f"{base}?{urlencode(params)}" if params else base
 
 
-def list_row(request: Request, licence: Licence, t: Translator, container: Container) -> ListRow:
+def list_row(request: Request, licence: Licence, t: Translator, container: AppServices) -> ListRow:
     today = beijing_today(container.clock())
     return ListRow(
         number=str(licence.number),
@@ -92,7 +91,7 @@ def list_row(request: Request, licence: Licence, t: Translator, container: Conta
 
 
 def audit_view(
-    request: Request, container: Container, staff: StaffSession, subject: str, detail: dict[str, object]
+    request: Request, container: AppServices, staff: StaffSession, subject: str, detail: dict[str, object]
 ) -> None:
     """Every registry view is in the audit log: who looked at which licence (or searched for what), from where."""
     with transaction(container.sessions) as session:
@@ -127,7 +126,7 @@ def registry_list(
     page: str | None = Query(None, description="page number, from 1"),
     staff: StaffSession = Depends(current_staff),
     session: Session = Depends(db_session),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """Search by licence-number prefix or by name (exact or prefix), 50 per page, ordered by number; only licences
@@ -157,7 +156,7 @@ def registry_detail(
     number: str,
     staff: StaffSession = Depends(current_staff),
     session: Session = Depends(db_session),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """One licence: holder, photo, classes, validity, statuses, points, record, events and today's eligibility."""
@@ -210,7 +209,7 @@ def registry_release(
     request: Request,
     number: str,
     staff: StaffSession = Depends(current_staff),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
 ) -> Response:
     """Release the licence from the account it is bound to (a takeover, a lost phone): supervisors and admins, within
     their scope; audited, the e-licence voided, the registered mobile texted. Back to the detail page."""
@@ -233,7 +232,7 @@ def registry_photo(
     number: str,
     staff: StaffSession = Depends(current_staff),
     session: Session = Depends(db_session),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
 ) -> Response:
     """The stored photo (ETag = its SHA-256), or a neutral placeholder SVG when the licence has none."""
     ref = get_photo_ref(session, number, scope=scope_of(staff))

@@ -22,14 +22,13 @@ from edl.applications import review
 from edl.applications.errors import AlreadyDecided, ApplicationRefused, NotFound
 from edl.applications.face import DlibFaceVerifier, FaceOutcome, LenientDemoVerifier
 from edl.applications.photos import DEFAULT_RULES
-from edl.bootstrap import Container
 from edl.db.models import ApplicationRow, FaceCheckRow
 from edl.domain import DomainError
 from edl.domain.application import REJECT_REASONS, STATE_NAMES, ApplicationState, Decision
 from edl.storage.photos import PhotoNotFound
 from edl.web.audience import staff
 from edl.web.auth_deps import StaffSession, csrf_token, current_staff, require_csrf
-from edl.web.deps import get_container, get_pages
+from edl.web.deps import AppServices, get_container, get_pages
 from edl.web.errors import localise
 from edl.web.i18n import Translator, negotiate
 from edl.web.masking import mask_number
@@ -267,7 +266,7 @@ def item_path(request: Request, application_id: str) -> str:
 
 
 def console_context(
-    request: Request, staff: StaffSession, container: Container, t: Translator, current: str = ""
+    request: Request, staff: StaffSession, container: AppServices, t: Translator, current: str = ""
 ) -> dict[str, Any]:
     """What every console page shows in its header: who is signed in, the queue links and counts."""
     root = _root(request)
@@ -292,7 +291,7 @@ def console_context(
 def message_page(
     request: Request,
     staff: StaffSession,
-    container: Container,
+    container: AppServices,
     pages: Pages,
     *,
     status: int,
@@ -310,7 +309,9 @@ def message_page(
     )
 
 
-def _flash(request: Request, staff: StaffSession, container: Container, done: str | None, t: Translator) -> str | None:
+def _flash(
+    request: Request, staff: StaffSession, container: AppServices, done: str | None, t: Translator
+) -> str | None:
     """The confirmation after a decision, from the application's actual state (not from the query string)."""
     if not done or not APPLICATION_ID.match(done):
         return None
@@ -327,7 +328,7 @@ def _flash(request: Request, staff: StaffSession, container: Container, done: st
 
 
 def _queue_page(
-    request: Request, staff: StaffSession, container: Container, pages: Pages, overdue_only: bool
+    request: Request, staff: StaffSession, container: AppServices, pages: Pages, overdue_only: bool
 ) -> Response:
     lang = negotiate(request)
     t = Translator(lang)
@@ -371,7 +372,7 @@ def _queue_page(
 def _item_page(
     request: Request,
     staff: StaffSession,
-    container: Container,
+    container: AppServices,
     pages: Pages,
     application_id: str,
     *,
@@ -423,7 +424,7 @@ def _item_page(
     )
 
 
-def _photo(request: Request, container: Container, ref: str | None) -> Response:
+def _photo(request: Request, container: AppServices, ref: str | None) -> Response:
     data: bytes | None = None
     if ref:
         try:
@@ -443,7 +444,7 @@ def _photo(request: Request, container: Container, ref: str | None) -> Response:
 def review_queue(
     request: Request,
     staff: StaffSession = Depends(current_staff),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
     done: str | None = Query(None, description="the application just decided (confirmation)"),
     result: str | None = Query(None, description="approved or rejected (informational)"),
@@ -456,7 +457,7 @@ def review_queue(
 def review_overdue(
     request: Request,
     staff: StaffSession = Depends(current_staff),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """Supervisors and admins: only the applications past their deadline (reviewers are refused, 403)."""
@@ -468,7 +469,7 @@ def review_item_page(
     request: Request,
     application_id: str,
     staff: StaffSession = Depends(current_staff),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """One application: both photos side by side, the licence, the checks, the face check, the decision form."""
@@ -480,7 +481,7 @@ def review_photo(
     request: Request,
     application_id: str,
     staff: StaffSession = Depends(current_staff),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
 ) -> Response:
     """The submitted photo (only for staff whose authorities hold the application; never cached)."""
     item = review.review_item(container, staff, application_id, at=container.clock())
@@ -492,7 +493,7 @@ def review_registry_photo(
     request: Request,
     application_id: str,
     staff: StaffSession = Depends(current_staff),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
 ) -> Response:
     """The registry's stored photo of the same holder, or the placeholder when it has none."""
     item = review.review_item(container, staff, application_id, at=container.clock())
@@ -508,7 +509,7 @@ async def review_decide(
     request: Request,
     application_id: str,
     staff: StaffSession = Depends(current_staff),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """Approve (the e-licence is issued) or reject with a standard reason; then back to the queue (303)."""
@@ -556,7 +557,7 @@ async def review_decide(
 
 
 def _already_decided(
-    request: Request, staff: StaffSession, container: Container, pages: Pages, application_id: str, message: str
+    request: Request, staff: StaffSession, container: AppServices, pages: Pages, application_id: str, message: str
 ) -> Response:
     """409: say who decided first, when, and how, so the reviewer need not guess."""
     lang = negotiate(request)

@@ -9,14 +9,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from starlette.responses import PlainTextResponse, Response
 
-from edl.bootstrap import Container
 from edl.credentials.errors import IssuanceError
 from edl.credentials.statuslist import TYP
 from edl.credentials.trustbundle import CONTENT_TYPE
+from edl.issuance.status import STATUS_LIST_PATH, TRUST_PATH, current_token, current_trust_bundle
 from edl.pki.errors import PkiError
-from edl.verification.status_service import STATUS_LIST_PATH, TRUST_PATH, current_token, current_trust_bundle
 from edl.web.audience import public
-from edl.web.deps import get_container
+from edl.web.deps import AppServices, get_container
 
 router = APIRouter()
 
@@ -32,7 +31,7 @@ def _unavailable(what_zh: str, what_en: str, exc: Exception) -> Response:
 
 
 @router.get(STATUS_LIST_PATH, dependencies=public())
-def status_list(container: Container = Depends(get_container)) -> Response:
+def status_list(container: AppServices = Depends(get_container)) -> Response:
     """The current Status List Token (CWT), cacheable for its ttl."""
     try:
         token = current_token(container)
@@ -47,7 +46,7 @@ def status_list(container: Container = Depends(get_container)) -> Response:
 
 
 @router.get(TRUST_PATH, dependencies=public())
-def trust_bundle(container: Container = Depends(get_container)) -> Response:
+def trust_bundle(container: AppServices = Depends(get_container)) -> Response:
     """The signed trust bundle: root, document-signer certificates and the status-list location."""
     try:
         bundle = current_trust_bundle(container)

@@ -32,7 +32,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from edl.accounts.sessions import SessionKind, open_session, revoke_session
-from edl.bootstrap import Container
 from edl.db.session import transaction
 from edl.images import ImageTooLarge, ImageUnreadable, open_image
 from edl.verification.parties import Party
@@ -40,7 +39,7 @@ from edl.verification.purposes import FIELDS, RULES, Field
 from edl.web.audience import public, relying_party
 from edl.web.auth_deps import clear_session_cookie, set_session_cookie
 from edl.web.csrf import csrf_token, require_csrf
-from edl.web.deps import get_container, get_pages
+from edl.web.deps import AppServices, get_container, get_pages
 from edl.web.errors import localise
 from edl.web.i18n import Translator, negotiate
 from edl.web.jsonbody import BodyTooLarge, JsonRefused, read_json
@@ -306,7 +305,7 @@ class Refused(Exception):
         self.headers = headers or {}
 
 
-def count_check(container: Container, party: Party, t: Translator) -> None:
+def count_check(container: AppServices, party: Party, t: Translator) -> None:
     """Count one check against the party's key limit, the same bucket `POST /api/v1/verifications` uses."""
     from edl.verification.ratelimit import RateLimiterUnavailable
 
@@ -324,7 +323,7 @@ def count_check(container: Container, party: Party, t: Translator) -> None:
 
 
 def run_check(
-    container: Container, party: Party, request: Request, *, code: str | None, barcode: str | None
+    container: AppServices, party: Party, request: Request, *, code: str | None, barcode: str | None
 ) -> dict[str, Any]:
     """Count it, verify it (`verify_for_party`, which writes the audit row), and return the JSON answer. Database work:
     the async routes call it in the thread pool, never on the event loop."""
@@ -416,7 +415,7 @@ def _check_page(
 
 @router.get(HOME, name="verifier", dependencies=public())
 def verifier_page(
-    request: Request, container: Container = Depends(get_container), pages: Pages = Depends(get_pages)
+    request: Request, container: AppServices = Depends(get_container), pages: Pages = Depends(get_pages)
 ) -> Response:
     """Signed out: the API-key form. Signed in: the camera scanner and the upload form."""
     party = optional_party(request)
@@ -429,7 +428,7 @@ def verifier_page(
 def verifier_sign_in(
     request: Request,
     key: str = Form(""),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     t = Translator(negotiate(request))
@@ -453,7 +452,7 @@ def verifier_sign_in(
 
 
 @router.post("/verify/sign-out", name="verifier_sign_out", dependencies=[*public(), *CSRF])
-def verifier_sign_out(request: Request, container: Container = Depends(get_container)) -> Response:
+def verifier_sign_out(request: Request, container: AppServices = Depends(get_container)) -> Response:
     with transaction(container.sessions) as session:
         revoke_session(session, SessionKind.PARTY, request.cookies.get(PARTY_COOKIE), at=container.clock())
     response = RedirectResponse(_root(request) + HOME, 303)
@@ -469,7 +468,7 @@ def _json_refusal(status: int, error: str, message: str) -> JSONResponse:
 async def verifier_check(
     request: Request,
     party: Party = Depends(current_party),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """What the camera read, checked: the online result as JSON with the rendered result panel in `html`."""
@@ -503,7 +502,7 @@ async def verifier_check(
 async def verifier_upload(
     request: Request,
     party: Party = Depends(current_party),
-    container: Container = Depends(get_container),
+    container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
     """The form without JavaScript: an image of the code (read here with zxing-cpp) or the typed barcode number."""

@@ -26,6 +26,7 @@ from edl.db.models import ElicenceRow
 from edl.db.session import transaction
 from edl.domain import DomainError
 from edl.domain.dates import china_date
+from edl.issuance.status import allocate_index, mark_changed
 from edl.notifications import messages
 from edl.notifications.outbox import text_registered_mobile
 from edl.pki import PkiError
@@ -33,7 +34,6 @@ from edl.pki.files import read_at_most
 from edl.registry.events import LicenceNotFound, load_for_update, void_elicences
 from edl.registry.mapping import licence_from_row
 from edl.storage.photos import PhotoNotFound
-from edl.verification.status_service import allocate_index, mark_changed
 
 MAX_ACTOR = 128
 """The length of `elicences.issued_by`."""
