@@ -34,7 +34,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from edl.credentials import MDL_DOCTYPE, MDL_NAMESPACE, device_response, issue_mdoc, verify_mdoc
 from edl.credentials.cose import cose_key
-from edl.credentials.verify import clear_caches
 from edl.pki import AuthorityProfile, PrivateKeySigner, TrustStore, key_id_of
 from edl.pki.profiles import ds_builder, iaca_builder
 
@@ -130,18 +129,18 @@ def main() -> None:
 
     response = edl_issue()
     roots = [root]
-    assert verify_mdoc(response, roots, at=NOW).valid
+    store = TrustStore(roots)  # (a verifier keeps its store: it owns the caches)
+    assert verify_mdoc(response, store, at=NOW).valid
     # Distinct credentials of the same signer (each with its own salts, device key and signature).
     responses = [edl_issue(ec.generate_private_key(ec.SECP256R1()).public_key()) for _ in range(DISTINCT_CREDENTIALS)]
     assert len(set(responses)) == DISTINCT_CREDENTIALS
-    assert all(verify_mdoc(r, roots, at=NOW).valid for r in responses)
+    assert all(verify_mdoc(r, store, at=NOW).valid for r in responses)
     next_response = itertools.cycle(responses).__next__
 
     def edl_verify_warm() -> bool:
-        return verify_mdoc(next_response(), roots, at=NOW).valid
+        return verify_mdoc(next_response(), store, at=NOW).valid
 
-    def edl_verify_cold() -> bool:
-        clear_caches()
+    def edl_verify_cold() -> bool:  # (a new store owns new, empty caches)
         return verify_mdoc(next_response(), TrustStore(roots), at=NOW).valid
 
     assert edl_verify_warm() and edl_verify_cold()

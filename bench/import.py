@@ -45,7 +45,7 @@ def child(url: str, path: Path, data_dir: Path) -> None:
 
     container = bootstrap(Settings(data_dir=data_dir, database_url=url), migrate=True)
     before = peak_rss_kb()
-    report = import_file(container, path, data_dir / "rejects.csv", "bench")
+    report = import_file(container.engine, path, data_dir / "rejects.csv", "bench", clock=container.clock)
     container.dispose()
     print(
         json.dumps(

@@ -272,7 +272,7 @@ def load_licences(container: Any, count: int, workdir: Path) -> None:
     path = workdir / f"registry-{count}.csv"
     report = generate(path, count, seed=2026)
     print(f"db: generated {count:,} records in {report.seconds:.1f} s ({path.stat().st_size / 2**20:.0f} MiB CSV)")
-    imported = import_file(container, path, workdir / "rejects.csv", BENCH_ACTOR)
+    imported = import_file(container.engine, path, workdir / "rejects.csv", BENCH_ACTOR, clock=container.clock)
     path.unlink()
     print(
         f"db: imported {imported.accepted:,} licences in {imported.seconds:.1f} s "
@@ -326,7 +326,7 @@ def issue_sample(container: Any, size: int) -> list[str]:
                 )
                 try:
                     with session.begin_nested():
-                        issue_in_session(session, container, number, actor=BENCH_ACTOR, at=at)
+                        issue_in_session(session, container.issuer, number, actor=BENCH_ACTOR, at=at)
                 except IssuanceRefused:
                     refused += 1
                     continue
@@ -385,7 +385,7 @@ def fresh_codes(container: Any, numbers: Sequence[str]) -> tuple[list[str], date
 
     at = now_utc()
     with transaction(container.sessions) as session:
-        codes = [make_live_code(session, container, n, at=at).text for n in numbers]
+        codes = [make_live_code(session, container.code_maker, n, at=at).text for n in numbers]
     return codes, at + timedelta(seconds=container.settings.code_lifetime_seconds)
 
 
@@ -878,8 +878,8 @@ STEPS: list[tuple[str, tuple[str, ...]]] = [
     # The async verification engine runs select and insert inside a greenlet py-spy does not follow: the main stack
     # shows only `run_sync`, its psycopg waits and the event loop.
     ("select + log insert on the async engine (greenlet)", ("run_sync (sqlalchemy/ext/asyncio/engine.py",)),
-    ("fields for the purpose (driving record, photo)", ("_fields (edl/",)),
-    ("registry select + status (e-licence and licence)", ("_judge (edl/",)),
+    ("fields for the purpose (driving record, photo)", ("_fields (edl/verification/lookup.py",)),
+    ("registry select + status (e-licence and licence)", ("judge (edl/verification/lookup.py",)),
     ("verification log insert", ("record_verification (edl/",)),
     ("commit (end of the transaction)", ("commit (sqlalchemy/",)),
     ("JSON answer (to_json_dict, render)", ("to_json_dict (edl/", "render (starlette/responses.py")),

@@ -48,9 +48,8 @@ def capture(
     container: Container, account_id: str, purpose: str = "apply", *, at: datetime | None = None
 ) -> LiveCapture:
     """A burst answering a fresh challenge for `account_id` (placeholder frames: the scripted verifier reads none)."""
-    from edl.applications import service
 
-    challenge = service.issue_challenge(container, account_id, purpose, at=at or container.clock())
+    challenge = container.face_checks.issue_challenge(account_id, purpose, at=at or container.clock())
     return LiveCapture(challenge.nonce, tuple(TimedFrame(t, b"\xff\xd8\xff frame") for t in challenge.frame_times))
 
 

@@ -6,11 +6,12 @@ has no code path that edits them. Holders see their own entries; staff see their
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
 from edl.db.models import AuditRow
@@ -42,8 +43,7 @@ class ActorKind(StrEnum):
     CLI = "cli"
 
 
-def record(
-    session: Session,
+def entry(
     *,
     at: datetime,
     actor_kind: ActorKind,
@@ -53,17 +53,28 @@ def record(
     outcome: str = "ok",
     detail: Mapping[str, Any] | None = None,
     client: str | None = None,
-) -> None:
-    """Append one audit entry in `session`'s transaction (it commits or rolls back with the act)."""
-    session.add(
-        AuditRow(
-            at=at,
-            actor_kind=actor_kind.value,
-            actor=actor[:64],
-            action=action.value,
-            subject=subject[:64],
-            outcome=outcome[:16],
-            detail=dict(detail or {}),
-            client=client[:64] if client else None,
-        )
-    )
+) -> dict[str, Any]:
+    """The column values of one audit entry (fields cut to their column lengths)."""
+    return {
+        "at": at,
+        "actor_kind": actor_kind.value,
+        "actor": actor[:64],
+        "action": action.value,
+        "subject": subject[:64],
+        "outcome": outcome[:16],
+        "detail": dict(detail or {}),
+        "client": client[:64] if client else None,
+    }
+
+
+def record(session: Session, **fields: Any) -> None:
+    """Append one audit entry (the keyword arguments of `entry`) in `session`'s transaction: it commits or rolls
+    back with the act."""
+    session.add(AuditRow(**entry(**fields)))
+
+
+def record_many(db: Session | Connection, entries: Sequence[Mapping[str, Any]]) -> None:
+    """Append audit entries (made by `entry`) in one statement, in the transaction of `db` (a session, or the
+    connection of a bulk writer such as the registry import)."""
+    if entries:
+        db.execute(insert(AuditRow), [dict(e) for e in entries])

@@ -20,12 +20,22 @@ from edl.pki import Authority
 from edl.storage.photos import FilePhotoStore, PhotoStore
 
 if TYPE_CHECKING:
+    from edl.accounts.holders import HolderSignIn
     from edl.accounts.sms import SmsSender
     from edl.applications.face import FaceVerifier
+    from edl.applications.face_checks import FaceChecks
+    from edl.applications.review import Reviews
+    from edl.applications.service import Applications
     from edl.credentials.barcode import BarcodeScheme
     from edl.domain.calendar import WorkingCalendar
+    from edl.issuance.bundle import TrustBundlePublisher
+    from edl.issuance.elicences import Issuer
+    from edl.issuance.livecodes import CodeMaker
+    from edl.issuance.status import StatusListPublisher
     from edl.notifications.push import Notifier
     from edl.notifications.worker import OutboxWorker
+    from edl.verification.online import OnlineVerifier
+    from edl.verification.parties import PartyKeys
     from edl.verification.ratelimit import RateLimiter
     from edl.worker_pool import WorkerPool
 
@@ -89,12 +99,28 @@ class Container:
             )
         return LogSmsSender(dev_inbox=self.settings.demo)
 
+    @property
+    def holder_sign_in(self) -> HolderSignIn:
+        """Driver sign-in by SMS code. Built on each use, so it follows an SMS sender or settings swapped in later
+        (tests), and reads the `otp` secret as each sign-in step did before."""
+        from edl.accounts.holders import HolderSignIn
+        from edl.accounts.otp import OtpPolicy
+
+        return HolderSignIn(
+            self.sessions,
+            self.sms,
+            otp_key=self.secret("otp"),
+            policy=OtpPolicy.from_settings(self.settings),
+            session_hours=self.settings.session_hours,
+        )
+
     @cached_property
     def notifier(self) -> Notifier:
         """Delivery of in-app notifications beyond the inbox (Web Push to subscribed browsers)."""
-        from edl.notifications.push import build_notifier
+        from edl.notifications.push import build_notifier, load_or_create_vapid_key
 
-        return build_notifier(self)
+        key = load_or_create_vapid_key(self.settings.ensure_data_dir())
+        return build_notifier(self.sessions, key, subject=self.settings.vapid_subject, clock=self.clock)
 
     def outbox_worker(self) -> OutboxWorker:
         """A worker that delivers the outbox's notices with this container's SMS sender and Web Push notifier."""
@@ -117,6 +143,31 @@ class Container:
         return build_rate_limiter(self.settings)
 
     @cached_property
+    def party_keys(self) -> PartyKeys:
+        """Relying parties' API keys, checked against the primary and kept a few seconds in this process."""
+        from edl.verification.parties import PartyKeys
+
+        return PartyKeys(self.sessions)
+
+    @cached_property
+    def online_verifier(self) -> OnlineVerifier:
+        """Online verification for relying parties (API and verifier page): it owns the dedicated verification
+        engine on PostgreSQL, the trust anchors and the portrait cache of this container."""
+        from datetime import timedelta
+
+        from edl.verification.online import OnlineVerifier
+
+        return OnlineVerifier(
+            self.engine,
+            self.authority,
+            self.barcodes,
+            self.photos,
+            pool_size=self.settings.verification_pool_size,
+            durable_log=self.settings.verification_durable_log,
+            leeway=timedelta(seconds=self.settings.clock_skew_seconds),
+        )
+
+    @cached_property
     def barcodes(self) -> BarcodeScheme:
         """The expiring numbers under the Code 128 barcode: HMAC key `barcode` from the data directory's secrets, the
         step from settings, the clock-skew leeway for numbers made by a server whose clock is ahead."""
@@ -136,9 +187,72 @@ class Container:
 
         return WorkerPool(self.settings.image_workers, queue=self.settings.image_queue, name="edl-image")
 
+    # The application side (edl.applications): built on each use from the parts above, so that a provider a test
+    # swaps in (the face verifier, the image pool, the challenge generator) is the one they use.
+
+    @property
+    def face_checks(self) -> FaceChecks:
+        """Real-person authentication (实人认证): liveness challenges, face checks, binding a licence."""
+        from edl.applications.face_checks import FaceChecks
+
+        return FaceChecks(
+            self.sessions,
+            self.photos,
+            lambda: self.face_verifier,  # built on first use: a challenge needs no face model
+            self.image_workers,
+            self.settings,
+            rng=self.liveness_rng,
+        )
+
+    @property
+    def applications(self) -> Applications:
+        """Applying for the e-licence (申领): the stored photo or a reviewed one, cancelling, the holder's overview."""
+        from edl.applications.service import Applications
+
+        return Applications(
+            self.sessions, self.photos, self.image_workers, self.calendar, self.settings, issuer=self.issuer
+        )
+
+    @property
+    def reviews(self) -> Reviews:
+        """The staff review queue and decisions (审核)."""
+        from edl.applications.review import Reviews
+
+        return Reviews(self.sessions, self.readers, issuer=self.issuer)
+
+    # The issuer side (edl.issuance): what issuing, live codes and publication use, built once.
+
+    @cached_property
+    def issuer(self) -> Issuer:
+        """Issues e-licences with the authority's document signers, the photo store and the rollout."""
+        from edl.issuance.elicences import Issuer
+
+        return Issuer(self.authority, self.photos, self.rollout, self.settings.mso_validity_hours)
+
+    @cached_property
+    def code_maker(self) -> CodeMaker:
+        """Makes live codes (亮码) and the barcode number shown with them."""
+        from edl.issuance.livecodes import CodeMaker
+
+        return CodeMaker(self.authority, self.barcodes, self.settings.code_lifetime_seconds)
+
+    @cached_property
+    def status_list(self) -> StatusListPublisher:
+        """The published status list (this process's copy of the newest token)."""
+        from edl.issuance.status import StatusListPublisher
+
+        return StatusListPublisher(self.sessions, self.authority, self.settings)
+
+    @cached_property
+    def trust_bundle(self) -> TrustBundlePublisher:
+        """The published, signed trust bundle (this process's copy of the newest one)."""
+        from edl.issuance.bundle import TrustBundlePublisher
+
+        return TrustBundlePublisher(self.authority, self.settings)
+
     def secret(self, name: str) -> bytes:
         """A server secret (HMAC key) from the data directory, created on first use, owner-only."""
-        from edl.secrets import load_or_create_secret
+        from edl.server_secrets import load_or_create_secret
 
         return load_or_create_secret(self.settings.data_dir, name)
 

@@ -33,7 +33,7 @@ def test_the_live_code_counts_down_renews_and_lapses_offline(live_server: LiveSe
     c = live_server.container
     now = datetime.now(UTC)
     number = seed_licence(c, now, sequence=901, name="亮码测试")
-    issue_elicence(c, number, actor="test", at=now)
+    issue_elicence(c.sessions, c.issuer, number, actor="test", at=now)
     mobile = "13700137901"
     seed_account(c, now, number=number, mobile=mobile)
     page = phone.new_page()
@@ -80,7 +80,7 @@ def test_the_front_page_barcode_number_renews_with_the_code_and_old_numbers_laps
     c = live_server.container
     now = datetime.now(UTC)
     number = seed_licence(c, now, sequence=903, name="条码测试")
-    issue_elicence(c, number, actor="test", at=now)
+    issue_elicence(c.sessions, c.issuer, number, actor="test", at=now)
     mobile = "13700137903"
     seed_account(c, now, number=number, mobile=mobile)
     page = phone.new_page()

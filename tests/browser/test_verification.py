@@ -41,7 +41,7 @@ def holder_with_elicence(server: LiveServer, name: str) -> tuple[str, str]:
     c = server.container
     now = datetime.now(UTC)
     number = seed_licence(c, now, sequence=next(_seq), name=name)
-    issue_elicence(c, number, actor="test")
+    issue_elicence(c.sessions, c.issuer, number, actor="test", at=c.clock())
     mobile = str(next(_mobiles))
     seed_account(c, now, number=number, mobile=mobile)
     return number, mobile
@@ -190,7 +190,8 @@ def test_the_camera_reads_the_code_with_the_bundled_reader(  # type: ignore[no-u
         fetched: list[str] = []
         page.on("request", lambda request: fetched.append(request.url))
         party_sign_in(live_server, page, shots, key)
-        assert page.locator("#camera").is_visible(), "with JavaScript the camera scanner is offered"
+        page.locator("#camera").wait_for(state="visible")  # with JavaScript the camera scanner is offered
+        assert page.locator("#camera").is_visible()
         assert page.evaluate("typeof window.EDLZXing.decodeCanvas") == "function"
         page.click("#camera-toggle")
         # (a loaded 2-core machine decodes the fake camera's frames slowly: wait longer than the page default)
@@ -243,7 +244,9 @@ def test_the_bundled_reader_reads_holder_codes_at_any_distance(  # type: ignore[
     shot = show_code(live_server, phone.new_page(), shots, mobile)
     images = [shot.read_bytes()]
     with transaction(live_server.container.sessions) as s:
-        texts = [make_live_code(s, live_server.container, number, at=datetime.now(UTC)).text for _ in range(7)]
+        texts = [
+            make_live_code(s, live_server.container.code_maker, number, at=datetime.now(UTC)).text for _ in range(7)
+        ]
     images += [qr_png(text, scale=6) for text in texts]
     page = desk.new_page()
     party_sign_in(live_server, page, shots, party_key(live_server, Purpose.POLICE, "和平交警"))

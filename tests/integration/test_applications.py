@@ -10,10 +10,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from edl.applications import review, service
 from edl.applications.errors import AlreadyDecided, ApplicationRefused, FaceCheckFailed
 from edl.applications.face import FaceOutcome
-from edl.applications.photos import PhotoRejected
+from edl.applications.photo_rules import PhotoRejected
 from edl.bootstrap import Container
 from edl.db.models import (
     AccountRow,
@@ -50,7 +49,7 @@ def _bound(container: Container, **kw: object) -> tuple[str, str]:
 
 
 def _face_ok(container: Container, account: str, at: datetime = NOW) -> None:
-    assert service.authenticate(container, account, capture(container, account, at=at), at=at).passed
+    assert container.face_checks.authenticate(account, capture(container, account, at=at), at=at).passed
 
 
 def _rows(container: Container, model: type) -> list:  # type: ignore[type-arg]
@@ -72,12 +71,12 @@ def test_binding_needs_matching_number_and_name_then_a_face_check(
     number = seed_licence(container, NOW, name="王小明")
     account = seed_account(container, NOW, mobile=REGISTERED_MOBILE)
     with pytest.raises(ApplicationRefused) as refused:
-        service.bind_licence(container, account, number, "王小", capture(container, account, "bind", at=NOW), at=NOW)
+        container.face_checks.bind_licence(account, number, "王小", capture(container, account, "bind", at=NOW), at=NOW)
     assert refused.value.code == "no_match"
     assert not face.calls, "no face comparison for a number/name mismatch"
 
     burst = capture(container, account, "bind", at=NOW)
-    result = service.bind_licence(container, account, number, "王小明", burst, at=NOW)
+    result = container.face_checks.bind_licence(account, number, "王小明", burst, at=NOW)
     assert result.passed
     (row,) = _rows(container, AccountRow)
     assert row.licence_number == number and row.bound_at is not None
@@ -89,7 +88,7 @@ def test_one_licence_binds_to_one_account(container: Container, face: ScriptedFa
     number, _first = _bound(container)
     second = seed_account(container, NOW, mobile=REGISTERED_MOBILE)
     with pytest.raises(ApplicationRefused) as refused:
-        service.bind_licence(container, second, number, "张三", capture(container, second, "bind", at=NOW), at=NOW)
+        container.face_checks.bind_licence(second, number, "张三", capture(container, second, "bind", at=NOW), at=NOW)
     assert refused.value.code == "bound_elsewhere"
 
 
@@ -100,7 +99,7 @@ def test_failed_face_check_refuses_binding_and_counts_as_an_attempt(
     account = seed_account(container, NOW, mobile=REGISTERED_MOBILE)
     face.outcome = FaceOutcome.MISMATCH
     with pytest.raises(FaceCheckFailed):
-        service.bind_licence(container, account, number, "张三", capture(container, account, "bind", at=NOW), at=NOW)
+        container.face_checks.bind_licence(account, number, "张三", capture(container, account, "bind", at=NOW), at=NOW)
     (check,) = _rows(container, FaceCheckRow)
     assert check.outcome == "mismatch"
     (row,) = _rows(container, AccountRow)
@@ -111,13 +110,13 @@ def test_face_attempts_are_limited_per_day(container: Container, face: ScriptedF
     _number, account = _bound(container)
     face.outcome = FaceOutcome.NO_FACE
     for _ in range(container.settings.face_attempts_per_day):
-        assert not service.authenticate(container, account, capture(container, account, at=NOW), at=NOW).passed
+        assert not container.face_checks.authenticate(account, capture(container, account, at=NOW), at=NOW).passed
     with pytest.raises(ApplicationRefused) as refused:
-        service.authenticate(container, account, capture(container, account, at=NOW), at=NOW)
+        container.face_checks.authenticate(account, capture(container, account, at=NOW), at=NOW)
     assert refused.value.code == "face_attempts_exhausted"
     face.outcome = FaceOutcome.PASSED
     tomorrow = NOW + timedelta(days=1)
-    assert service.authenticate(container, account, capture(container, account, at=tomorrow), at=tomorrow).passed
+    assert container.face_checks.authenticate(account, capture(container, account, at=tomorrow), at=tomorrow).passed
 
 
 # --- case a: the stored photo ----------------------------------------------------------------------------------
@@ -128,10 +127,10 @@ def test_stored_photo_issues_the_elicence_at_once_and_notifies(
 ) -> None:
     number, account = _bound(container)
     with pytest.raises(ApplicationRefused) as refused:
-        service.apply_with_stored_photo(container, account, idempotency_key="k1", at=NOW)
+        container.applications.apply_with_stored_photo(account, idempotency_key="k1", at=NOW)
     assert refused.value.code == "face_check_required"
     _face_ok(container, account)
-    app = service.apply_with_stored_photo(container, account, idempotency_key="k1", at=NOW)
+    app = container.applications.apply_with_stored_photo(account, idempotency_key="k1", at=NOW)
     assert app.state == ApplicationState.ISSUED and app.elicence_id
     (e,) = _rows(container, ElicenceRow)
     assert e.id == app.elicence_id and e.licence_number == number
@@ -144,8 +143,8 @@ def test_stored_photo_issues_the_elicence_at_once_and_notifies(
 def test_a_double_submit_creates_one_application(container: Container, face: ScriptedFaceVerifier) -> None:
     _number, account = _bound(container)
     _face_ok(container, account)
-    first = service.apply_with_stored_photo(container, account, idempotency_key="same", at=NOW)
-    again = service.apply_with_stored_photo(container, account, idempotency_key="same", at=NOW)
+    first = container.applications.apply_with_stored_photo(account, idempotency_key="same", at=NOW)
+    again = container.applications.apply_with_stored_photo(account, idempotency_key="same", at=NOW)
     assert first.id == again.id
     assert len(_rows(container, ApplicationRow)) == 1 and len(_rows(container, ElicenceRow)) == 1
 
@@ -159,7 +158,7 @@ def test_concurrent_double_submit_creates_one_application(container: Container, 
     def submit() -> None:
         barrier.wait()
         try:
-            results.append(service.apply_with_stored_photo(container, account, idempotency_key="race", at=NOW).id)
+            results.append(container.applications.apply_with_stored_photo(account, idempotency_key="race", at=NOW).id)
         except Exception as exc:  # the test reports what happened
             results.append(exc)
 
@@ -191,7 +190,7 @@ def test_an_ineligible_licence_is_refused_with_the_reason_and_creates_nothing(
     _number, account = _bound(container, statuses=statuses)
     _face_ok(container, account)
     with pytest.raises(ApplicationRefused) as refused:
-        service.apply_with_stored_photo(container, account, idempotency_key="k", at=NOW)
+        container.applications.apply_with_stored_photo(account, idempotency_key="k", at=NOW)
     assert refused.value.code == code
     assert "/" in str(refused.value)  # both languages
     assert _rows(container, ApplicationRow) == [] and _rows(container, ElicenceRow) == []
@@ -208,7 +207,7 @@ def test_an_expired_licence_is_refused(container: Container, face: ScriptedFaceV
     )
     _face_ok(container, account)
     with pytest.raises(ApplicationRefused) as refused:
-        service.apply_with_stored_photo(container, account, idempotency_key="k", at=NOW)
+        container.applications.apply_with_stored_photo(account, idempotency_key="k", at=NOW)
     assert refused.value.code == "expired"
 
 
@@ -217,7 +216,7 @@ def test_outside_the_rollout_is_refused(container: Container, face: ScriptedFace
     _number, account = _bound(container)
     _face_ok(container, account)
     with pytest.raises(ApplicationRefused) as refused:
-        service.apply_with_stored_photo(container, account, idempotency_key="k", at=NOW)
+        container.applications.apply_with_stored_photo(account, idempotency_key="k", at=NOW)
     assert refused.value.code == "not_in_rollout"
 
 
@@ -229,7 +228,9 @@ def test_a_rejected_photo_is_refused_at_once_and_never_stored(container: Contain
     _face_ok(container, account)
     photos_before = sorted(p.name for p in container.settings.data_dir.rglob("*") if p.is_file())
     with pytest.raises(PhotoRejected):
-        service.submit_photo(container, account, b"not a photo", source=PhotoSource.ALBUM, idempotency_key="p1", at=NOW)
+        container.applications.submit_photo(
+            account, b"not a photo", source=PhotoSource.ALBUM, idempotency_key="p1", at=NOW
+        )
     assert sorted(p.name for p in container.settings.data_dir.rglob("*") if p.is_file()) == photos_before
     assert _rows(container, ApplicationRow) == []
     assert ("photo_rejected", "refused") in _actions(container)
@@ -240,23 +241,23 @@ def test_submitted_photo_waits_for_review_then_approval_issues(
 ) -> None:
     number, account = _bound(container, compliant_photo=False)
     _face_ok(container, account)
-    app = service.submit_photo(
-        container, account, id_photo("astronaut"), source=PhotoSource.CAMERA, idempotency_key="p1", at=NOW
+    app = container.applications.submit_photo(
+        account, id_photo("astronaut"), source=PhotoSource.CAMERA, idempotency_key="p1", at=NOW
     )
     assert app.state == ApplicationState.PENDING_REVIEW
     assert container.photos.exists(app.photo_ref)
     # Wednesday 10:00 Beijing → Thursday 10:00 Beijing
     assert app.due_at is not None
     assert app.due_at.astimezone(CHINA_TZ) == datetime(2026, 11, 26, 10, 0, tzinfo=CHINA_TZ)
-    assert [i.application.id for i in review.queue(container, REVIEWER, at=NOW)] == [app.id]
+    assert [i.application.id for i in container.reviews.queue(REVIEWER, at=NOW)] == [app.id]
 
-    decided = review.decide(container, REVIEWER, app.id, Decision.APPROVE, at=NOW + timedelta(hours=2))
+    decided = container.reviews.decide(REVIEWER, app.id, Decision.APPROVE, at=NOW + timedelta(hours=2))
     assert decided.state == ApplicationState.ISSUED
     (e,) = _rows(container, ElicenceRow)
     assert e.photo_ref == app.photo_ref and e.licence_number == number
     kinds = [n.kind for n in _rows(container, NotificationRow)]
     assert kinds == ["submitted", "issued"]
-    assert review.queue(container, REVIEWER, at=NOW) == []
+    assert container.reviews.queue(REVIEWER, at=NOW) == []
 
 
 def test_rejection_tells_the_holder_why_and_allows_a_new_submission(
@@ -264,18 +265,18 @@ def test_rejection_tells_the_holder_why_and_allows_a_new_submission(
 ) -> None:
     _number, account = _bound(container, compliant_photo=False)
     _face_ok(container, account)
-    app = service.submit_photo(
-        container, account, id_photo("astronaut"), source=PhotoSource.ALBUM, idempotency_key="p1", at=NOW
+    app = container.applications.submit_photo(
+        account, id_photo("astronaut"), source=PhotoSource.ALBUM, idempotency_key="p1", at=NOW
     )
     with pytest.raises(ApplicationRefused):
-        service.submit_photo(
-            container, account, id_photo("astronaut"), source=PhotoSource.ALBUM, idempotency_key="p2", at=NOW
+        container.applications.submit_photo(
+            account, id_photo("astronaut"), source=PhotoSource.ALBUM, idempotency_key="p2", at=NOW
         )
-    review.decide(container, REVIEWER, app.id, Decision.REJECT, reason_code="clothing", note="请换深色上衣", at=NOW)
+    container.reviews.decide(REVIEWER, app.id, Decision.REJECT, reason_code="clothing", note="请换深色上衣", at=NOW)
     note = next(n for n in _rows(container, NotificationRow) if n.kind == "rejected")
     assert "制式服装" in note.body_zh and "请换深色上衣" in note.body_zh
-    again = service.submit_photo(
-        container, account, id_photo("astronaut"), source=PhotoSource.ALBUM, idempotency_key="p2", at=NOW
+    again = container.applications.submit_photo(
+        account, id_photo("astronaut"), source=PhotoSource.ALBUM, idempotency_key="p2", at=NOW
     )
     assert again.state == ApplicationState.PENDING_REVIEW
 
@@ -283,8 +284,8 @@ def test_rejection_tells_the_holder_why_and_allows_a_new_submission(
 def test_two_reviewers_deciding_at_once_yield_one_decision(container: Container, face: ScriptedFaceVerifier) -> None:
     _number, account = _bound(container, compliant_photo=False)
     _face_ok(container, account)
-    app = service.submit_photo(
-        container, account, id_photo("astronaut"), source=PhotoSource.CAMERA, idempotency_key="p1", at=NOW
+    app = container.applications.submit_photo(
+        account, id_photo("astronaut"), source=PhotoSource.CAMERA, idempotency_key="p1", at=NOW
     )
     other = StaffSession("u2", "reviewer2", "审核员二", Role.REVIEWER, None)
     barrier = threading.Barrier(2)
@@ -293,7 +294,7 @@ def test_two_reviewers_deciding_at_once_yield_one_decision(container: Container,
     def run(staff: StaffSession, decision: Decision) -> None:
         barrier.wait()
         try:
-            outcomes.append(review.decide(container, staff, app.id, decision, reason_code="quality", at=NOW).state)
+            outcomes.append(container.reviews.decide(staff, app.id, decision, reason_code="quality", at=NOW).state)
         except AlreadyDecided as exc:
             outcomes.append(exc)
         except DBAPIError as exc:  # a lock timeout would be a bug too: report it
@@ -327,31 +328,31 @@ def test_review_queue_is_ordered_by_deadline_across_golden_week(
         _number, account = _bound(container, compliant_photo=False, sequence=seq)
         _face_ok(container, account, at)
         apps.append(
-            service.submit_photo(
-                container, account, id_photo("astronaut"), source=PhotoSource.CAMERA, idempotency_key="k", at=at
+            container.applications.submit_photo(
+                account, id_photo("astronaut"), source=PhotoSource.CAMERA, idempotency_key="k", at=at
             )
         )
     by_id = {a.id: a for a in apps}
     assert by_id[apps[1].id].due_at.astimezone(CHINA_TZ) == datetime(2025, 10, 9, 10, 0, tzinfo=CHINA_TZ)
     assert by_id[apps[0].id].due_at.astimezone(CHINA_TZ) == datetime(2025, 10, 11, 15, 0, tzinfo=CHINA_TZ)
-    queue = review.queue(container, REVIEWER, at=friday)
+    queue = container.reviews.queue(REVIEWER, at=friday)
     assert [i.application.id for i in queue] == [apps[1].id, apps[0].id]
     assert [i.overdue for i in queue] == [True, False]
     supervisor = StaffSession("u3", "boss", "主管", Role.SUPERVISOR, None)
-    assert [i.application.id for i in review.queue(container, supervisor, at=friday, overdue_only=True)] == [apps[1].id]
+    assert [i.application.id for i in container.reviews.queue(supervisor, at=friday, overdue_only=True)] == [apps[1].id]
     with pytest.raises(ApplicationRefused):
-        review.queue(container, REVIEWER, at=friday, overdue_only=True)
+        container.reviews.queue(REVIEWER, at=friday, overdue_only=True)
 
 
 def test_reviewers_only_see_their_authorities(container: Container, face: ScriptedFaceVerifier) -> None:
     _number, account = _bound(container, compliant_photo=False, authority="510100", area="510104")
     _face_ok(container, account)
-    app = service.submit_photo(
-        container, account, id_photo("astronaut"), source=PhotoSource.CAMERA, idempotency_key="k", at=NOW
+    app = container.applications.submit_photo(
+        account, id_photo("astronaut"), source=PhotoSource.CAMERA, idempotency_key="k", at=NOW
     )
-    assert review.queue(container, REVIEWER, at=NOW) == []
+    assert container.reviews.queue(REVIEWER, at=NOW) == []
     with pytest.raises(ApplicationRefused):
-        review.decide(container, REVIEWER, app.id, Decision.APPROVE, at=NOW)
+        container.reviews.decide(REVIEWER, app.id, Decision.APPROVE, at=NOW)
     assert _rows(container, ElicenceRow) == []
 
 
@@ -363,14 +364,14 @@ def test_photo_change_keeps_the_old_elicence_until_the_new_one_is_issued(
 ) -> None:
     _number, account = _bound(container)
     _face_ok(container, account)
-    first = service.apply_with_stored_photo(container, account, idempotency_key="a", at=NOW)
-    change = service.submit_photo(
-        container, account, id_photo("astronaut"), source=PhotoSource.ALBUM, idempotency_key="b", at=NOW
+    first = container.applications.apply_with_stored_photo(account, idempotency_key="a", at=NOW)
+    change = container.applications.submit_photo(
+        account, id_photo("astronaut"), source=PhotoSource.ALBUM, idempotency_key="b", at=NOW
     )
     assert change.photo_change
     live = [e for e in _rows(container, ElicenceRow) if e.voided_at is None]
     assert [e.id for e in live] == [first.elicence_id]
-    review.decide(container, REVIEWER, change.id, Decision.APPROVE, at=NOW + timedelta(hours=1))
+    container.reviews.decide(REVIEWER, change.id, Decision.APPROVE, at=NOW + timedelta(hours=1))
     live = [e for e in _rows(container, ElicenceRow) if e.voided_at is None]
     assert len(live) == 1 and live[0].id != first.elicence_id and live[0].photo_ref == change.photo_ref
 
@@ -385,7 +386,7 @@ def test_a_new_card_voids_the_elicence_and_tells_the_holder_to_reapply(
 
     number, account = _bound(container)
     _face_ok(container, account)
-    service.apply_with_stored_photo(container, account, idempotency_key="a", at=NOW)
+    container.applications.apply_with_stored_photo(account, idempotency_key="a", at=NOW)
     later = NOW + timedelta(days=1)
     with transaction(container.sessions) as s:
         if event == "classes":
@@ -405,12 +406,12 @@ def test_a_status_event_leaves_the_elicence_but_blocks_new_applications(
 ) -> None:
     number, account = _bound(container)
     _face_ok(container, account)
-    service.apply_with_stored_photo(container, account, idempotency_key="a", at=NOW)
+    container.applications.apply_with_stored_photo(account, idempotency_key="a", at=NOW)
     with transaction(container.sessions) as s:
         events.set_status(s, number, Status.SUSPENDED, actor="test", at=NOW)
     (e,) = _rows(container, ElicenceRow)
     assert e.voided_at is None
-    view = service.overview(container, account, at=NOW)
+    view = container.applications.overview(account, at=NOW)
     assert view.eligibility is not None and not view.eligibility.eligible
     assert view.licence is not None and Status.SUSPENDED in view.licence.statuses
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import structlog
 from fastapi.testclient import TestClient
 
-from edl.accounts import OtpPolicy, TooManyCodesForClient, request_sign_in_code
+from edl.accounts import OtpPolicy, TooManyCodesForClient
 from edl.bootstrap import Container
 from edl.db.models import AccountRow, AuditRow, OtpChallengeRow, WebSessionRow
 from tests.auth_helpers import Clock, app_with_probes, csrf_of, last_code, sign_in_holder, sms_inbox
@@ -253,8 +253,8 @@ def test_codes_per_client_address_are_limited_per_hour(container: Container, clo
         _, refused = ask_code(c, "13900000009")
     assert refused.status_code == 429 and "此网络获取验证码次数过多" in refused.text
     with pytest.raises(TooManyCodesForClient):
-        request_sign_in_code(container, "13900000008", client="203.0.113.7", at=clock())
-    request_sign_in_code(container, "13900000008", client="198.51.100.1", at=clock())  # another address is fine
+        container.holder_sign_in.request_code("13900000008", client="203.0.113.7", at=clock())
+    container.holder_sign_in.request_code("13900000008", client="198.51.100.1", at=clock())  # another address is fine
     with container.sessions() as s:
         per_client = dict(
             s.execute(sa.select(OtpChallengeRow.client, sa.func.count()).group_by(OtpChallengeRow.client)).all()

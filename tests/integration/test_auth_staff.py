@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from edl.accounts import list_staff_users, sign_in_staff
 from edl.accounts.passwords import password_matches
 from edl.bootstrap import Container
-from edl.cli_staff import staff_app
+from edl.cli.staff import staff_app
 from edl.db.models import AuditRow, StaffUserRow, WebSessionRow
 from tests.auth_helpers import (
     TEST_STAFF_PASSWORD,

@@ -10,7 +10,6 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from edl.applications import service
 from edl.applications.errors import ApplicationRefused
 from edl.bootstrap import Container
 from edl.db.models import AccountRow, AuditRow, LicenceRow, OutboxRow
@@ -59,7 +58,7 @@ def test_the_holder_unbinds_and_the_licence_may_be_bound_again(client: TestClien
     _new_registered_mobile(container, number)
     with pytest.raises(ApplicationRefused) as refused:
         newcomer = seed_account(container, NOW, mobile=NEW_MOBILE)
-        service.bind_licence(container, newcomer, number, "张三", capture(container, newcomer, "bind"), at=NOW)
+        container.face_checks.bind_licence(newcomer, number, "张三", capture(container, newcomer, "bind"), at=NOW)
     assert refused.value.code == "bound_elsewhere", "bound to one account: no other may bind it"
 
     account = sign_in_holder(client, container, mobile="13900000001")
@@ -99,8 +98,8 @@ def test_a_supervisor_releases_a_binding_in_scope_audited_and_the_new_number_bin
     assert _audit(container, "release_binding") == [("staff:sup1", "ok")]
     assert any("交警部门已解除" in t for t in _texts(container))
     newcomer = seed_account(container, NOW, mobile=NEW_MOBILE)
-    assert service.bind_licence(
-        container, newcomer, number, "张三", capture(container, newcomer, "bind", at=NOW), at=NOW
+    assert container.face_checks.bind_licence(
+        newcomer, number, "张三", capture(container, newcomer, "bind", at=NOW), at=NOW
     ).passed
 
 

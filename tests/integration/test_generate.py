@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from edl.bootstrap import Container
-from edl.cli_registry import registry_app
+from edl.cli.registry import registry_app
 from edl.db.models import LicenceRow
 from edl.registry.generator import generate
 from edl.registry.importer import import_file
@@ -22,9 +22,11 @@ pytestmark = pytest.mark.integration
 def test_generated_file_imports_with_no_rejects(container: Container, tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     generate(path, 1500, seed=4, as_of=date.today())
-    report = import_file(container, path, tmp_path / "rejects.csv", "test", batch_size=400)
+    report = import_file(
+        container.engine, path, tmp_path / "rejects.csv", "test", batch_size=400, clock=container.clock
+    )
     assert (report.inserted, report.rejected) == (1500, 0)
-    again = import_file(container, path, tmp_path / "rejects.csv", "test")
+    again = import_file(container.engine, path, tmp_path / "rejects.csv", "test", clock=container.clock)
     assert (again.unchanged, again.updated) == (1500, 0)
 
 

@@ -24,7 +24,9 @@ pytestmark = pytest.mark.integration
 
 
 def run(container: Container, path: Path, **kwargs: object) -> ImportReport:
-    return import_file(container, path, path.with_suffix(".rejects.csv"), "test", **kwargs)  # type: ignore[arg-type]
+    return import_file(
+        container.engine, path, path.with_suffix(".rejects.csv"), "test", **kwargs, clock=container.clock
+    )  # type: ignore[arg-type]
 
 
 def rejects(path: Path) -> list[tuple[int, str]]:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from edl.bootstrap import Container
-from edl.cli_registry import registry_app
+from edl.cli.registry import registry_app
 from edl.db.models import LicenceRow
 from tests.unit.registry.factories import row, rows, write_csv
 

@@ -18,7 +18,7 @@ from edl.db.models import AccountRow, NotificationRow, PushSubscriptionRow
 from edl.notifications.inbox import Message, notify, unread_count
 from edl.notifications.push import WebPushNotifier
 from edl.web import create_app
-from edl.web.routes.inbox import badge_text, unread_badge_count
+from edl.web.routes.holder_pages import badge_text, unread_badge_count
 from tests.auth_helpers import sign_in_holder
 from tests.integration.test_push import Browser, PushService, b64url, push_service  # noqa: F401 - the fixture
 
@@ -34,9 +34,10 @@ def message(n: int, link: str | None = "/app/applications") -> Message:
 
 def write(container: Container, account_id: str, msg: Message, *, minutes: int = 0) -> int:
     with container.sessions.begin() as session:
-        row = notify(session, account_id, msg, at=NOW + timedelta(minutes=minutes))
-        session.flush()
-        return row.id
+        notify(session, account_id, msg, at=NOW + timedelta(minutes=minutes))
+        newest = session.scalar(select(func.max(NotificationRow.id)).where(NotificationRow.account_id == account_id))
+        assert newest is not None
+        return newest
 
 
 def unread(container: Container, account_id: str) -> int:

@@ -43,7 +43,7 @@ def _elicences(container: Container) -> list[ElicenceRow]:
 
 def test_issued_elicence_verifies_under_the_authority_root(issuing: Container) -> None:
     n = _insert(issuing, name="欧阳娜娜")
-    issued = issue_elicence(issuing, n, actor="test")
+    issued = issue_elicence(issuing.sessions, issuing.issuer, n, actor="test", at=issuing.clock())
     result = verify_mdoc(issued.device_response, [issuing.authority.root_certificate()], at=NOW + timedelta(hours=1))
     assert result.valid, result.errors
     mdl = result.claims[MDL_NS]
@@ -59,7 +59,7 @@ def test_issued_elicence_verifies_under_the_authority_root(issuing: Container) -
 
 
 def test_mso_validity_is_short_and_enforced(issuing: Container) -> None:
-    issued = issue_elicence(issuing, _insert(issuing), actor="test")
+    issued = issue_elicence(issuing.sessions, issuing.issuer, _insert(issuing), actor="test", at=issuing.clock())
     assert issued.valid_until - issued.valid_from == timedelta(hours=72)
     late = verify_mdoc(
         issued.issuer_signed, [issuing.authority.root_certificate()], at=issued.valid_until + timedelta(seconds=1)
@@ -71,7 +71,7 @@ def test_mso_validity_is_short_and_enforced(issuing: Container) -> None:
 def test_ineligible_licence_is_refused_with_reason_and_nothing_is_written(issuing: Container, status: Status) -> None:
     n = _insert(issuing, statuses=frozenset({status}))
     with pytest.raises(IssuanceRefused, match=status.info.name_zh):
-        issue_elicence(issuing, n, actor="test")
+        issue_elicence(issuing.sessions, issuing.issuer, n, actor="test", at=issuing.clock())
     assert _elicences(issuing) == []
 
 
@@ -80,23 +80,25 @@ def test_expired_licence_is_refused(issuing: Container) -> None:
 
     n = _insert(issuing, term=ValidityTerm.SIX_YEARS, valid_from=date(2019, 1, 1))
     with pytest.raises(IssuanceRefused, match="过期"):
-        issue_elicence(issuing, n, actor="test")
+        issue_elicence(issuing.sessions, issuing.issuer, n, actor="test", at=issuing.clock())
 
 
 def test_licence_without_stored_photo_is_refused(issuing: Container) -> None:
     with pytest.raises(IssuanceRefused, match="照片"):
-        issue_elicence(issuing, _insert(issuing, photo=False), actor="test")
+        issue_elicence(
+            issuing.sessions, issuing.issuer, _insert(issuing, photo=False), actor="test", at=issuing.clock()
+        )
 
 
 def test_unknown_licence_is_refused(issuing: Container) -> None:
     with pytest.raises(IssuanceRefused, match="no licence"):
-        issue_elicence(issuing, "11010519491231002X", actor="test")
+        issue_elicence(issuing.sessions, issuing.issuer, "11010519491231002X", actor="test", at=issuing.clock())
 
 
 def test_reissue_voids_the_previous_elicence(issuing: Container) -> None:
     n = _insert(issuing)
-    first = issue_elicence(issuing, n, actor="test")
-    second = issue_elicence(issuing, n, actor="test")
+    first = issue_elicence(issuing.sessions, issuing.issuer, n, actor="test", at=issuing.clock())
+    second = issue_elicence(issuing.sessions, issuing.issuer, n, actor="test", at=issuing.clock())
     rows = {r.id: r for r in _elicences(issuing)}
     assert rows[first.elicence_id].void_reason == "reissued"
     assert rows[second.elicence_id].voided_at is None
@@ -111,7 +113,7 @@ def test_a_class_change_voids_the_elicence_and_a_status_change_does_not(issuing:
     from edl.registry.events import change_classes, set_status
 
     n = _insert(issuing)
-    issue_elicence(issuing, n, actor="test")
+    issue_elicence(issuing.sessions, issuing.issuer, n, actor="test", at=issuing.clock())
     with transaction(issuing.sessions) as s:
         set_status(s, n, Status.SUSPENDED, actor="test", at=NOW)
     assert _live(issuing) == [(n, None)]  # shown at once on the pages, but the e-licence stays
@@ -126,15 +128,19 @@ def test_a_reimport_that_renews_the_licence_voids_its_elicence(issuing: Containe
     from edl.registry.importer import import_file
     from tests.unit.registry.factories import row, write_csv
 
-    import_file(issuing, write_csv(tmp_path / "a.csv", [row(0), row(1)]), tmp_path / "r.csv", "test")
+    import_file(
+        issuing.engine, write_csv(tmp_path / "a.csv", [row(0), row(1)]), tmp_path / "r.csv", "test", clock=issuing.clock
+    )
     with transaction(issuing.sessions) as s:
         for number in (row(0)["number"], row(1)["number"]):
             s.execute(sa.update(LicenceRow).where(LicenceRow.number == number).values(photo_ref=_photo(issuing)))
     for number in (row(0)["number"], row(1)["number"]):
-        issue_elicence(issuing, number, actor="test")
+        issue_elicence(issuing.sessions, issuing.issuer, number, actor="test", at=issuing.clock())
     renewed = row(0, valid_from="2026-06-01", valid_until="2036-06-01", photo_sha256=_photo(issuing))
     same = row(1, photo_sha256=_photo(issuing))
-    import_file(issuing, write_csv(tmp_path / "b.csv", [renewed, same]), tmp_path / "r.csv", "test")
+    import_file(
+        issuing.engine, write_csv(tmp_path / "b.csv", [renewed, same]), tmp_path / "r.csv", "test", clock=issuing.clock
+    )
     voided = {e.licence_number: e.void_reason for e in _elicences(issuing) if e.voided_at is not None}
     assert voided == {row(0)["number"]: "renewed"}
 

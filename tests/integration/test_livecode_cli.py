@@ -14,12 +14,11 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from edl.bootstrap import Container
-from edl.cli_code import credential_code
-from edl.cli_keys import verify_command
+from edl.cli.credential import credential_code
+from edl.cli.verify import verify_command
 from edl.db.session import transaction
 from edl.domain import Status
 from edl.issuance.elicences import issue_elicence
-from edl.issuance.status import current_token
 from edl.registry.events import set_status
 from tests.workflow import seed_licence
 
@@ -36,7 +35,7 @@ def world(container: Container, tmp_path: Path) -> dict[str, Any]:
     container.clock = lambda: now
     container.authority.init(at=now - timedelta(days=1))
     number = seed_licence(container, now)
-    elicence = issue_elicence(container, number, actor="test", at=now)
+    elicence = issue_elicence(container.sessions, container.issuer, number, actor="test", at=now)
     exported = container.authority.export_trust(tmp_path / "trust")
     return {"now": now, "number": number, "elicence_id": elicence.elicence_id, "root": exported.root}
 
@@ -87,12 +86,12 @@ def test_status_list_gives_valid_then_suspended_after_a_registry_change(
 ) -> None:
     text = make(container, world["number"])
     listed = tmp_path / "status.cwt"
-    listed.write_bytes(current_token(container, at=world["now"]))
+    listed.write_bytes(container.status_list.current_token(at=world["now"]))
     code, out = verify(container, world, "--qr", text, "--status-list", str(listed), "--purpose", "police")
     assert (code, out["status"], out["warnings"]) == (0, "valid", [])
     with transaction(container.sessions) as s:
         set_status(s, world["number"], Status.SUSPENDED, actor="test", at=world["now"] + timedelta(seconds=1))
-    listed.write_bytes(current_token(container, at=world["now"] + timedelta(seconds=2)))
+    listed.write_bytes(container.status_list.current_token(at=world["now"] + timedelta(seconds=2)))
     code, out = verify(container, world, "--qr", text, "--status-list", str(listed))
     assert (code, out["status"]) == (1, "suspended")
     assert {e["code"] for e in out["errors"]} == {"status_suspended"}

@@ -26,7 +26,7 @@ from edl.issuance.livecodes import make_live_code
 from edl.registry.events import set_status
 from edl.registry.importer import import_file
 from edl.registry.portraits import render_portrait
-from edl.verification.parties import clear_auth_cache, register_party, revoke_party
+from edl.verification.parties import register_party, revoke_party
 from edl.verification.purposes import FIELDS, RULES, Purpose
 from edl.verification.ratelimit import MemoryRateLimiter
 from edl.web import create_app
@@ -54,7 +54,6 @@ def ready(container: Container) -> Container:
     clock = Clock(NOW)
     container.clock = clock
     container.rate_limiter = MemoryRateLimiter()
-    clear_auth_cache()
     return container
 
 
@@ -72,7 +71,7 @@ def set_clock(container: Container, at: datetime) -> None:
 
 def import_rows(container: Container, tmp_path: Path, *records: dict[str, str]) -> None:
     path = write_csv(tmp_path / f"{uuid.uuid4().hex}.csv", records)
-    report = import_file(container, path, path.with_suffix(".rejects.csv"), "test")
+    report = import_file(container.engine, path, path.with_suffix(".rejects.csv"), "test", clock=container.clock)
     assert report.rejected == 0, path.with_suffix(".rejects.csv").read_text(encoding="utf-8")
 
 
@@ -88,19 +87,19 @@ def seeded(container: Container, tmp_path: Path, n: int = 0, **overrides: str) -
     import_rows(container, tmp_path, record)
     with transaction(container.sessions) as s:
         s.add(RecordRow(licence_number=record["number"], on=NOW.date(), kind="offence", description="闯红灯", points=6))
-    issued = issue_elicence(container, record["number"], actor="test", at=NOW)
+    issued = issue_elicence(container.sessions, container.issuer, record["number"], actor="test", at=NOW)
     return record["number"], issued.elicence_id
 
 
 def live_code(container: Container, number: str, at: datetime = NOW) -> str:
     with transaction(container.sessions) as s:
-        return make_live_code(s, container, number, at=at).text
+        return make_live_code(s, container.code_maker, number, at=at).text
 
 
 def live_barcode(container: Container, number: str, at: datetime = NOW) -> str:
     """The number under the barcode of a page made at `at` (with the live code)."""
     with transaction(container.sessions) as s:
-        return make_live_code(s, container, number, at=at).barcode
+        return make_live_code(s, container.code_maker, number, at=at).barcode
 
 
 def party_key(
@@ -200,7 +199,9 @@ def test_a_voided_elicence_is_revoked(ready: Container, client: TestClient, tmp_
     number, first_id = seeded(ready, tmp_path)
     _, key = party_key(ready, Purpose.RENTAL)
     old_code = live_code(ready, number)
-    issue_elicence(ready, number, actor="test", at=NOW + timedelta(seconds=10))  # re-issued: the old one is void
+    issue_elicence(
+        ready.sessions, ready.issuer, number, actor="test", at=NOW + timedelta(seconds=10)
+    )  # re-issued: the old one is void
     answer = post(client, key, {"code": old_code}).json()
     assert (answer["valid"], answer["status"]) == (False, "revoked")
     assert answer["registry_status"]["elicence_voided"] is True
@@ -373,7 +374,7 @@ def test_a_revoked_key_is_refused(ready: Container, client: TestClient, tmp_path
     party_id, key = party_key(ready, Purpose.RENTAL)
     assert post(client, key, {"barcode": barcode}).status_code == 200  # now cached by this process
     with transaction(ready.sessions) as s:
-        revoke_party(s, party_id, actor="test", at=NOW)
+        revoke_party(s, party_id, keys=ready.party_keys, actor="test", at=NOW)
     r = post(client, key, {"barcode": barcode})
     assert r.status_code == 401 and r.json()["error"] == "invalid_key"
     assert len(log_rows(ready)) == 1
@@ -391,7 +392,7 @@ def test_a_key_revoked_in_another_process_is_refused_once_its_cache_entry_lapses
             sa.text("UPDATE relying_parties SET revoked_at = :at, revoked_by = 'other' WHERE id = :id"),
             {"at": NOW, "id": party_id},
         )
-    clear_auth_cache()  # what AUTH_CACHE_SECONDS of waiting does
+    ready.party_keys.clear()  # what AUTH_CACHE_SECONDS of waiting does
     assert post(client, key, {"barcode": barcode}).status_code == 401
 
 
@@ -511,9 +512,7 @@ def test_a_verification_costs_one_select_and_one_insert_and_nothing_else(
 def test_the_verification_engine_on_postgresql_commits_asynchronously_in_autocommit(ready: Container) -> None:
     if ready.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only: SQLite writes the log row in the read's transaction")
-    from edl.verification.online import verification_engine
-
-    engine = verification_engine(ready)
+    engine = ready.online_verifier.verification_engine()
     assert engine is not ready.engine and isinstance(engine.pool, sa.QueuePool)
     assert engine.pool.size() == ready.settings.verification_pool_size
     with engine.connect() as conn:
@@ -522,7 +521,7 @@ def test_the_verification_engine_on_postgresql_commits_asynchronously_in_autocom
     with ready.engine.connect() as conn:  # registry writes keep the server's durable default
         assert conn.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "on"
     ready.engine.dispose()  # Container.dispose: the verification engines go with the main one
-    assert verification_engine(ready) is not engine
+    assert ready.online_verifier.verification_engine() is not engine
 
 
 def test_access_lines_of_successful_api_calls_can_be_sampled_but_refusals_are_always_logged(

@@ -12,8 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from edl.accounts.sms import WEBHOOK_KEY_NAME
-from edl.accounts.times import as_utc
-from edl.applications import service
+from edl.applications.errors import ApplicationRefused
 from edl.bootstrap import Container
 from edl.db.models import LicenceRow, OutboxRow
 from edl.domain import VehicleClass
@@ -60,7 +59,7 @@ def _outbox(container: Container) -> list[OutboxRow]:
 def _bound_with_face_check(container: Container) -> tuple[str, str]:
     number = seed_licence(container, NOW)
     account = seed_account(container, NOW, mobile=REGISTERED_MOBILE)
-    service.bind_licence(container, account, number, "张三", capture(container, account, "bind", at=NOW), at=NOW)
+    container.face_checks.bind_licence(account, number, "张三", capture(container, account, "bind", at=NOW), at=NOW)
     return number, account
 
 
@@ -78,8 +77,8 @@ def test_binding_texts_the_registered_mobile_through_the_gateway(container: Cont
 
 def test_issuance_texts_the_registered_mobile(container: Container, gateway: Gateway) -> None:
     _number, account = _bound_with_face_check(container)
-    assert service.authenticate(container, account, capture(container, account, at=NOW), at=NOW).passed
-    service.apply_with_stored_photo(container, account, idempotency_key="k1", at=NOW)
+    assert container.face_checks.authenticate(account, capture(container, account, at=NOW), at=NOW).passed
+    container.applications.apply_with_stored_photo(account, idempotency_key="k1", at=NOW)
     container.outbox_worker().run_once()
     texts = [m["text"] for m in gateway.received]
     assert any("电子驾驶证已签发" in t for t in texts), texts
@@ -96,7 +95,7 @@ def test_a_gateway_error_is_retried_with_backoff_until_delivered(
     assert worker.run_once().failed == 1
     (row,) = _outbox(container)
     assert row.delivered_at is None and row.attempts == 1 and "503" in (row.last_error or "")
-    assert as_utc(row.next_attempt_at) == NOW + backoff(1)
+    assert row.next_attempt_at == NOW + backoff(1)
     assert worker.run_once().failed == 0, "not due again before its backoff"
     clock.at = NOW + backoff(1)
     assert worker.run_once().failed == 1
@@ -116,8 +115,10 @@ def test_a_rolled_back_change_sends_nothing(container: Container, gateway: Gatew
     # and a refused binding (another number signed in) rolls back: no notice either
     number = seed_licence(container, NOW)
     stranger = seed_account(container, NOW, mobile="13900000077")
-    with pytest.raises(service.ApplicationRefused):
-        service.bind_licence(container, stranger, number, "张三", capture(container, stranger, "bind", at=NOW), at=NOW)
+    with pytest.raises(ApplicationRefused):
+        container.face_checks.bind_licence(
+            stranger, number, "张三", capture(container, stranger, "bind", at=NOW), at=NOW
+        )
     assert _outbox(container) == []
     assert container.outbox_worker().run_once().delivered == 0
     assert gateway.received == []
@@ -144,8 +145,8 @@ def test_an_inbox_message_is_pushed_by_the_worker(
     account = make_account(container)
     add_subscription(container, account, push_service.endpoint("a"), Browser())
     _number, bound = _bound_with_face_check(container)
-    assert service.authenticate(container, bound, capture(container, bound, at=NOW), at=NOW).passed
-    service.apply_with_stored_photo(container, bound, idempotency_key="k1", at=NOW)
+    assert container.face_checks.authenticate(bound, capture(container, bound, at=NOW), at=NOW).passed
+    container.applications.apply_with_stored_photo(bound, idempotency_key="k1", at=NOW)
     add_subscription(container, bound, push_service.endpoint("b"), Browser())
     assert push_service.received == []
     container.outbox_worker().run_once()
@@ -161,8 +162,8 @@ def test_a_void_by_a_registry_event_reaches_the_browser(
 ) -> None:
     """Voids made by `edl licence …` (events) only reached the inbox before; now their push is in the outbox."""
     number, account = _bound_with_face_check(container)
-    assert service.authenticate(container, account, capture(container, account, at=NOW), at=NOW).passed
-    service.apply_with_stored_photo(container, account, idempotency_key="k1", at=NOW)
+    assert container.face_checks.authenticate(account, capture(container, account, at=NOW), at=NOW).passed
+    container.applications.apply_with_stored_photo(account, idempotency_key="k1", at=NOW)
     container.outbox_worker().run_once()
     add_subscription(container, account, push_service.endpoint("v"), Browser())
     with container.sessions.begin() as s:
@@ -184,16 +185,20 @@ def test_a_void_by_an_import_reaches_the_browser_and_a_mobile_column_is_kept(
 
     photo = container.photos.put(render_portrait(7, "x"))
     first = row(0, photo_sha256=photo, mobile="+86 138-0013-8000")
-    import_file(container, write_csv(tmp_path / "a.csv", [first]), tmp_path / "r.csv", "test")
+    import_file(
+        container.engine, write_csv(tmp_path / "a.csv", [first]), tmp_path / "r.csv", "test", clock=container.clock
+    )
     number = first["number"]
     with container.sessions() as s:
         assert s.get(LicenceRow, number).mobile == REGISTERED_MOBILE  # type: ignore[union-attr]
     account = seed_account(container, NOW, number=number)
-    issue_elicence(container, number, actor="test", at=NOW)
+    issue_elicence(container.sessions, container.issuer, number, actor="test", at=NOW)
     add_subscription(container, account, push_service.endpoint("imp"), Browser())
     container.outbox_worker().run_once()  # the issuance SMS (LogSmsSender here)
     renewed = row(0, valid_from="2026-06-01", valid_until="2036-06-01", photo_sha256=photo, mobile=REGISTERED_MOBILE)
-    import_file(container, write_csv(tmp_path / "b.csv", [renewed]), tmp_path / "r.csv", "test")
+    import_file(
+        container.engine, write_csv(tmp_path / "b.csv", [renewed]), tmp_path / "r.csv", "test", clock=container.clock
+    )
     pushes = [r for r in _outbox(container) if r.kind == "push"]
     assert len(pushes) == 1 and pushes[0].recipient == account and pushes[0].delivered_at is None
     container.outbox_worker().run_once()
@@ -204,7 +209,7 @@ def test_edl_worker_once_delivers_what_is_due_through_the_gateway(container: Con
     import typer
     from typer.testing import CliRunner
 
-    from edl.cli_serve import worker
+    from edl.cli.worker import worker
 
     with container.sessions.begin() as s:
         enqueue_sms(s, REGISTERED_MOBILE, "来自 edl worker / from edl worker", at=NOW)

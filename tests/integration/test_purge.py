@@ -17,7 +17,7 @@ from edl.accounts.otp import issue_code
 from edl.accounts.purge import purge_expired
 from edl.accounts.sessions import SessionKind, live_session, open_session, revoke_session, token_hash
 from edl.bootstrap import Container
-from edl.cli_accounts import accounts_app
+from edl.cli.accounts import accounts_app
 from edl.db.models import LivenessChallengeRow, OtpChallengeRow, WebSessionRow
 from edl.db.session import transaction
 from edl.web import create_app

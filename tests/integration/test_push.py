@@ -185,9 +185,10 @@ def make_account(container: Container, *, lang: str = "zh", mobile: str | None =
 
 def write_notification(container: Container, account_id: str, message: Message = ISSUED) -> int:
     with container.sessions.begin() as session:
-        row = notify(session, account_id, message, at=NOW)
-        session.flush()
-        return row.id
+        notify(session, account_id, message, at=NOW)
+        newest = session.scalar(select(func.max(NotificationRow.id)).where(NotificationRow.account_id == account_id))
+        assert newest is not None
+        return newest
 
 
 def add_subscription(container: Container, account_id: str, endpoint: str, browser: Browser) -> None:

@@ -15,15 +15,13 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from edl.bootstrap import Container
-from edl.cli_relying import relying_app
+from edl.cli.relying_party import relying_app
 from edl.db.models import AuditRow, RelyingPartyRow
 from edl.db.session import transaction
 from edl.verification.parties import (
     AUTH_CACHE_SECONDS,
     KEY_LENGTH,
     PartyRefused,
-    authenticate,
-    clear_auth_cache,
     list_parties,
     register_party,
     revoke_party,
@@ -42,7 +40,6 @@ KEY_RE = re.compile(r"edl_rp_[A-Za-z0-9_-]{43}")
 @pytest.fixture
 def ready(container: Container) -> Container:
     prepare(container, NOW)
-    clear_auth_cache()
     return container
 
 
@@ -80,7 +77,7 @@ def test_a_registered_key_is_stored_only_as_its_hash_and_authenticates(ready: Co
     (row,) = party_rows(ready)
     assert row.key_hash == hashlib.sha256(key.encode()).hexdigest()
     assert key not in repr(vars(row)) and key.startswith(row.key_prefix) and len(row.key_prefix) < len(key) // 2
-    party = authenticate(ready.sessions, key, at=NOW)
+    party = ready.party_keys.authenticate(key, at=NOW)
     assert party is not None and party.id == party_id and party.purpose is Purpose.EMPLOYER
     assert party.rate_per_minute == 30 and Field.POINTS in party.fields and Field.ADDRESS not in party.fields
 
@@ -89,20 +86,20 @@ def test_keys_are_unique_and_a_wrong_key_authenticates_nothing(ready: Container)
     _, one = register(ready)
     _, two = register(ready, name="another")
     assert one != two
-    assert authenticate(ready.sessions, one[:-1] + ("A" if one[-1] != "A" else "B"), at=NOW) is None
-    assert authenticate(ready.sessions, "", at=NOW) is None
-    assert authenticate(ready.sessions, one + "x", at=NOW) is None
+    assert ready.party_keys.authenticate(one[:-1] + ("A" if one[-1] != "A" else "B"), at=NOW) is None
+    assert ready.party_keys.authenticate("", at=NOW) is None
+    assert ready.party_keys.authenticate(one + "x", at=NOW) is None
 
 
 def test_a_revoked_key_no_longer_authenticates_even_when_it_was_cached(ready: Container) -> None:
     party_id, key = register(ready)
-    assert authenticate(ready.sessions, key, at=NOW) is not None
+    assert ready.party_keys.authenticate(key, at=NOW) is not None
     with transaction(ready.sessions) as s:
-        record = revoke_party(s, party_id, actor="admin", at=NOW + timedelta(minutes=1))
+        record = revoke_party(s, party_id, keys=ready.party_keys, actor="admin", at=NOW + timedelta(minutes=1))
     assert record.revoked_at is not None and record.revoked_by == "admin"
-    assert authenticate(ready.sessions, key, at=NOW + timedelta(minutes=2)) is None
+    assert ready.party_keys.authenticate(key, at=NOW + timedelta(minutes=2)) is None
     with pytest.raises(PartyRefused, match="already revoked"), transaction(ready.sessions) as s:
-        revoke_party(s, party_id, actor="admin", at=NOW)
+        revoke_party(s, party_id, keys=ready.party_keys, actor="admin", at=NOW)
 
 
 def test_the_auth_cache_is_short(ready: Container) -> None:
@@ -136,7 +133,7 @@ def test_a_bad_name_is_refused(ready: Container, name: str) -> None:
 def test_registration_and_revocation_are_audited_without_the_key(ready: Container) -> None:
     party_id, key = register(ready, Purpose.INSURER, fields=["name", "address"])
     with transaction(ready.sessions) as s:
-        revoke_party(s, party_id, actor="admin", at=NOW)
+        revoke_party(s, party_id, keys=ready.party_keys, actor="admin", at=NOW)
     added, revoked = party_audit(ready)
     assert (added.subject, added.detail["change"]) == (party_id, "relying_party_added")
     assert added.detail["purpose"] == "insurer"
@@ -149,7 +146,7 @@ def test_list_shows_active_parties_first(ready: Container) -> None:
     gone, _ = register(ready, name="gone")
     register(ready, name="kept")
     with transaction(ready.sessions) as s:
-        revoke_party(s, gone, actor="t", at=NOW)
+        revoke_party(s, gone, keys=ready.party_keys, actor="t", at=NOW)
     with ready.sessions() as s:
         assert [(p.name, p.active) for p in list_parties(s)] == [("kept", True), ("gone", False)]
         assert [p.name for p in list_parties(s, include_revoked=False)] == ["kept"]
@@ -185,7 +182,7 @@ def test_cli_add_prints_the_key_once_and_list_never_shows_it(ready: Container) -
     key = out.strip()
     assert KEY_RE.fullmatch(key), out
     assert "shown only this once" in err and key not in err
-    party = authenticate(ready.sessions, key, at=datetime.now(UTC))
+    party = ready.party_keys.authenticate(key, at=datetime.now(UTC))
     assert party is not None and party.fields == (Field.NAME, Field.ADDRESS, Field.STATUS)
     assert party.rate_per_minute == 90 and party.scope.codes == frozenset({"370000"})
     code, out, err = invoke(ready, "list")
@@ -197,13 +194,13 @@ def test_cli_add_prints_the_key_once_and_list_never_shows_it(ready: Container) -
 def test_cli_revoke_refuses_the_key(ready: Container) -> None:
     _, out, _ = invoke(ready, "add", "desk", "--purpose", "rental", "--all-authorities")
     key = out.strip()
-    party = authenticate(ready.sessions, key, at=datetime.now(UTC))
+    party = ready.party_keys.authenticate(key, at=datetime.now(UTC))
     assert party is not None
     code, out, err = invoke(ready, "revoke", party.id)
     assert code == 0, err
     assert "revoked the key" in out
-    clear_auth_cache()
-    assert authenticate(ready.sessions, key, at=datetime.now(UTC)) is None
+    ready.party_keys.clear()
+    assert ready.party_keys.authenticate(key, at=datetime.now(UTC)) is None
     assert "revoked" in invoke(ready, "list")[1]
 
 
@@ -254,7 +251,7 @@ def test_admin_registers_a_party_and_sees_the_key_once(ready: Container, admin: 
     assert "no-store" in r.headers["cache-control"]
     keys = KEY_RE.findall(r.text)
     assert len(set(keys)) == 1
-    party = authenticate(ready.sessions, keys[0], at=NOW)
+    party = ready.party_keys.authenticate(keys[0], at=NOW)
     assert party is not None and party.name == "某某租车 前台" and party.purpose is Purpose.RENTAL
     listing = admin.get("/review/relying-parties")
     assert listing.status_code == 200 and "某某租车 前台" in listing.text
@@ -270,7 +267,7 @@ def party_audit_by(container: Container, actor: str) -> list[AuditRow]:
 def test_admin_configures_an_insurers_fields(ready: Container, admin: TestClient) -> None:
     r = add_form(admin, name="保险", purpose="insurer", fields=["name", "address"], rate="120")
     key = KEY_RE.findall(r.text)[0]
-    party = authenticate(ready.sessions, key, at=NOW)
+    party = ready.party_keys.authenticate(key, at=NOW)
     assert party is not None and party.fields == (Field.NAME, Field.ADDRESS, Field.STATUS)
     assert party.rate_per_minute == 120
 
@@ -298,8 +295,8 @@ def test_admin_revokes_a_party(ready: Container, admin: TestClient) -> None:
     party_id, key = register(ready)
     r = admin.post(f"/review/relying-parties/{party_id}/revoke", data={"csrf": csrf_of(admin, "/review")})
     assert r.status_code == 303
-    clear_auth_cache()
-    assert authenticate(ready.sessions, key, at=NOW + timedelta(minutes=1)) is None
+    ready.party_keys.clear()
+    assert ready.party_keys.authenticate(key, at=NOW + timedelta(minutes=1)) is None
     assert "已吊销" in admin.get("/review/relying-parties").text
     again = admin.post(f"/review/relying-parties/{party_id}/revoke", data={"csrf": csrf_of(admin, "/review")})
     assert again.status_code == 400

@@ -13,7 +13,6 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from edl.applications import review, service
 from edl.applications.errors import AlreadyDecided
 from edl.bootstrap import Container
 from edl.db.models import ApplicationRow, AuditRow, ElicenceRow, NotificationRow
@@ -52,9 +51,9 @@ def pending(container: Container, name: str, *, hours_ago: float = 1, authority:
     area = "120101" if authority == TIANJIN else "510104"
     number = seed_licence(container, at, name=name, sequence=next(_sequence), area=area, authority=authority)
     account = seed_account(container, at, number=number)
-    assert service.authenticate(container, account, capture(container, account, at=at), at=at).passed
-    return service.submit_photo(
-        container, account, id_photo(), source=PhotoSource.CAMERA, idempotency_key=uuid.uuid4().hex, at=at
+    assert container.face_checks.authenticate(account, capture(container, account, at=at), at=at).passed
+    return container.applications.submit_photo(
+        account, id_photo(), source=PhotoSource.CAMERA, idempotency_key=uuid.uuid4().hex, at=at
     )
 
 
@@ -292,7 +291,7 @@ def test_two_reviewers_deciding_at_once_record_exactly_one_decision(ready: Conta
     def run(who: StaffSession, decision: Decision, reason: str | None) -> None:
         barrier.wait()
         try:
-            review.decide(ready, who, app.id, decision, reason_code=reason, at=NOW)
+            ready.reviews.decide(who, app.id, decision, reason_code=reason, at=NOW)
             outcomes.append(decision.value)
         except AlreadyDecided:
             outcomes.append("already_decided")

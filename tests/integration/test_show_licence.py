@@ -20,12 +20,11 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from edl.bootstrap import Container
-from edl.cli_render import credential_render
+from edl.cli.credential import credential_render
 from edl.credentials.barcode import BarcodeRefused
 from edl.credentials.livecode import CodeResult, verify_code
 from edl.db.models import ElicenceRow
 from edl.issuance.elicences import issue_elicence
-from edl.rendering import fonts
 from edl.web import create_app
 from tests.auth_helpers import sign_in_holder
 from tests.workflow import prepare, seed_account, seed_licence
@@ -46,7 +45,7 @@ def client(container: Container) -> Iterator[TestClient]:
 
 def _holder_with_elicence(client: TestClient, container: Container) -> tuple[str, str]:
     number = seed_licence(container, NOW, name="欧阳娜娜")
-    elicence = issue_elicence(container, number, actor="test", at=NOW)
+    elicence = issue_elicence(container.sessions, container.issuer, number, actor="test", at=NOW)
     seed_account(container, NOW, number=number, mobile=MOBILE)
     sign_in_holder(client, container, MOBILE)
     return number, elicence.elicence_id
@@ -191,7 +190,6 @@ def test_without_a_chinese_font_downloads_answer_503_with_the_reason(
     empty = tmp_path / "fonts.conf"
     empty.write_text(f"<fontconfig><cachedir>{tmp_path / 'fc'}</cachedir></fontconfig>", encoding="utf-8")
     monkeypatch.setenv("FONTCONFIG_FILE", str(empty))
-    fonts.clear_cache()
     try:
         for path in ("/app/licence/front.png", "/app/licence/secondary.png", "/app/licence.pdf"):
             r = client.get(path)
@@ -200,7 +198,6 @@ def test_without_a_chinese_font_downloads_answer_503_with_the_reason(
         assert client.get("/app/licence").status_code == 200, "the page itself needs no server font"
     finally:
         monkeypatch.delenv("FONTCONFIG_FILE")
-        fonts.clear_cache()
 
 
 # --- edl credential render --------------------------------------------------------------------------------------
@@ -215,7 +212,7 @@ def issued(container: Container) -> tuple[str, str]:
     now = datetime.now(UTC).replace(microsecond=0)  # the CLI signs with the real clock
     container.authority.init(at=now - timedelta(days=1))
     number = seed_licence(container, now)
-    return number, issue_elicence(container, number, actor="test", at=now).elicence_id
+    return number, issue_elicence(container.sessions, container.issuer, number, actor="test", at=now).elicence_id
 
 
 def invoke(container: Container, *args: str) -> tuple[int, str, str]:
@@ -288,11 +285,9 @@ def test_cli_refuses_without_a_chinese_font(
     empty = tmp_path / "fonts.conf"
     empty.write_text(f"<fontconfig><cachedir>{tmp_path / 'fc'}</cachedir></fontconfig>", encoding="utf-8")
     monkeypatch.setenv("FONTCONFIG_FILE", str(empty))
-    fonts.clear_cache()
     try:
         code, _, stderr = invoke(container, number, "--out", str(tmp_path / "x.png"))
     finally:
         monkeypatch.delenv("FONTCONFIG_FILE")
-        fonts.clear_cache()
-    assert code == 2 and "fonts-noto-cjk" in stderr
+        assert code == 2 and "fonts-noto-cjk" in stderr
     assert not (tmp_path / "x.png").exists()

@@ -18,7 +18,7 @@ from edl.domain.classes import parse_classes
 from edl.domain.credential_status import CredentialStatus
 from edl.issuance import status as status_publication
 from edl.issuance.elicences import issue_elicence
-from edl.issuance.status import current_token, mark_changed, status_list_uri
+from edl.issuance.status import mark_changed, status_list_uri
 from edl.registry import events
 from edl.registry.importer import import_file
 from edl.registry.portraits import render_portrait
@@ -36,7 +36,7 @@ def issuing(container: Container) -> Container:
 
 
 def _list(container: Container, at: datetime = NOW) -> StatusListResult:
-    token = current_token(container, at=at)
+    token = container.status_list.current_token(at=at)
     result = verify_status_list_token(
         token,
         [container.authority.root_certificate()],
@@ -63,8 +63,8 @@ def _row(container: Container) -> StatusListRow:
 
 def test_every_issuance_takes_a_fresh_index_and_the_replaced_one_is_revoked(issuing: Container) -> None:
     number = seed_licence(issuing, NOW)
-    first = issue_elicence(issuing, number, actor="test", at=NOW)
-    second = issue_elicence(issuing, number, actor="test", at=NOW + timedelta(minutes=1))
+    first = issue_elicence(issuing.sessions, issuing.issuer, number, actor="test", at=NOW)
+    second = issue_elicence(issuing.sessions, issuing.issuer, number, actor="test", at=NOW + timedelta(minutes=1))
     old, new = _index(issuing, first.elicence_id), _index(issuing, second.elicence_id)
     assert old != new and new > old
     listed = _list(issuing, NOW + timedelta(minutes=2))
@@ -74,7 +74,7 @@ def test_every_issuance_takes_a_fresh_index_and_the_replaced_one_is_revoked(issu
 
 def test_a_suspension_in_the_registry_shows_in_the_list_and_its_clearing_too(issuing: Container) -> None:
     number = seed_licence(issuing, NOW)
-    index = _index(issuing, issue_elicence(issuing, number, actor="test", at=NOW).elicence_id)
+    index = _index(issuing, issue_elicence(issuing.sessions, issuing.issuer, number, actor="test", at=NOW).elicence_id)
     assert _list(issuing).status_at(index) is CredentialStatus.VALID
     with transaction(issuing.sessions) as s:
         events.set_status(s, number, Status.SUSPENDED, actor="test", at=NOW)  # same instant: still a change
@@ -87,8 +87,12 @@ def test_a_suspension_in_the_registry_shows_in_the_list_and_its_clearing_too(iss
 def test_a_revoking_status_and_a_voiding_event_give_revoked(issuing: Container) -> None:
     revoked_no = seed_licence(issuing, NOW, sequence=201)
     voided_no = seed_licence(issuing, NOW, sequence=203)
-    revoked = _index(issuing, issue_elicence(issuing, revoked_no, actor="test", at=NOW).elicence_id)
-    voided = _index(issuing, issue_elicence(issuing, voided_no, actor="test", at=NOW).elicence_id)
+    revoked = _index(
+        issuing, issue_elicence(issuing.sessions, issuing.issuer, revoked_no, actor="test", at=NOW).elicence_id
+    )
+    voided = _index(
+        issuing, issue_elicence(issuing.sessions, issuing.issuer, voided_no, actor="test", at=NOW).elicence_id
+    )
     with transaction(issuing.sessions) as s:
         events.set_status(s, revoked_no, Status.REVOKED, actor="test", at=NOW)
         events.change_classes(s, voided_no, parse_classes("C1 D"), actor="test", at=NOW)
@@ -101,44 +105,54 @@ def test_a_reimport_with_status_zankou_suspends_the_elicence(issuing: Container,
     record = row(7)
     photo = issuing.photos.put(render_portrait(7, record["number"]))
     record |= {"photo_sha256": photo, "photo_compliant": "true"}
-    import_file(issuing, write_csv(tmp_path / "first.csv", [record]), tmp_path / "r1.csv", "test")
-    index = _index(issuing, issue_elicence(issuing, record["number"], actor="test", at=NOW).elicence_id)
+    import_file(
+        issuing.engine, write_csv(tmp_path / "first.csv", [record]), tmp_path / "r1.csv", "test", clock=issuing.clock
+    )
+    index = _index(
+        issuing, issue_elicence(issuing.sessions, issuing.issuer, record["number"], actor="test", at=NOW).elicence_id
+    )
     assert _list(issuing).status_at(index) is CredentialStatus.VALID
     changed_before = _row(issuing).changed_at
-    import_file(issuing, write_csv(tmp_path / "again.csv", [record | {"statuses": "D"}]), tmp_path / "r2.csv", "test")
+    import_file(
+        issuing.engine,
+        write_csv(tmp_path / "again.csv", [record | {"statuses": "D"}]),
+        tmp_path / "r2.csv",
+        "test",
+        clock=issuing.clock,
+    )
     assert _row(issuing).changed_at != changed_before
     assert _list(issuing).status_at(index) is CredentialStatus.SUSPENDED
 
 
 def test_an_unchanged_reimport_does_not_mark_a_change(issuing: Container, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "a.csv", [row(3)])
-    import_file(issuing, path, tmp_path / "r1.csv", "test")
-    current_token(issuing, at=NOW)
+    import_file(issuing.engine, path, tmp_path / "r1.csv", "test", clock=issuing.clock)
+    issuing.status_list.current_token(at=NOW)
     before = _row(issuing)
-    import_file(issuing, path, tmp_path / "r2.csv", "test")
+    import_file(issuing.engine, path, tmp_path / "r2.csv", "test", clock=issuing.clock)
     after = _row(issuing)
     assert after.changed_at == before.changed_at
-    assert current_token(issuing, at=NOW) == before.token
+    assert issuing.status_list.current_token(at=NOW) == before.token
 
 
 def test_the_token_is_stored_and_served_until_something_changes(issuing: Container) -> None:
     number = seed_licence(issuing, NOW)
-    issue_elicence(issuing, number, actor="test", at=NOW)
-    first = current_token(issuing, at=NOW)
-    assert current_token(issuing, at=NOW + timedelta(seconds=10)) == first  # stored, not re-signed
+    issue_elicence(issuing.sessions, issuing.issuer, number, actor="test", at=NOW)
+    first = issuing.status_list.current_token(at=NOW)
+    assert issuing.status_list.current_token(at=NOW + timedelta(seconds=10)) == first  # stored, not re-signed
     stored = _row(issuing)
     assert stored.token == first and stored.built_at is not None and stored.expires_at is not None
     with transaction(issuing.sessions) as s:
         mark_changed(s, at=NOW)
-    assert current_token(issuing, at=NOW + timedelta(seconds=10)) != first
+    assert issuing.status_list.current_token(at=NOW + timedelta(seconds=10)) != first
 
 
 def test_a_token_older_than_its_ttl_is_rebuilt(issuing: Container) -> None:
-    first = current_token(issuing, at=NOW)
+    first = issuing.status_list.current_token(at=NOW)
     ttl = issuing.settings.status_list_ttl_seconds
-    assert current_token(issuing, at=NOW + timedelta(seconds=ttl - 1)) == first
+    assert issuing.status_list.current_token(at=NOW + timedelta(seconds=ttl - 1)) == first
     later = NOW + timedelta(seconds=ttl)
-    rebuilt = current_token(issuing, at=later)
+    rebuilt = issuing.status_list.current_token(at=later)
     assert rebuilt != first
     assert _list(issuing, later).iat == later
 
@@ -156,7 +170,10 @@ def test_the_row_is_created_when_missing(issuing: Container) -> None:
 
 def test_the_list_covers_the_highest_index(issuing: Container) -> None:
     numbers = [seed_licence(issuing, NOW, sequence=301 + 2 * i) for i in range(5)]
-    indices = [_index(issuing, issue_elicence(issuing, n, actor="test", at=NOW).elicence_id) for n in numbers]
+    indices = [
+        _index(issuing, issue_elicence(issuing.sessions, issuing.issuer, n, actor="test", at=NOW).elicence_id)
+        for n in numbers
+    ]
     listed = _list(issuing)
     assert listed.size > max(indices)
     assert all(listed.status_at(i) is CredentialStatus.VALID for i in indices)
@@ -164,7 +181,7 @@ def test_the_list_covers_the_highest_index(issuing: Container) -> None:
 
 def test_a_change_during_a_build_is_not_lost(issuing: Container, monkeypatch: pytest.MonkeyPatch) -> None:
     number = seed_licence(issuing, NOW)
-    index = _index(issuing, issue_elicence(issuing, number, actor="test", at=NOW).elicence_id)
+    index = _index(issuing, issue_elicence(issuing.sessions, issuing.issuer, number, actor="test", at=NOW).elicence_id)
     later = NOW + timedelta(minutes=10)
     real = status_publication.build_list
     calls = {"n": 0}
@@ -179,7 +196,7 @@ def test_a_change_during_a_build_is_not_lost(issuing: Container, monkeypatch: py
 
     monkeypatch.setattr(status_publication, "build_list", build_then_change)
     root = [issuing.authority.root_certificate()]
-    stale = verify_status_list_token(current_token(issuing, at=later), root, at=later)
+    stale = verify_status_list_token(issuing.status_list.current_token(at=later), root, at=later)
     assert stale.status_at(index) is CredentialStatus.VALID  # (built before the change)
     assert _list(issuing, later).status_at(index) is CredentialStatus.SUSPENDED
     assert calls["n"] == 2
@@ -189,7 +206,7 @@ def test_the_route_serves_the_token_with_its_type_and_cache_lifetime(issuing: Co
     from edl.web.app import create_app
 
     number = seed_licence(issuing, NOW)
-    index = _index(issuing, issue_elicence(issuing, number, actor="test", at=NOW).elicence_id)
+    index = _index(issuing, issue_elicence(issuing.sessions, issuing.issuer, number, actor="test", at=NOW).elicence_id)
     with TestClient(create_app(issuing)) as client:
         response = client.get("/status-lists/1")
     assert response.status_code == 200

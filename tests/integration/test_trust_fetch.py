@@ -20,9 +20,10 @@ from cryptography.hazmat.primitives import serialization
 from typer.testing import CliRunner
 
 from edl.bootstrap import Container
-from edl.cli_trust import trust_fetch
+from edl.cli.trust import trust_fetch
 from edl.credentials.trustbundle import kid_of_der
-from edl.issuance.status import TRUST_PATH, status_list_uri
+from edl.issuance.bundle import TRUST_PATH
+from edl.issuance.status import status_list_uri
 from edl.pki import Authority
 
 pytestmark = pytest.mark.integration
@@ -169,18 +170,16 @@ def test_a_bundle_older_than_its_max_age_is_refused(container: Container, server
 def test_a_tampered_bundle_is_refused(
     container: Container, server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from edl.issuance import status as status_publication
-    from edl.web.routes import status as status_route
-
     out = tmp_path / "trust"
     _installed(container, server, out)
+    genuine = container.trust_bundle.current
 
-    def tampered(c: Container) -> bytes:
-        data = bytearray(status_publication.current_trust_bundle(c))
+    def tampered(*, at: datetime) -> bytes:
+        data = bytearray(genuine(at=at))
         data[len(data) // 2] ^= 0x01
         return bytes(data)
 
-    monkeypatch.setattr(status_route, "current_trust_bundle", tampered)
+    monkeypatch.setattr(container.trust_bundle, "current", tampered)
     _refused(server + TRUST_PATH, out)
 
 

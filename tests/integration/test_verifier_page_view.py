@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from edl.verification.purposes import FIELDS
 from edl.web.i18n import Lang, Translator
 from edl.web.presenters import Tone
-from edl.web.routes.verifier import field_views, result_view, split_scanned
+from edl.web.routes.verifier_scan import split_scanned
+from edl.web.routes.verifier_views import field_views, result_view
 
 ZH = Translator(Lang.ZH)
 EN = Translator(Lang.EN)

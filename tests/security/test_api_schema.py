@@ -37,10 +37,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from edl.bootstrap import Container, bootstrap
+from edl.cli.demo import prepare_demo
 from edl.config import Settings
 from edl.db.models import ElicenceRow, LicenceRow
 from edl.db.session import transaction
-from edl.demo import prepare_demo
 from edl.domain import Status
 from edl.issuance.elicences import issue_elicence
 from edl.issuance.livecodes import make_live_code
@@ -76,11 +76,11 @@ class LiveApi:
 
     def code(self, number: str) -> str:
         with transaction(self.container.sessions) as s:
-            return make_live_code(s, self.container, number, at=self.container.clock()).text
+            return make_live_code(s, self.container.code_maker, number, at=self.container.clock()).text
 
     def barcode(self, number: str) -> str:
         with transaction(self.container.sessions) as s:
-            return make_live_code(s, self.container, number, at=self.container.clock()).barcode
+            return make_live_code(s, self.container.code_maker, number, at=self.container.clock()).barcode
 
     def elicence_id(self, number: str) -> str:
         with self.container.sessions() as s:
@@ -124,7 +124,7 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
     numbers = _eligible(container, 3)
     assert len(numbers) == 3, "the demo data has too few eligible drivers"
     for number in numbers:
-        issue_elicence(container, number, actor="test", at=now)
+        issue_elicence(container.sessions, container.issuer, number, actor="test", at=now)
     with transaction(container.sessions) as s:
         set_status(s, numbers[1], Status.SUSPENDED, actor="test", at=now)
     with serving(container) as url:

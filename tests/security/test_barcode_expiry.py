@@ -18,7 +18,7 @@ from PIL import Image
 
 from edl.bootstrap import Container
 from edl.db.session import transaction
-from edl.registry.events import void_elicences
+from edl.issuance.voiding import void_elicence
 from edl.rendering import PageName, render_png
 from edl.rendering.service import load_card
 from edl.verification.purposes import Purpose
@@ -60,7 +60,16 @@ def refused_without_personal_data(answer: dict[str, object], code: str) -> None:
 def screenshot_barcode(container: Container, number: str) -> tuple[bytes, str]:
     """The barcode strip of the front page as the holder downloads it now (PNG, cropped below the QR code: a picture
     of the barcode alone), and the Code 128 read back from the whole page by zxing-cpp."""
-    page = Image.open(io.BytesIO(render_png(load_card(container, number, at=container.clock()).card, PageName.FRONT)))
+    page = Image.open(
+        io.BytesIO(
+            render_png(
+                load_card(
+                    container.sessions, container.code_maker, container.photos, number, at=container.clock()
+                ).card,
+                PageName.FRONT,
+            )
+        )
+    )
     formats = zxingcpp.BarcodeFormats([zxingcpp.BarcodeFormat.Code128])
     (found,) = zxingcpp.read_barcodes(page, formats=formats)
     scale = page.width / 600  # the page is drawn 600 units wide (edl.rendering.pages.WIDTH)
@@ -138,7 +147,7 @@ def test_a_voided_elicences_barcode_is_refused(ready: Container, client: TestCli
     _, key = party_key(ready, Purpose.POLICE)
     barcode = live_barcode(ready, number)
     with transaction(ready.sessions) as s:
-        assert void_elicences(s, number, "reissued", at=NOW, actor="test") == 1
+        assert void_elicence(s, number, "reissued", at=NOW, actor="test") == 1
     answer = post(client, key, {"barcode": barcode}).json()
     assert (answer["valid"], answer["status"], codes(answer)) == (False, "revoked", ["status_revoked"])
 

@@ -22,17 +22,17 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from typer.testing import CliRunner
 
-from edl import cli_trust
 from edl.applications.holidays import HolidayFileInvalid, read_holidays_file
 from edl.bootstrap import Container
-from edl.cli_keys import verify_command
-from edl.cli_licence import licence_app
-from edl.cli_registry import registry_app
-from edl.cli_staff import staff_app
+from edl.cli import trust as cli_trust
+from edl.cli.licence import licence_app
+from edl.cli.registry import registry_app
+from edl.cli.staff import staff_app
+from edl.cli.verify import verify_command
 from edl.db.models import ImportRun, LicenceRow
 from edl.issuance.elicences import IssuanceRefused, load_device_public_key
 from edl.pki import Authority
-from edl.registry.formats import MAX_LINE
+from edl.registry.files import MAX_LINE
 from edl.registry.importer import import_file
 from tests.unit.registry.factories import row, write_csv, write_jsonl
 from tests.vectors.annexd import IACA_ROOT_PEM, VECTORS
@@ -129,7 +129,7 @@ def test_a_deep_json_line_among_good_ones_is_a_rejected_row_with_its_reason(
 def test_a_huge_number_is_a_rejected_row_not_an_aborted_import(container: Container, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "points.csv", [row(0), row(1, points="9" * 5000)])
 
-    report = import_file(container, path, tmp_path / "rejects.csv", "test")
+    report = import_file(container.engine, path, tmp_path / "rejects.csv", "test", clock=container.clock)
 
     assert report.accepted == 1 and report.rejected == 1
     assert "points:" in (tmp_path / "rejects.csv").read_text(encoding="utf-8")
@@ -182,7 +182,13 @@ def test_licence_events_refuse_values_longer_than_the_log_stores(
     container: Container, tmp_path: Path, args: list[str]
 ) -> None:
     record = row(0)
-    import_file(container, write_csv(tmp_path / "in.csv", [record]), tmp_path / "rejects.csv", "test")
+    import_file(
+        container.engine,
+        write_csv(tmp_path / "in.csv", [record]),
+        tmp_path / "rejects.csv",
+        "test",
+        clock=container.clock,
+    )
     with container.sessions() as s:
         version = s.scalar(sa.select(LicenceRow.version))
 

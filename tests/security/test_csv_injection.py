@@ -17,7 +17,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from edl.bootstrap import Container
-from edl.registry.formats import COLUMNS, FORMULA_STARTS, spreadsheet_safe
+from edl.registry.files import FORMULA_STARTS, spreadsheet_safe
+from edl.registry.formats import COLUMNS
 from edl.registry.importer import import_file
 from tests.unit.registry.factories import row, rows, write_csv
 
@@ -73,7 +74,7 @@ def test_formula_lines_of_a_csv_are_rejected_as_text(container: Container, tmp_p
         fh.write(",".join(["=cmd|' /C calc'!A0"] * header_width) + "\n")
     rejects = tmp_path / "rejects.csv"
 
-    report = import_file(container, path, rejects, "test")
+    report = import_file(container.engine, path, rejects, "test", clock=container.clock)
 
     assert report.accepted == 2 and report.rejected == len(FORMULAS) + 1
     cells = reject_cells(rejects)
@@ -91,7 +92,7 @@ def test_formula_lines_of_json_lines_are_rejected_as_text(container: Container, 
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     rejects = tmp_path / "rejects.csv"
 
-    report = import_file(container, path, rejects, "test")
+    report = import_file(container.engine, path, rejects, "test", clock=container.clock)
 
     assert report.accepted == 1 and report.rejected == 6
     cells = reject_cells(rejects)

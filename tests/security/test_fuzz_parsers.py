@@ -43,17 +43,18 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from edl.applications.photos import CheckedPhoto, PhotoRejected, check_photo
+from edl.applications.photo_rules import CheckedPhoto, PhotoRejected
+from edl.applications.photos import check_photo
 from edl.credentials import MDL_DOCTYPE, MDL_NAMESPACE, verify_mdoc
 from edl.credentials.cose import sig_structure
 from edl.credentials.livecode import CodeClaims, kid_of, make_code, verify_code
+from edl.credentials.service_object import sign_service_object
 from edl.credentials.statuslist import (
     TYP as STATUS_TYP,
 )
 from edl.credentials.statuslist import (
     build_status_list_token,
     parse_status_list_claims,
-    sign_service_object,
     verify_status_list_token,
 )
 from edl.credentials.trustbundle import TYP as TRUST_TYP
@@ -64,7 +65,8 @@ from edl.credentials.trustbundle import (
     verify_trust_bundle,
 )
 from edl.pki import Authority
-from edl.registry.formats import COLUMNS, ImportRefused, RegistryFile, RowParser, RowRejected
+from edl.registry.files import RegistryFile
+from edl.registry.formats import COLUMNS, ImportRefused, RowParser, RowRejected
 from tests.faces import id_photo, png
 from tests.unit.credentials.builders import Pki, make_pki, mdl_namespaces, resign, response
 from tests.unit.registry.factories import TODAY, row
@@ -469,7 +471,7 @@ def test_mdoc_file_in_any_text_form_is_read_and_refused(
     genuine: Genuine, tried: Counter, tmp_path_factory: pytest.TempPathFactory, text: bytes | str
 ) -> None:
     """`edl verify --mdoc FILE` reads raw CBOR, hex or base64 text (`read_mdoc_file`), then verifies."""
-    from edl.cli_keys import read_mdoc_file
+    from edl.cli.verify import read_mdoc_file
 
     tried()
     path = tmp_path_factory.getbasetemp() / "fuzz.mdoc"
@@ -478,7 +480,7 @@ def test_mdoc_file_in_any_text_form_is_read_and_refused(
 
 
 def test_mdoc_file_in_hex_and_base64_of_a_genuine_mdoc_verifies(genuine: Genuine, tmp_path: Path) -> None:
-    from edl.cli_keys import read_mdoc_file
+    from edl.cli.verify import read_mdoc_file
 
     for text in (genuine.mdoc.hex(), base64.urlsafe_b64encode(genuine.mdoc).decode().rstrip("=")):
         (tmp_path / "m").write_text(text)
@@ -926,7 +928,7 @@ def _photo(data: bytes) -> None:
 
 
 def _decode(data: bytes) -> None:
-    from edl.web.routes.verifier import decode_image
+    from edl.web.routes.verifier_scan import decode_image
 
     try:
         found = decode_image(data)
@@ -961,7 +963,7 @@ def test_uploaded_code_image_is_read_or_refused(images: Images, tried: Counter, 
 
 def test_the_genuine_images_pass(images: Images) -> None:
     """The inputs the image fuzz mutates are accepted as they are (so mutations start from something real)."""
-    from edl.web.routes.verifier import decode_image
+    from edl.web.routes.verifier_scan import decode_image
 
     assert check_photo(images.photo_jpeg).width > 0
     assert decode_image(images.qr_png) == ("EDL1:6BFOXN*TS0BI$ZD", "qr")

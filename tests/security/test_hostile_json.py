@@ -26,7 +26,7 @@ from edl.bootstrap import Container
 from edl.boundedjson import MAX_DEPTH, JsonRefused, loads
 from edl.db.models import PushSubscriptionRow, VerificationRow
 from edl.db.session import transaction
-from edl.verification.parties import clear_auth_cache, register_party
+from edl.verification.parties import register_party
 from edl.verification.purposes import Purpose
 from edl.web import create_app
 from edl.web.routes.api_verify import MAX_BODY
@@ -154,7 +154,6 @@ def party_key(container: Container) -> str:
 @pytest.fixture
 def world(container: Container) -> Container:
     container.clock = lambda: NOW
-    clear_auth_cache()
     return container
 
 

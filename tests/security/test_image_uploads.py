@@ -220,9 +220,9 @@ def ready_to_check_code(client: TestClient, container: Container) -> dict[str, A
     from edl.verification.parties import register_party
 
     number = seed_licence(container, NOW)
-    issue_elicence(container, number, actor="test")
+    issue_elicence(container.sessions, container.issuer, number, actor="test", at=container.clock())
     with transaction(container.sessions) as s:
-        code = make_live_code(s, container, number, at=NOW).text
+        code = make_live_code(s, container.code_maker, number, at=NOW).text
         _party, key = register_party(s, name="租车公司", purpose=Purpose.RENTAL, actor="test", at=NOW)
     r = client.post("/verify/sign-in", data={"csrf": csrf_of(client, "/verify"), "key": key})
     assert r.status_code == 303, r.text

@@ -16,7 +16,6 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from edl.applications import service
 from edl.applications.errors import ApplicationRefused
 from edl.applications.face import DlibFaceVerifier, dlib_available
 from edl.bootstrap import Container
@@ -159,7 +158,7 @@ def test_a_challenge_answers_once_for_its_own_account_purpose_and_minute(
     times = [int(t) for t in theirs["frame_times"]]  # type: ignore[attr-defined]
     stolen = LiveCapture(str(theirs["challenge"]), tuple(TimedFrame(t, b"\xff\xd8\xff") for t in times))
     with pytest.raises(ApplicationRefused) as refused:
-        service.authenticate(container, other, stolen, at=NOW)
+        container.face_checks.authenticate(other, stolen, at=NOW)
     assert refused.value.code == "challenge_invalid"
     assert _outcomes(container) == [], "none of these reached the face check or counted as an attempt"
 
@@ -222,7 +221,7 @@ def test_the_service_refuses_a_burst_for_a_challenge_it_never_issued(container: 
     account = seed_account(container, NOW, mobile=REGISTERED_MOBILE)
     forged = LiveCapture("forged", tuple(TimedFrame(100 * i, b"\xff\xd8\xff") for i in range(1, 12)))
     with pytest.raises(ApplicationRefused) as refused:
-        service.bind_licence(container, account, number, "张三", forged, at=NOW)
+        container.face_checks.bind_licence(account, number, "张三", forged, at=NOW)
     assert refused.value.code == "challenge_invalid"
 
 
@@ -301,7 +300,7 @@ def test_attempts_sent_side_by_side_stay_within_the_daily_limit(container: Conta
 
     def attempt(burst: LiveCapture) -> None:
         try:
-            service.authenticate(container, account, burst, at=NOW)
+            container.face_checks.authenticate(account, burst, at=NOW)
             outcomes.append("checked")
         except ApplicationRefused as exc:
             outcomes.append(exc.code)

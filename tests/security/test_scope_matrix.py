@@ -26,10 +26,9 @@ from typer.testing import CliRunner
 
 from edl.accounts import LastNationalAdmin, OutsideScope, Role, add_staff_user, disable_staff_user
 from edl.accounts.passwords import hash_password
-from edl.applications import service
 from edl.audit import ActorKind
 from edl.bootstrap import Container
-from edl.cli_staff import staff_app
+from edl.cli.staff import staff_app
 from edl.db.models import AuditRow, RecordRow, RelyingPartyRow, StaffUserRow, VerificationRow
 from edl.db.session import transaction
 from edl.domain.application import PhotoSource
@@ -38,7 +37,7 @@ from edl.issuance.elicences import issue_elicence
 from edl.issuance.livecodes import make_live_code
 from edl.registry.importer import import_file
 from edl.registry.portraits import render_portrait
-from edl.verification.parties import clear_auth_cache, register_party
+from edl.verification.parties import register_party
 from edl.verification.purposes import Purpose
 from edl.verification.ratelimit import MemoryRateLimiter
 from edl.web import create_app
@@ -267,7 +266,6 @@ CASES = [
 @pytest.fixture
 def world(container: Container, request: pytest.FixtureRequest) -> World:
     prepare(container, NOW)
-    clear_auth_cache()
     for actor in ACTORS.values():
         put_staff(container, actor.username, actor.role, actor.codes)
     for username, (role, codes) in TARGETS.items():
@@ -418,9 +416,9 @@ def pending_in(container: Container, name: str, *, area: str, authority: str, se
     at = NOW - timedelta(hours=1)
     number = seed_licence(container, at, name=name, sequence=sequence, area=area, authority=authority)
     account = seed_account(container, at, number=number)
-    assert service.authenticate(container, account, capture(container, account, at=at), at=at).passed
-    app = service.submit_photo(
-        container, account, id_photo(), source=PhotoSource.CAMERA, idempotency_key=uuid.uuid4().hex, at=at
+    assert container.face_checks.authenticate(account, capture(container, account, at=at), at=at).passed
+    app = container.applications.submit_photo(
+        account, id_photo(), source=PhotoSource.CAMERA, idempotency_key=uuid.uuid4().hex, at=at
     )
     return app.id
 
@@ -450,11 +448,11 @@ def licence_in(container: Container, tmp_path: Path, n: int, **overrides: str) -
     ref = container.photos.put(render_portrait(7, f"licence-{n}"))
     record = row(n, photo_sha256=ref, photo_compliant="true", **overrides)
     path = write_csv(tmp_path / f"{uuid.uuid4().hex}.csv", [record])
-    report = import_file(container, path, path.with_suffix(".rejects.csv"), "test")
+    report = import_file(container.engine, path, path.with_suffix(".rejects.csv"), "test", clock=container.clock)
     assert report.rejected == 0
     with transaction(container.sessions) as s:
         s.add(RecordRow(licence_number=record["number"], on=NOW.date(), kind="offence", description="闯红灯", points=6))
-    issue_elicence(container, record["number"], actor="test", at=NOW)
+    issue_elicence(container.sessions, container.issuer, record["number"], actor="test", at=NOW)
     return record["number"]
 
 
@@ -487,7 +485,7 @@ def test_a_shandong_police_party_gets_no_personal_data_for_a_chengdu_licence(
 
     def check(number: str, **body: str) -> dict[str, object]:
         with transaction(container.sessions) as s:
-            code = make_live_code(s, container, number, at=NOW).text
+            code = make_live_code(s, container.code_maker, number, at=NOW).text
         r = api.post("/api/v1/verifications", json=body or {"code": code}, headers=headers)
         assert r.status_code == 200, r.text
         answer: dict[str, object] = r.json()
@@ -524,7 +522,7 @@ def test_the_barcode_of_a_licence_outside_the_scope_reveals_nothing_either(
             s, name="青岛交警", purpose=Purpose.POLICE, scope=AuthorityScope.of([QINGDAO]), actor="op", at=NOW
         )
     with transaction(container.sessions) as s:
-        barcode = make_live_code(s, container, chengdu, at=NOW).barcode
+        barcode = make_live_code(s, container.code_maker, chengdu, at=NOW).barcode
     r = api.post("/api/v1/verifications", json={"barcode": barcode}, headers={"Authorization": f"Bearer {key}"})
     answer = r.json()
     assert r.status_code == 200 and answer["valid"] is False and answer["fields"] == {}

@@ -30,7 +30,7 @@ import typer
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from edl.accounts import LogSmsSender, request_sign_in_code
+from edl.accounts import LogSmsSender
 from edl.accounts.otp import code_mac
 from edl.accounts.sms import (
     WEBHOOK_KEY_NAME,
@@ -42,7 +42,7 @@ from edl.accounts.sms import (
 )
 from edl.audit import Action
 from edl.bootstrap import Container
-from edl.cli_serve import serve
+from edl.cli.serve import serve
 from edl.db.models import AuditRow, OtpChallengeRow, WebSessionRow
 from edl.web import create_app
 from tests.auth_helpers import Clock, csrf_of
@@ -175,9 +175,9 @@ def test_sign_in_code_reaches_the_gateway_signed_and_signs_the_driver_in(
 def test_each_message_has_its_own_id_and_a_signature_only_the_secret_makes(
     container: Container, gateway: Gateway, clock: Clock
 ) -> None:
-    request_sign_in_code(container, MOBILE, client="test", at=clock())
+    container.holder_sign_in.request_code(MOBILE, client="test", at=clock())
     clock.advance(minutes=2)
-    request_sign_in_code(container, MOBILE, client="test", at=clock())
+    container.holder_sign_in.request_code(MOBILE, client="test", at=clock())
     first, second = gateway.received
     assert first["id"] != second["id"]
     forged = Gateway(b"x" * 32)
@@ -196,7 +196,7 @@ def test_a_gateway_error_refuses_the_sign_in_and_stores_no_code(container: Conta
     assert len(gateway.received) == 1
     assert _codes(container) == 0 and _audited(container, Action.OTP_SENT) == 0
     with pytest.raises(SmsGatewayRefused):
-        request_sign_in_code(container, MOBILE, client="test", at=container.clock())
+        container.holder_sign_in.request_code(MOBILE, client="test", at=container.clock())
     assert _codes(container) == 0
 
 
@@ -204,7 +204,7 @@ def test_a_gateway_error_refuses_the_sign_in_and_stores_no_code(container: Conta
 def test_a_gateway_that_does_not_answer_in_time_refuses_the_sign_in(container: Container, gateway: Gateway) -> None:
     gateway.delay = threading.Event()
     with pytest.raises(SmsGatewayUnreachable):
-        request_sign_in_code(container, MOBILE, client="test", at=container.clock())
+        container.holder_sign_in.request_code(MOBILE, client="test", at=container.clock())
     assert _codes(container) == 0
 
 
@@ -213,7 +213,7 @@ def test_an_unreachable_gateway_refuses_the_sign_in(container: Container, clock:
     closed = f"http://127.0.0.1:{_free_port()}/sms"  # nothing listens there
     container.settings = container.settings.model_copy(update={"sms_url": closed})
     with pytest.raises(SmsGatewayUnreachable):
-        request_sign_in_code(container, MOBILE, client="test", at=clock())
+        container.holder_sign_in.request_code(MOBILE, client="test", at=clock())
     assert _codes(container) == 0
 
 
@@ -222,7 +222,7 @@ def test_the_shared_secret_is_owner_only_and_never_logged(container: Container, 
     path = container.settings.data_dir / "secrets" / f"{WEBHOOK_KEY_NAME}.key"
     assert path.stat().st_mode & 0o077 == 0 and path.parent.stat().st_mode & 0o077 == 0
     with structlog.testing.capture_logs() as logs:
-        request_sign_in_code(container, MOBILE, client="test", at=container.clock())
+        container.holder_sign_in.request_code(MOBILE, client="test", at=container.clock())
     key = path.read_bytes()
     assert key.hex() not in repr(logs) and key.hex() not in repr(container.sms)
     assert len(gateway.received) == 1 and not _code_in(logs, container)

@@ -24,13 +24,7 @@ from edl.accounts.errors import (
     UnknownStaffUser,
     WrongCode,
 )
-from edl.accounts.holders import (
-    HolderAccount,
-    holder_for_session,
-    request_sign_in_code,
-    sign_in_with_code,
-    sign_out,
-)
+from edl.accounts.holders import HolderAccount, HolderSignIn, holder_for_session, sign_out
 from edl.accounts.otp import OtpPolicy, SentCode, normalise_mobile
 from edl.accounts.sessions import SessionKind, SignedIn
 from edl.accounts.sms import LogSmsSender, SentSms, SmsSender, mask_mobile
@@ -56,6 +50,7 @@ __all__ = [
     "CodeRefused",
     "CodeTooSoon",
     "HolderAccount",
+    "HolderSignIn",
     "InvalidMobile",
     "InvalidStaffInput",
     "LastNationalAdmin",
@@ -89,9 +84,7 @@ __all__ = [
     "normalise_username",
     "parse_authorities",
     "parse_role",
-    "request_sign_in_code",
     "sign_in_staff",
-    "sign_in_with_code",
     "sign_out",
     "sign_out_staff",
     "staff_for_session",

@@ -11,15 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from edl.accounts.errors import CodeRefused
 from edl.accounts.otp import OtpPolicy, SentCode, consume_code, issue_code, normalise_code, normalise_mobile
 from edl.accounts.sessions import SessionKind, SignedIn, live_session, open_session, revoke_session
-from edl.accounts.sms import mask_mobile
-from edl.accounts.times import as_utc
+from edl.accounts.sms import SmsSender, mask_mobile
 from edl.audit import Action, ActorKind, record
-from edl.bootstrap import Container
 from edl.db.models import AccountRow
 from edl.db.session import transaction
 
@@ -44,91 +42,99 @@ def _who(row: AccountRow | None, mobile: str) -> str:
     return row.id if row is not None else f"mobile:{mask_mobile(mobile)}"
 
 
-def request_sign_in_code(container: Container, raw_mobile: str, *, client: str, at: datetime) -> SentCode:
-    """Text a sign-in code to the number typed (refusals write nothing)."""
-    mobile = normalise_mobile(raw_mobile)
-    with transaction(container.sessions) as s:
-        sent = issue_code(
-            s,
-            mobile,
-            client=client,
-            at=at,
-            policy=OtpPolicy.from_settings(container.settings),
-            key=container.secret("otp"),
-            sms=container.sms,
-        )
-        who = _who(find_account(s, mobile), mobile)
-        record(
-            s,
-            at=as_utc(at),
-            actor_kind=ActorKind.HOLDER,
-            actor=who,
-            action=Action.OTP_SENT,
-            subject=who,
-            detail={"mobile": mask_mobile(mobile), "challenge": sent.challenge_id},
-            client=client,
-        )
-    return sent
+class HolderSignIn:
+    """Asking for a code and signing in with it, with what they use: the database, the SMS sender, the code rules
+    (`OtpPolicy`), the HMAC key of stored codes (server secret `otp`) and how long a session lasts. Signing out
+    needs only the database (`sign_out`)."""
 
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        sms: SmsSender,
+        *,
+        otp_key: bytes,
+        policy: OtpPolicy,
+        session_hours: int,
+    ) -> None:
+        self._sessions = sessions
+        self._sms = sms
+        self._otp_key = otp_key
+        self._policy = policy
+        self._session_hours = session_hours
 
-def sign_in_with_code(
-    container: Container,
-    raw_mobile: str,
-    raw_code: str,
-    *,
-    client: str,
-    at: datetime,
-    previous_token: str | None = None,
-) -> tuple[HolderAccount, SignedIn]:
-    """Consume the code and open a holder session, creating the account on first sign-in.
-
-    `previous_token` (this browser's old cookie, if any) is revoked: one browser, one live session.
-    """
-    at = as_utc(at)
-    mobile = normalise_mobile(raw_mobile)
-    code = normalise_code(raw_code)
-    refused: CodeRefused | None = None
-    with transaction(container.sessions) as s:
-        row = find_account(s, mobile)
-        try:
-            consume_code(
-                s, mobile, code, at=at, policy=OtpPolicy.from_settings(container.settings), key=container.secret("otp")
-            )
-        except CodeRefused as exc:
-            refused = exc
+    def request_code(self, raw_mobile: str, *, client: str, at: datetime) -> SentCode:
+        """Text a sign-in code to the number typed (refusals write nothing)."""
+        mobile = normalise_mobile(raw_mobile)
+        with transaction(self._sessions) as s:
+            sent = issue_code(s, mobile, client=client, at=at, policy=self._policy, key=self._otp_key, sms=self._sms)
+            who = _who(find_account(s, mobile), mobile)
             record(
                 s,
                 at=at,
                 actor_kind=ActorKind.HOLDER,
-                actor=_who(row, mobile),
-                action=Action.SIGN_IN_FAILED,
-                subject=_who(row, mobile),
-                outcome="refused",
-                detail={"reason": exc.reason, "mobile": mask_mobile(mobile)},
+                actor=who,
+                action=Action.OTP_SENT,
+                subject=who,
+                detail={"mobile": mask_mobile(mobile), "challenge": sent.challenge_id},
                 client=client,
             )
-        else:
-            created = row is None
-            if row is None:
-                row = AccountRow(id=uuid.uuid4().hex, mobile=mobile, created_at=at, lang="zh")
-                s.add(row)
-                s.flush()
-            revoke_session(s, SessionKind.HOLDER, previous_token, at=at)
-            signed = open_session(s, SessionKind.HOLDER, row.id, at=at, hours=container.settings.session_hours)
-            record(
-                s,
-                at=at,
-                actor_kind=ActorKind.HOLDER,
-                actor=row.id,
-                action=Action.SIGN_IN,
-                subject=row.id,
-                detail={"mobile": mask_mobile(mobile), "new_account": created},
-                client=client,
-            )
-            account = _account(row)
-    if refused is not None:
-        raise refused
-    return account, signed
+        return sent
+
+    def sign_in(
+        self,
+        raw_mobile: str,
+        raw_code: str,
+        *,
+        client: str,
+        at: datetime,
+        previous_token: str | None = None,
+    ) -> tuple[HolderAccount, SignedIn]:
+        """Consume the code and open a holder session, creating the account on first sign-in.
+
+        `previous_token` (this browser's old cookie, if any) is revoked: one browser, one live session.
+        """
+        mobile = normalise_mobile(raw_mobile)
+        code = normalise_code(raw_code)
+        refused: CodeRefused | None = None
+        with transaction(self._sessions) as s:
+            row = find_account(s, mobile)
+            try:
+                consume_code(s, mobile, code, at=at, policy=self._policy, key=self._otp_key)
+            except CodeRefused as exc:
+                refused = exc
+                record(
+                    s,
+                    at=at,
+                    actor_kind=ActorKind.HOLDER,
+                    actor=_who(row, mobile),
+                    action=Action.SIGN_IN_FAILED,
+                    subject=_who(row, mobile),
+                    outcome="refused",
+                    detail={"reason": exc.reason, "mobile": mask_mobile(mobile)},
+                    client=client,
+                )
+            else:
+                created = row is None
+                if row is None:
+                    row = AccountRow(id=uuid.uuid4().hex, mobile=mobile, created_at=at, lang="zh")
+                    s.add(row)
+                    s.flush()
+                revoke_session(s, SessionKind.HOLDER, previous_token, at=at)
+                signed = open_session(s, SessionKind.HOLDER, row.id, at=at, hours=self._session_hours)
+                record(
+                    s,
+                    at=at,
+                    actor_kind=ActorKind.HOLDER,
+                    actor=row.id,
+                    action=Action.SIGN_IN,
+                    subject=row.id,
+                    detail={"mobile": mask_mobile(mobile), "new_account": created},
+                    client=client,
+                )
+                account = _account(row)
+        if refused is not None:
+            raise refused
+        return account, signed
 
 
 def holder_for_session(session: Session, token: str | None, *, at: datetime) -> HolderAccount | None:
@@ -140,10 +146,9 @@ def holder_for_session(session: Session, token: str | None, *, at: datetime) -> 
     return _account(row) if row is not None else None
 
 
-def sign_out(container: Container, token: str | None, *, client: str | None, at: datetime) -> bool:
+def sign_out(sessions: sessionmaker[Session], token: str | None, *, client: str | None, at: datetime) -> bool:
     """Revoke the holder session behind `token`; False when it was not live (nothing to do)."""
-    at = as_utc(at)
-    with transaction(container.sessions) as s:
+    with transaction(sessions) as s:
         row = revoke_session(s, SessionKind.HOLDER, token, at=at)
         if row is None:
             return False

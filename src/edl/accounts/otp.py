@@ -29,7 +29,6 @@ from edl.accounts.errors import (
     WrongCode,
 )
 from edl.accounts.sms import SmsSender
-from edl.accounts.times import as_utc
 from edl.config import Settings
 from edl.db.models import OtpChallengeRow
 
@@ -115,12 +114,11 @@ def issue_code(
     sms: SmsSender,
 ) -> SentCode:
     """Store a new code for `mobile` (normalised) and text it; refuse when a limit is reached (nothing written)."""
-    at = as_utc(at)
     client = client[:64]
     _serialise_per_number(session, mobile)
     last = session.scalar(select(func.max(OtpChallengeRow.created_at)).where(OtpChallengeRow.mobile == mobile))
-    if last is not None and at - as_utc(last) < policy.min_gap:
-        raise CodeTooSoon(_seconds_until(as_utc(last) + policy.min_gap, at))
+    if last is not None and at - last < policy.min_gap:
+        raise CodeTooSoon(_seconds_until(last + policy.min_gap, at))
     window = at - HOUR
     by_mobile = _in_window(session, OtpChallengeRow.mobile == mobile, window, at)
     if len(by_mobile) >= policy.per_mobile_per_hour:
@@ -149,7 +147,6 @@ def consume_code(session: Session, mobile: str, code: str, *, at: datetime, poli
 
     Only the newest code sent to the number counts; a new code replaces the old one.
     """
-    at = as_utc(at)
     row = session.scalars(
         select(OtpChallengeRow)
         .where(OtpChallengeRow.mobile == mobile)
@@ -158,7 +155,7 @@ def consume_code(session: Session, mobile: str, code: str, *, at: datetime, poli
     ).first()
     if row is None or row.consumed_at is not None:
         raise NoLiveCode()
-    if as_utc(row.expires_at) <= at:
+    if row.expires_at <= at:
         raise CodeExpired()
     if row.attempts >= policy.max_attempts:
         raise CodeExhausted()
@@ -191,12 +188,13 @@ def consume_code(session: Session, mobile: str, code: str, *, at: datetime, poli
 
 def _in_window(session: Session, condition: object, start: datetime, end: datetime) -> list[datetime]:
     """Creation times of the challenges matching `condition` in (start, end], oldest first."""
-    times = session.scalars(
-        select(OtpChallengeRow.created_at)
-        .where(condition, OtpChallengeRow.created_at > start, OtpChallengeRow.created_at <= end)  # type: ignore[arg-type]
-        .order_by(OtpChallengeRow.created_at)
-    ).all()
-    return [as_utc(t) for t in times]
+    return list(
+        session.scalars(
+            select(OtpChallengeRow.created_at)
+            .where(condition, OtpChallengeRow.created_at > start, OtpChallengeRow.created_at <= end)  # type: ignore[arg-type]
+            .order_by(OtpChallengeRow.created_at)
+        )
+    )
 
 
 def _seconds_until(moment: datetime, at: datetime) -> int:

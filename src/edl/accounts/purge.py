@@ -14,7 +14,6 @@ from sqlalchemy import delete, or_
 from sqlalchemy.orm import Session
 
 from edl.accounts.otp import HOUR
-from edl.accounts.times import as_utc
 from edl.db.models import LivenessChallengeRow, OtpChallengeRow, WebSessionRow
 
 SESSION_GRACE = timedelta(days=1)
@@ -39,7 +38,6 @@ class Purged:
 def purge_expired(session: Session, *, at: datetime, session_grace: timedelta = SESSION_GRACE) -> Purged:
     """Delete code rows that are expired and older than the rate-limit window (an hour before `at`), and session
     rows that expired or were revoked more than `session_grace` before `at`; how many of each."""
-    at = as_utc(at)
     codes = session.execute(
         delete(OtpChallengeRow)
         .where(OtpChallengeRow.created_at <= at - HOUR, OtpChallengeRow.expires_at <= at)

@@ -15,7 +15,6 @@ from enum import StrEnum
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from edl.accounts.times import as_utc
 from edl.db.models import WebSessionRow
 
 MAX_TOKEN_LENGTH = 128
@@ -42,7 +41,6 @@ def token_hash(token: str) -> str:
 
 
 def open_session(session: Session, kind: SessionKind, subject_id: str, *, at: datetime, hours: int) -> SignedIn:
-    at = as_utc(at)
     token = secrets.token_urlsafe(32)
     expires = at + timedelta(hours=hours)
     session.add(
@@ -60,7 +58,7 @@ def live_session(session: Session, kind: SessionKind, token: str | None, *, at: 
     row = session.get(WebSessionRow, token_hash(token))
     if row is None or row.kind != kind.value or row.revoked_at is not None:
         return None
-    if as_utc(row.expires_at) <= as_utc(at):
+    if row.expires_at <= at:
         return None
     return row
 
@@ -69,7 +67,7 @@ def revoke_session(session: Session, kind: SessionKind, token: str | None, *, at
     """End the live session behind `token` (sign-out); the row, or None when there was none."""
     row = live_session(session, kind, token, at=at)
     if row is not None:
-        row.revoked_at = as_utc(at)
+        row.revoked_at = at
     return row
 
 
@@ -82,7 +80,7 @@ def revoke_all(session: Session, kind: SessionKind, subject_id: str, *, at: date
             WebSessionRow.subject_id == subject_id,
             WebSessionRow.revoked_at.is_(None),
         )
-        .values(revoked_at=as_utc(at))
+        .values(revoked_at=at)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]

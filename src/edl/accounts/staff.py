@@ -39,7 +39,6 @@ from edl.accounts.passwords import (
 )
 from edl.accounts.sessions import SessionKind, SignedIn, live_session, open_session, revoke_all, revoke_session
 from edl.accounts.throttle import REFUSED, THROTTLED, sign_in_wait
-from edl.accounts.times import as_utc
 from edl.audit import Action, ActorKind, record
 from edl.db.models import StaffUserRow
 from edl.db.session import transaction
@@ -155,8 +154,8 @@ def staff_user(row: StaffUserRow) -> StaffUser:
         display_name=row.display_name,
         role=Role(row.role),
         authorities=_authorities_of(row.authorities),
-        created_at=as_utc(row.created_at),
-        disabled_at=as_utc(row.disabled_at) if row.disabled_at else None,
+        created_at=row.created_at,
+        disabled_at=row.disabled_at,
     )
 
 
@@ -179,7 +178,6 @@ def add_staff_user(
     `by_user_id` is the admin doing it (from the console): the new account's scope must lie within the admin's
     (`edl.accounts.admin_scope`), else OutsideScope. None is the operator (CLI), who is national.
     """
-    at = as_utc(at)
     manager = manager_of(session, actor_kind, by_user_id)
     username = normalise_username(username)
     name = _display_name(display_name, username)
@@ -255,7 +253,6 @@ def disable_staff_user(
     wider than or outside the admin's (OutsideScope); the last active all-authority admin (LastNationalAdmin, from
     the CLI too: nobody would be left to manage national staff).
     """
-    at = as_utc(at)
     manager = manager_of(session, actor_kind, by_user_id)
     name = (username or "").strip().lower()
     row = session.scalars(select(StaffUserRow).where(StaffUserRow.username == name)).first()
@@ -301,7 +298,6 @@ def sign_in_staff(
     the username exists or not. Refusals are audited and committed before the error is raised (they are what the
     throttle counts).
     """
-    at = as_utc(at)
     name = (username or "").strip().lower()
     subject = _loggable(name)
     address = (client or "unknown")[:64]
@@ -368,7 +364,6 @@ def staff_for_session(session: Session, token: str | None, *, at: datetime) -> S
 
 def sign_out_staff(sessions: sessionmaker[Session], token: str | None, *, client: str | None, at: datetime) -> bool:
     """Revoke the staff session behind `token`; False when it was not live (nothing to do)."""
-    at = as_utc(at)
     with transaction(sessions) as s:
         found = revoke_session(s, SessionKind.STAFF, token, at=at)
         if found is None:

@@ -56,13 +56,12 @@ def _wait(session: Session, stmt: Select[datetime], limit: int, at: datetime) ->
     times = list(session.scalars(stmt.limit(limit)))
     if len(times) < limit:
         return None
-    oldest = times[-1] if times[-1].tzinfo else times[-1].replace(tzinfo=at.tzinfo)
-    return max(1, math.ceil((oldest + WINDOW - at).total_seconds()))
+    return max(1, math.ceil((times[-1] + WINDOW - at).total_seconds()))
 
 
 def _signed_in(session: Session, username: str, client: str, since: datetime) -> datetime | None:
     """When `username` last signed in from `client` since `since` (None: not in that time)."""
-    found = session.scalar(
+    return session.scalar(
         select(func.max(AuditRow.at)).where(
             AuditRow.action == Action.SIGN_IN.value,
             AuditRow.subject == username,
@@ -72,9 +71,6 @@ def _signed_in(session: Session, username: str, client: str, since: datetime) ->
             AuditRow.at > since,
         )
     )
-    if found is not None and found.tzinfo is None:
-        found = found.replace(tzinfo=since.tzinfo)
-    return found
 
 
 def sign_in_wait(session: Session, *, username: str, client: str, at: datetime) -> int | None:

@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from edl import audit
 from edl.applications.errors import ApplicationRefused, NotFound
+from edl.applications.results import Binding
 from edl.applications.staff_scope import Reviewer
 from edl.audit import Action, ActorKind
 from edl.db.models import AccountRow, LicenceRow
 from edl.db.session import transaction
+from edl.issuance.voiding import void_elicence
 from edl.notifications import messages
 from edl.notifications.outbox import text_registered_mobile
-from edl.registry.events import void_elicences
 
 RELEASE_ROLES = frozenset({"supervisor", "admin"})
 
@@ -35,7 +36,7 @@ def unbind_licence(sessions: sessionmaker[Session], account_id: str, *, at: date
         number = account.licence_number
         if number is None:
             raise ApplicationRefused("not_bound", "此账号未绑定驾驶证 / this account is not bound to a licence")
-        void_elicences(session, number, "unbound", at=at, actor=f"holder:{account_id}")
+        void_elicence(session, number, "unbound", at=at, actor=f"holder:{account_id}")
         account.licence_number = None
         account.bound_at = None
         audit.record(
@@ -69,7 +70,7 @@ def release_binding(
         account = session.scalar(select(AccountRow).where(AccountRow.licence_number == number).with_for_update())
         released = account is not None
         if account is not None:
-            void_elicences(session, number, "released", at=at, actor=actor)
+            void_elicence(session, number, "released", at=at, actor=actor)
             account.licence_number = None
             account.bound_at = None
         audit.record(
@@ -88,6 +89,7 @@ def release_binding(
         return released
 
 
-def bound_account(session: Session, number: str) -> AccountRow | None:
+def bound_account(session: Session, number: str) -> Binding | None:
     """The account licence `number` is bound to, if any."""
-    return session.scalar(select(AccountRow).where(AccountRow.licence_number == number))
+    account = session.scalar(select(AccountRow).where(AccountRow.licence_number == number))
+    return Binding.of(account) if account is not None else None

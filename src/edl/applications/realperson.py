@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from edl.applications.errors import ApplicationRefused
+from edl.applications.face import FaceOutcome
 from edl.db.models import FaceCheckRow, LivenessChallengeRow
 from edl.db.session import transaction
 from edl.domain.dates import CHINA_TZ
@@ -30,7 +31,17 @@ from edl.domain.liveness import (
     timeline,
 )
 
-PURPOSES = frozenset({"bind", "apply"})
+
+class FacePurpose:
+    """What an attempt is for: binding a licence, or applying for its e-licence."""
+
+    BIND = "bind"
+    APPLY = "apply"
+
+
+PURPOSES = frozenset({FacePurpose.BIND, FacePurpose.APPLY})
+PENDING = "pending"
+"""The outcome of an attempt whose frames are still being checked."""
 CHALLENGES_PER_HOUR = 20
 """Challenges one account may ask for in an hour (each costs a row; an attempt is counted when frames arrive)."""
 HASH_HISTORY = 20
@@ -69,6 +80,27 @@ def attempts_today(session: Session, *, at: datetime, account_id: str | None = N
     if number is not None:
         query = query.where(FaceCheckRow.licence_number == number)
     return int(session.scalar(query) or 0)
+
+
+def attempts_left(session: Session, account_id: str, *, at: datetime, per_day: int) -> int:
+    """The attempts the account has left today under its daily limit `per_day`."""
+    return max(0, per_day - attempts_today(session, at=at, account_id=account_id))
+
+
+def face_check_fresh(
+    session: Session, account_id: str, number: str | None, *, at: datetime, valid_minutes: int
+) -> bool:
+    """Whether the account passed real-person authentication on licence `number` in the last `valid_minutes`."""
+    since = at - timedelta(minutes=valid_minutes)
+    found = session.scalar(
+        select(FaceCheckRow.id).where(
+            FaceCheckRow.account_id == account_id,
+            FaceCheckRow.licence_number == number,
+            FaceCheckRow.outcome == FaceOutcome.PASSED.value,
+            FaceCheckRow.at >= since,
+        )
+    )
+    return found is not None
 
 
 def refuse_unless_attempts_left(

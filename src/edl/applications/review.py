@@ -10,19 +10,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from edl import audit
 from edl.applications.errors import AlreadyDecided, ApplicationRefused, NotFound
+from edl.applications.results import Application, FaceCheck
 from edl.applications.staff_scope import Reviewer
 from edl.audit import Action, ActorKind
-from edl.bootstrap import Container
 from edl.db.models import AccountRow, ApplicationRow, FaceCheckRow, LicenceRow
 from edl.db.scope import authority_in_scope
 from edl.db.session import transaction
 from edl.domain import Licence
 from edl.domain.application import ApplicationState, Decision, reject_reason
-from edl.issuance.elicences import IssuanceRefused, issue_in_session
+from edl.issuance.elicences import IssuanceRefused, Issuer, issue_in_session
 from edl.notifications import messages
 from edl.notifications.inbox import notify
 from edl.registry.mapping import licence_from_row
@@ -35,16 +35,17 @@ MAY_SEE_OVERDUE = frozenset({"supervisor", "admin"})
 
 @dataclass(frozen=True)
 class QueueItem:
-    application: ApplicationRow
+    application: Application
     holder_name: str
     overdue: bool
 
 
 @dataclass(frozen=True)
 class ReviewItem:
-    application: ApplicationRow
+    application: Application
     licence: Licence
-    face_check: FaceCheckRow | None
+    face_check: FaceCheck | None
+    """The holder's latest real-person authentication before submitting."""
     overdue: bool
 
 
@@ -63,43 +64,8 @@ def _scoped(stmt, staff: Reviewer):  # type: ignore[no-untyped-def]
     return stmt.where(authority_in_scope(ApplicationRow.authority_code, staff.scope))
 
 
-def queue(
-    container: Container, staff: Reviewer, *, at: datetime, overdue_only: bool = False, limit: int = QUEUE_LIMIT
-) -> list[QueueItem]:
-    """Applications waiting for review in this staff member's authorities, the nearest deadline first."""
-    if overdue_only and staff.role not in MAY_SEE_OVERDUE:
-        raise ApplicationRefused("forbidden", "只有主管可以查看超期申请 / only supervisors see the overdue list")
-    stmt = (
-        select(ApplicationRow, LicenceRow.name)
-        .join(LicenceRow, LicenceRow.number == ApplicationRow.licence_number)
-        .where(ApplicationRow.state == ApplicationState.PENDING_REVIEW.value)
-        .order_by(ApplicationRow.due_at, ApplicationRow.submitted_at, ApplicationRow.id)
-        .limit(limit)
-    )
-    if overdue_only:
-        stmt = stmt.where(ApplicationRow.due_at < at)
-    with container.readers() as session:
-        rows = session.execute(_scoped(stmt, staff)).all()
-    return [QueueItem(app, name, _overdue(app, at)) for app, name in rows]
-
-
-def counts(container: Container, staff: Reviewer, *, at: datetime) -> QueueCounts:
-    base = (
-        select(func.count())
-        .select_from(ApplicationRow)
-        .where(ApplicationRow.state == ApplicationState.PENDING_REVIEW.value)
-    )
-    with container.readers() as session:
-        pending = session.scalar(_scoped(base, staff)) or 0
-        overdue = session.scalar(_scoped(base.where(ApplicationRow.due_at < at), staff)) or 0
-    return QueueCounts(int(pending), int(overdue))
-
-
 def _overdue(app: ApplicationRow, at: datetime) -> bool:
-    if app.state != ApplicationState.PENDING_REVIEW.value or app.due_at is None:
-        return False
-    due = app.due_at if app.due_at.tzinfo else app.due_at.replace(tzinfo=at.tzinfo)
-    return due < at
+    return app.state == ApplicationState.PENDING_REVIEW.value and app.due_at is not None and app.due_at < at
 
 
 def _load_in_scope(session: Session, staff: Reviewer, application_id: str, *, lock: bool = False) -> ApplicationRow:
@@ -109,100 +75,141 @@ def _load_in_scope(session: Session, staff: Reviewer, application_id: str, *, lo
     return app
 
 
-def review_item(container: Container, staff: Reviewer, application_id: str, *, at: datetime) -> ReviewItem:
-    with container.sessions() as session:
-        app = _load_in_scope(session, staff, application_id)
-        row = session.get(LicenceRow, app.licence_number)
-        if row is None:
-            raise NotFound("no_licence", "登记库中已没有此驾驶证 / the registry no longer holds this licence")
-        face = session.scalar(
-            select(FaceCheckRow)
-            .where(FaceCheckRow.account_id == app.account_id, FaceCheckRow.at <= app.submitted_at)
-            .order_by(FaceCheckRow.at.desc())
-            .limit(1)
-        )
-        return ReviewItem(app, licence_from_row(row), face, _overdue(app, at))
+class Reviews:
+    """The review queue and decisions, with what they use: the database (`readers` for the queue, the replica when
+    there is one) and issuance (an approval issues the e-licence in the decision's transaction)."""
 
+    def __init__(self, sessions: sessionmaker[Session], readers: sessionmaker[Session], *, issuer: Issuer) -> None:
+        self._sessions = sessions
+        self._readers = readers
+        self._issuer = issuer
 
-def decide(
-    container: Container,
-    staff: Reviewer,
-    application_id: str,
-    decision: Decision,
-    *,
-    reason_code: str | None = None,
-    note: str | None = None,
-    at: datetime,
-    client: str | None = None,
-) -> ApplicationRow:
-    """Approve (the e-licence is issued with the reviewed photo) or reject (with a standard reason and a note)."""
-    if staff.role not in MAY_REVIEW:
-        raise ApplicationRefused("forbidden", "您没有审核权限 / you may not review applications")
-    note = (note or "").strip() or None
-    if note is not None and len(note) > NOTE_MAX:
-        raise ApplicationRefused(
-            "note_too_long", f"审核说明最多{NOTE_MAX}字 / the note may have at most {NOTE_MAX} characters"
+    def queue(
+        self, staff: Reviewer, *, at: datetime, overdue_only: bool = False, limit: int = QUEUE_LIMIT
+    ) -> list[QueueItem]:
+        """Applications waiting for review in this staff member's authorities, the nearest deadline first."""
+        if overdue_only and staff.role not in MAY_SEE_OVERDUE:
+            raise ApplicationRefused("forbidden", "只有主管可以查看超期申请 / only supervisors see the overdue list")
+        stmt = (
+            select(ApplicationRow, LicenceRow.name)
+            .join(LicenceRow, LicenceRow.number == ApplicationRow.licence_number)
+            .where(ApplicationRow.state == ApplicationState.PENDING_REVIEW.value)
+            .order_by(ApplicationRow.due_at, ApplicationRow.submitted_at, ApplicationRow.id)
+            .limit(limit)
         )
-    reason = None
-    if decision is Decision.REJECT:
-        if not reason_code:
-            raise ApplicationRefused("reason_required", "请选择退回原因 / choose a reason for the rejection")
-        reason = reject_reason(reason_code)
-        if reason.code == "other" and note is None:
-            raise ApplicationRefused("note_required", "选择“其他原因”时请填写说明 / explain the reason in the note")
-    new_state = ApplicationState.ISSUED if decision is Decision.APPROVE else ApplicationState.REJECTED
-    with transaction(container.sessions) as session:
-        app = _load_in_scope(session, staff, application_id)
-        won = session.execute(
-            update(ApplicationRow)
-            .where(ApplicationRow.id == app.id, ApplicationRow.state == ApplicationState.PENDING_REVIEW.value)
-            .values(
-                state=new_state.value,
-                decided_at=at,
-                decided_by=_staff(staff),
-                reject_code=reason.code if reason else None,
-                reject_note=note,
-            )
-            .execution_options(synchronize_session=False)
+        if overdue_only:
+            stmt = stmt.where(ApplicationRow.due_at < at)
+        with self._readers() as session:
+            rows = session.execute(_scoped(stmt, staff)).all()
+            return [QueueItem(Application.of(app), name, _overdue(app, at)) for app, name in rows]
+
+    def counts(self, staff: Reviewer, *, at: datetime) -> QueueCounts:
+        base = (
+            select(func.count())
+            .select_from(ApplicationRow)
+            .where(ApplicationRow.state == ApplicationState.PENDING_REVIEW.value)
         )
-        if (getattr(won, "rowcount", 0) or 0) != 1:
-            raise AlreadyDecided(
-                "already_decided", "这份申请已由其他审核员处理 / another reviewer already decided this"
+        with self._readers() as session:
+            pending = session.scalar(_scoped(base, staff)) or 0
+            overdue = session.scalar(_scoped(base.where(ApplicationRow.due_at < at), staff)) or 0
+        return QueueCounts(int(pending), int(overdue))
+
+    def review_item(self, staff: Reviewer, application_id: str, *, at: datetime) -> ReviewItem:
+        with self._sessions() as session:
+            app = _load_in_scope(session, staff, application_id)
+            row = session.get(LicenceRow, app.licence_number)
+            if row is None:
+                raise NotFound("no_licence", "登记库中已没有此驾驶证 / the registry no longer holds this licence")
+            face = session.scalar(
+                select(FaceCheckRow)
+                .where(FaceCheckRow.account_id == app.account_id, FaceCheckRow.at <= app.submitted_at)
+                .order_by(FaceCheckRow.at.desc())
+                .limit(1)
             )
-        session.refresh(app)
-        if decision is Decision.APPROVE:
-            try:
-                issued = issue_in_session(
-                    session,
-                    container,
-                    app.licence_number,
-                    photo_ref=app.photo_ref,
-                    actor=_staff(staff),
-                    actor_kind=ActorKind.STAFF,
-                    at=at,
-                    photo_change=app.photo_change,
+            return ReviewItem(
+                Application.of(app), licence_from_row(row), FaceCheck.of(face) if face else None, _overdue(app, at)
+            )
+
+    def decide(
+        self,
+        staff: Reviewer,
+        application_id: str,
+        decision: Decision,
+        *,
+        reason_code: str | None = None,
+        note: str | None = None,
+        at: datetime,
+        client: str | None = None,
+    ) -> Application:
+        """Approve (the e-licence is issued with the reviewed photo) or reject (with a standard reason and a note)."""
+        if staff.role not in MAY_REVIEW:
+            raise ApplicationRefused("forbidden", "您没有审核权限 / you may not review applications")
+        note = (note or "").strip() or None
+        if note is not None and len(note) > NOTE_MAX:
+            raise ApplicationRefused(
+                "note_too_long", f"审核说明最多{NOTE_MAX}字 / the note may have at most {NOTE_MAX} characters"
+            )
+        reason = None
+        if decision is Decision.REJECT:
+            if not reason_code:
+                raise ApplicationRefused("reason_required", "请选择退回原因 / choose a reason for the rejection")
+            reason = reject_reason(reason_code)
+            if reason.code == "other" and note is None:
+                raise ApplicationRefused("note_required", "选择“其他原因”时请填写说明 / explain the reason in the note")
+        new_state = ApplicationState.ISSUED if decision is Decision.APPROVE else ApplicationState.REJECTED
+        with transaction(self._sessions) as session:
+            app = _load_in_scope(session, staff, application_id)
+            won = session.execute(
+                update(ApplicationRow)
+                .where(ApplicationRow.id == app.id, ApplicationRow.state == ApplicationState.PENDING_REVIEW.value)
+                .values(
+                    state=new_state.value,
+                    decided_at=at,
+                    decided_by=_staff(staff),
+                    reject_code=reason.code if reason else None,
+                    reject_note=note,
                 )
-            except IssuanceRefused as exc:
-                raise ApplicationRefused(
-                    "not_eligible_now", f"不能通过：{exc} / cannot approve now; reject it with a reason instead"
-                ) from None
-            app.elicence_id = issued.elicence_id
-            message = messages.issued(photo_change=app.photo_change)
-        else:
-            assert reason is not None
-            message = messages.rejected(reason.zh, reason.en, note)
-        audit.record(
-            session,
-            at=at,
-            actor_kind=ActorKind.STAFF,
-            actor=_staff(staff),
-            action=Action.REVIEW,
-            subject=app.licence_number,
-            outcome=decision.value,
-            detail={"application": app.id, "reason": reason.code if reason else None},
-            client=client,
-        )
-        account = session.get(AccountRow, app.account_id)
-        if account is not None:
-            notify(session, account.id, message, at=at)
-    return app
+                .execution_options(synchronize_session=False)
+            )
+            if (getattr(won, "rowcount", 0) or 0) != 1:
+                raise AlreadyDecided(
+                    "already_decided", "这份申请已由其他审核员处理 / another reviewer already decided this"
+                )
+            session.refresh(app)
+            if decision is Decision.APPROVE:
+                try:
+                    issued = issue_in_session(
+                        session,
+                        self._issuer,
+                        app.licence_number,
+                        photo_ref=app.photo_ref,
+                        actor=_staff(staff),
+                        actor_kind=ActorKind.STAFF,
+                        at=at,
+                        photo_change=app.photo_change,
+                    )
+                except IssuanceRefused as exc:
+                    raise ApplicationRefused(
+                        "not_eligible_now", f"不能通过：{exc} / cannot approve now; reject it with a reason instead"
+                    ) from None
+                app.elicence_id = issued.elicence_id
+                message = messages.issued(photo_change=app.photo_change)
+            else:
+                assert reason is not None
+                message = messages.rejected(reason.zh, reason.en, note)
+            audit.record(
+                session,
+                at=at,
+                actor_kind=ActorKind.STAFF,
+                actor=_staff(staff),
+                action=Action.REVIEW,
+                subject=app.licence_number,
+                outcome=decision.value,
+                detail={"application": app.id, "reason": reason.code if reason else None},
+                client=client,
+            )
+            account = session.get(AccountRow, app.account_id)
+            if account is not None:
+                notify(session, account.id, message, at=at)
+            session.flush()
+            return Application.of(app)

@@ -20,7 +20,6 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Final
 
 import cbor2
@@ -30,17 +29,16 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from edl.credentials import cbor
+import edl.credentials.cbor as cbor
 from edl.credentials.cose import (
     ALGORITHMS_BY_NAME,
     HEADER_X5CHAIN,
     EcdsaAlgorithm,
-    as_public_key,
-    cose_key,
     protected_header,
     sig_structure,
     verify_signature,
 )
+from edl.credentials.cose_key import as_public_key, cose_key
 from edl.credentials.errors import IssuanceError
 from edl.credentials.structure import TAG24_HEAD
 from edl.pki.profiles import may_sign_at
@@ -212,9 +210,8 @@ def complete_mdoc(prepared: PreparedMdoc, signature: bytes, certificate_chain: S
     return cbor2.dumps({"nameSpaces": prepared.name_spaces, "issuerAuth": issuer_auth})
 
 
-@lru_cache(maxsize=64)
 def _der(certificate: x509.Certificate) -> bytes:
-    """DER of a signer certificate (the same few certificates sign every credential)."""
+    """DER of a signer certificate."""
     return certificate.public_bytes(serialization.Encoding.DER)
 
 

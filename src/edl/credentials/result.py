@@ -12,7 +12,7 @@ from typing import Any
 from cbor2 import CBORTag
 from cryptography import x509
 
-from edl.credentials.cose import DevicePublicKey
+from edl.credentials.cose_key import DevicePublicKey
 from edl.credentials.errors import VerificationError
 
 Claims = Mapping[str, Mapping[str, object]]

@@ -26,38 +26,26 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-import cbor2
-from cbor2 import CBORTag
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ObjectIdentifier
 
-from edl.credentials import cbor
-from edl.credentials.cose import (
-    COSE_SIGN1_TAG,
-    ES256,
-    HEADER_ALG,
-    HEADER_CRIT,
-    HEADER_KID,
-    HEADER_X5CHAIN,
-    sig_structure,
-    verify_signature,
-)
+from edl.credentials.cose import ES256
 from edl.credentials.errors import ErrorCode, IssuanceError, VerificationError
 from edl.credentials.result import SignerInfo
-from edl.credentials.structure import Refusal, parse_certificates
+from edl.credentials.service_object import (
+    MAX_SERVICE_OBJECT_BYTES,
+    ServiceObjectError,
+    sign_service_object,
+    verify_service_object,
+)
 from edl.domain.credential_status import CredentialStatus, from_list_value
-from edl.pki.errors import ChainValidationError
 from edl.pki.profiles import STATUS_LIST_SIGNING_EKU
 from edl.pki.signer import Signer
-from edl.pki.trust import TrustStore, trust_store
+from edl.pki.trust import TrustStore
 
 TYP: Final = "application/statuslist+cwt"
 """Value of the COSE ``typ`` header (16) of a Status List Token, and the HTTP content type it is served with."""
 
-HEADER_TYP: Final = 16
 CLAIM_SUB: Final = 2
 CLAIM_EXP: Final = 4
 CLAIM_IAT: Final = 6
@@ -65,15 +53,11 @@ CLAIM_TTL: Final = 65534
 CLAIM_STATUS_LIST: Final = 65533
 BITS: Final = frozenset({1, 2, 4, 8})
 
-MAX_TOKEN_BYTES: Final = 8 * 1024 * 1024
+MAX_TOKEN_BYTES: Final = MAX_SERVICE_OBJECT_BYTES
 """Largest token accepted (before anything is decoded)."""
 MAX_LIST_BYTES: Final = 32 * 1024 * 1024
 """Largest decompressed Status List accepted: 128 million entries at 2 bits. More is a decompression bomb."""
 DEFAULT_LEEWAY: Final = timedelta(seconds=60)
-
-_PROTECTED_LABELS: Final = frozenset({HEADER_ALG, HEADER_KID, HEADER_TYP, HEADER_X5CHAIN})
-_UNPROTECTED_LABELS: Final = frozenset({HEADER_KID, HEADER_X5CHAIN})
-
 
 # --- the byte array ---------------------------------------------------------------------------------------------
 
@@ -157,133 +141,6 @@ def build_status_list_token(
         CLAIM_STATUS_LIST: {"bits": bits, "lst": zlib.compress(packed, 9)},
     }
     return sign_service_object(claims, signer, typ=TYP)
-
-
-def sign_service_object(payload: object, signer: Signer, *, typ: str) -> bytes:
-    """A tagged COSE_Sign1 over CBOR `payload` with protected ``{1: -7, 16: typ, 33: x5chain}``.
-
-    The x5chain is the signer's chain (leaf first; one certificate as a byte string, RFC 9360).
-    """
-    ders = [c.public_bytes(serialization.Encoding.DER) for c in signer.certificate_chain]
-    protected = cbor2.dumps(
-        {HEADER_ALG: ES256.cose_id, HEADER_TYP: typ, HEADER_X5CHAIN: ders[0] if len(ders) == 1 else ders},
-        canonical=True,
-    )
-    body = cbor2.dumps(payload, canonical=True)
-    signature = signer.sign(sig_structure(protected, body))
-    if len(signature) != 2 * ES256.size:
-        raise IssuanceError("the signer did not return a raw 64-byte ES256 signature")
-    return cbor2.dumps(CBORTag(COSE_SIGN1_TAG, [protected, {}, body, signature]))
-
-
-# --- verifying a signed service object (shared with the trust bundle) -------------------------------------------
-
-
-class ServiceObjectError(Exception):
-    """A signed service object (status list, trust bundle) was refused; the message says why."""
-
-    def __init__(self, message: str, *, signer: SignerInfo | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.signer = signer
-
-
-@dataclass(frozen=True)
-class ServiceObject:
-    """A verified COSE_Sign1 of a service signer: its decoded payload and who signed it."""
-
-    payload: Any
-    signer: x509.Certificate
-    signer_info: SignerInfo
-
-
-def _header_chain(value: object) -> tuple[bytes, ...]:
-    if isinstance(value, bytes):
-        return (value,)
-    if isinstance(value, list | tuple) and value and all(isinstance(c, bytes) for c in value):
-        return tuple(value)
-    raise ServiceObjectError("x5chain (COSE header 33) is not a certificate (bstr) or an array of certificates")
-
-
-def verify_service_object(
-    data: bytes,
-    trust: TrustStore | Sequence[x509.Certificate],
-    *,
-    eku: ObjectIdentifier,
-    typ: str,
-    at: datetime,
-    max_bytes: int = MAX_TOKEN_BYTES,
-) -> ServiceObject:
-    """Check a tagged COSE_Sign1 made by `sign_service_object`: shape, ``typ``, ES256, an x5chain whose leaf
-    chains to a root of `trust` with `eku`, and the signature. Raises `ServiceObjectError`."""
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise ServiceObjectError("not bytes")
-    data = bytes(data)
-    if len(data) > max_bytes:
-        raise ServiceObjectError(f"over {max_bytes} bytes")
-    try:
-        outer = cbor.decode(data)
-    except cbor.CborError as exc:
-        raise ServiceObjectError(f"not one well-formed CBOR item: {exc}") from None
-    if not isinstance(outer, CBORTag) or outer.tag != COSE_SIGN1_TAG:
-        raise ServiceObjectError("not a tagged COSE_Sign1 (tag 18)")
-    value = outer.value
-    if not isinstance(value, list | tuple) or len(value) != 4:
-        raise ServiceObjectError("COSE_Sign1 is not an array of 4 elements")
-    protected, unprotected, payload, signature = value
-    if not (isinstance(protected, bytes) and isinstance(unprotected, Mapping)):
-        raise ServiceObjectError("COSE_Sign1 headers are not a byte string and a map")
-    if not isinstance(payload, bytes) or not isinstance(signature, bytes):
-        raise ServiceObjectError("COSE_Sign1 payload or signature is not a byte string")
-    try:
-        header = cbor.decode(protected) if protected else {}
-    except cbor.CborError as exc:
-        raise ServiceObjectError(f"protected header is not CBOR: {exc}") from None
-    if not isinstance(header, Mapping):
-        raise ServiceObjectError("protected header is not a map")
-    for labels, allowed, where in ((header, _PROTECTED_LABELS, "protected"), (unprotected, _UNPROTECTED_LABELS, "")):
-        for label in labels:
-            if type(label) is not int or label not in allowed:
-                if label == HEADER_CRIT and type(label) is int:
-                    raise ServiceObjectError("critical COSE headers are not supported")
-                raise ServiceObjectError(f"unexpected {where or 'unprotected'} COSE header {label!r}")
-    if header.get(HEADER_ALG) != ES256.cose_id or type(header.get(HEADER_ALG)) is not int:
-        raise ServiceObjectError("the protected algorithm must be ES256 (-7)")
-    if header.get(HEADER_TYP) != typ or type(header.get(HEADER_TYP)) is not str:
-        raise ServiceObjectError(f"the protected typ (16) must be {typ!r}")
-    if HEADER_X5CHAIN in header and HEADER_X5CHAIN in unprotected:
-        raise ServiceObjectError("x5chain appears in both headers")
-    if HEADER_X5CHAIN not in header and HEADER_X5CHAIN not in unprotected:
-        raise ServiceObjectError("no x5chain (COSE header 33): the signer certificate is needed")
-    ders = _header_chain(header.get(HEADER_X5CHAIN, unprotected.get(HEADER_X5CHAIN)))
-    try:
-        chain = parse_certificates(ders)
-    except Refusal as refusal:
-        raise ServiceObjectError(refusal.message) from None
-    except (ValueError, x509.InvalidVersion):  # (InvalidVersion is not a ValueError)
-        raise ServiceObjectError("an x5chain certificate is not a valid DER X.509 certificate") from None
-    leaf = chain[0]
-    try:  # (cryptography parses some fields lazily: a damaged certificate fails here, not at parse time)
-        key = leaf.public_key()
-        if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
-            raise ServiceObjectError("the signer key is not a P-256 key (ES256)")
-        verify_signature(key, ES256, sig_structure(protected, payload), signature)
-        info = SignerInfo.of(leaf)
-    except InvalidSignature:
-        raise ServiceObjectError("the signature does not verify") from None
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        raise ServiceObjectError("the x5chain certificate cannot be read") from None
-    try:
-        trust_store(trust).validate_service(chain, ders, at, eku=eku)
-    except ChainValidationError as exc:
-        raise ServiceObjectError(f"signer not trusted for this role: {exc.message}", signer=info) from None
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:  # a certificate field the path builder cannot read
-        raise ServiceObjectError(f"signer certificate chain cannot be read: {exc}", signer=info) from None
-    try:
-        decoded = cbor.decode(payload)
-    except cbor.CborError as exc:
-        raise ServiceObjectError(f"payload is not CBOR: {exc}", signer=info) from None
-    return ServiceObject(decoded, leaf, info)
 
 
 # --- verifying a Status List Token ------------------------------------------------------------------------------
@@ -424,7 +281,9 @@ def verify_status_list_token(
     if when.tzinfo is None:
         raise ValueError("the verification time must be timezone-aware")
     try:
-        signed = verify_service_object(data, trust, eku=STATUS_LIST_SIGNING_EKU, typ=TYP, at=when)
+        signed = verify_service_object(
+            data, trust, eku=STATUS_LIST_SIGNING_EKU, typ=TYP, at=when, max_bytes=MAX_TOKEN_BYTES
+        )
     except ServiceObjectError as exc:
         return _refused(exc.message, exc.signer)
     try:

@@ -1,4 +1,5 @@
-"""Strict parsing of the signed parts of an mdoc: IssuerAuth (COSE_Sign1), x5chain and the MSO.
+"""Strict parsing of the signed parts of an mdoc: IssuerAuth (COSE_Sign1, read by `edl.credentials.cose`), x5chain
+certificates and the MSO.
 
 Parsing checks shapes and types only; the decisions (trust, signature, digests, validity) are in
 `edl.credentials.verify`. A shape that is wrong raises `Refusal` with a stable error code.
@@ -17,16 +18,10 @@ from cbor2 import CBORTag
 from cryptography import x509
 from cryptography.utils import CryptographyDeprecationWarning
 
-from edl.credentials import cbor
-from edl.credentials.cose import (
-    COSE_SIGN1_TAG,
-    HEADER_ALG,
-    HEADER_CRIT,
-    HEADER_X5CHAIN,
-    CoseKeyError,
-    DevicePublicKey,
-    public_key_from_cose,
-)
+import edl.credentials.cbor as cbor
+from edl.credentials.cache import CERTIFICATES_CACHED, VerificationCache
+from edl.credentials.cose import MDOC_RULES, CoseFormatError, Sign1, read_sign1
+from edl.credentials.cose_key import CoseKeyError, DevicePublicKey, public_key_from_cose
 from edl.credentials.errors import ErrorCode
 
 
@@ -37,16 +32,6 @@ class Refusal(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-class Sign1(NamedTuple):
-    """A parsed COSE_Sign1 (IssuerAuth). `alg` comes from the protected header only."""
-
-    protected: bytes
-    alg: int | None
-    x5chain: tuple[bytes, ...]
-    payload: bytes
-    signature: bytes
 
 
 class Mso(NamedTuple):
@@ -76,70 +61,18 @@ def decode_strict(data: bytes, what: str) -> Any:
         raise _malformed(f"{what}: {exc}") from None
 
 
-_CACHE_SIZE: Final = 256
-_protected_headers: dict[bytes, tuple[dict[Any, Any], bool]] = {}
+def parse_sign1(value: object, cache: VerificationCache | None = None) -> Sign1:
+    """IssuerAuth: an *untagged* COSE_Sign1 array, as ISO/IEC 18013-5 specifies (tag 18 is refused: accepting both
+    forms would let the same credential travel in two encodings), read by `edl.credentials.cose.read_sign1` under
+    `MDOC_RULES`. The algorithm is judged when the signature is verified."""
+    try:
+        return read_sign1(value, MDOC_RULES, cache=cache.protected if cache is not None else None)
+    except CoseFormatError as exc:
+        code = _COSE_ERRORS.get(exc.kind, ErrorCode.MALFORMED)
+        raise Refusal(code, f"issuerAuth: {exc.message}") from None
 
 
-def _labels_ok(header: dict[Any, Any]) -> bool:
-    # cbor2 makes simple(33) equal to 33: only a real int or text label may name a header.
-    for label in header:
-        kind = type(label)
-        if kind is not int and kind is not str:
-            return False
-    return True
-
-
-def _protected_header(protected: bytes) -> tuple[dict[Any, Any], bool]:
-    """The decoded protected header map and whether its labels are all ints or texts; cached by
-    its exact bytes (every credential of a signer carries the same few bytes). Only successful
-    decodes are cached; callers never mutate the map."""
-    header = _protected_headers.get(protected)
-    if header is None:
-        decoded = decode_strict(protected, "protected header") if protected else {}
-        if not isinstance(decoded, dict):
-            raise _malformed("protected header is not a map")
-        if len(_protected_headers) >= _CACHE_SIZE:
-            _protected_headers.clear()
-        header = _protected_headers[protected] = (decoded, _labels_ok(decoded))
-    return header
-
-
-def parse_sign1(value: object) -> Sign1:
-    """IssuerAuth: an *untagged* COSE_Sign1 array, as ISO/IEC 18013-5 specifies (tag 18 is refused:
-    accepting both forms would let the same credential travel in two encodings)."""
-    if isinstance(value, CBORTag) and value.tag == COSE_SIGN1_TAG:
-        raise _malformed("issuerAuth must be an untagged COSE_Sign1 (ISO/IEC 18013-5), not tag 18")
-    if not isinstance(value, list) or len(value) != 4:
-        raise _malformed("issuerAuth is not a COSE_Sign1 array of 4 elements")
-    protected, unprotected, payload, signature = value
-    if not isinstance(protected, bytes) or not isinstance(unprotected, dict):
-        raise _malformed("COSE_Sign1 headers are not a byte string and a map")
-    if not isinstance(payload, bytes):
-        raise _malformed("COSE_Sign1 payload is missing (detached payloads are not allowed here)")
-    if not isinstance(signature, bytes):
-        raise _malformed("COSE_Sign1 signature is not a byte string")
-    prot, prot_labels_ok = _protected_header(protected)
-    if not (prot_labels_ok and _labels_ok(unprotected)):
-        raise _malformed("a COSE header label is not an integer or a text string")
-    if not prot.keys().isdisjoint(unprotected):
-        raise _malformed("a COSE header label appears in both protected and unprotected headers")
-    if HEADER_CRIT in prot:
-        raise _malformed("critical COSE headers are not supported")
-    if HEADER_ALG in unprotected:
-        raise Refusal(ErrorCode.UNSUPPORTED_ALGORITHM, "the COSE algorithm must be in the protected header")
-    alg = prot.get(HEADER_ALG)
-    if alg is not None and not isinstance(alg, int):
-        raise Refusal(ErrorCode.UNSUPPORTED_ALGORITHM, f"COSE algorithm {alg!r} is not supported")
-    chain = prot.get(HEADER_X5CHAIN, unprotected.get(HEADER_X5CHAIN))
-    # RFC 9360 writes one certificate as a byte string and several as an array. Some issuers send an array
-    # of one: the header is unprotected either way and the certificate is the same, so both are taken.
-    if isinstance(chain, bytes):
-        ders: tuple[bytes, ...] = (chain,)
-    elif isinstance(chain, list) and chain and all(isinstance(c, bytes) for c in chain):
-        ders = tuple(chain)
-    else:
-        raise _malformed("x5chain (COSE header 33) is not a certificate (bstr) or an array of certificates")
-    return Sign1(protected, alg, ders, payload, signature)
+_COSE_ERRORS: Final = {"algorithm": ErrorCode.UNSUPPORTED_ALGORITHM, "date": ErrorCode.INVALID_DATE}
 
 
 def _load_certificate(der: bytes) -> tuple[x509.Certificate, bool]:
@@ -153,28 +86,22 @@ def _load_certificate(der: bytes) -> tuple[x509.Certificate, bool]:
     return cert, der.endswith(signature) and der[-len(signature) - 1] == 0
 
 
-_certificates: dict[bytes, tuple[x509.Certificate, bool]] = {}
-
-
-def _certificate(der: bytes) -> tuple[x509.Certificate, bool]:
-    """`_load_certificate`, cached by the exact DER bytes (bounded; parse errors are not cached)."""
-    facts = _certificates.get(der)
+def _certificate(der: bytes, cache: VerificationCache | None) -> tuple[x509.Certificate, bool]:
+    """`_load_certificate`, cached by the exact DER bytes in `cache` (bounded; parse errors are not cached)."""
+    if cache is None:
+        return _load_certificate(der)
+    table = cache.certificates
+    facts = table.get(der)
     if facts is None:
         facts = _load_certificate(der)
-        if len(_certificates) >= _CACHE_SIZE:
-            _certificates.clear()
-        _certificates[der] = facts
+        if len(table) >= CERTIFICATES_CACHED:
+            table.clear()
+        table[der] = facts
     return facts
 
 
-def clear_caches() -> None:
-    """Forget parsed certificates and protected headers (tests and cold-start measurements)."""
-    _certificates.clear()
-    _protected_headers.clear()
-
-
-def parse_certificates(ders: tuple[bytes, ...]) -> tuple[x509.Certificate, ...]:
-    """Parse x5chain certificates (leaf first); parsed objects are cached by their DER bytes.
+def parse_certificates(ders: tuple[bytes, ...], cache: VerificationCache | None = None) -> tuple[x509.Certificate, ...]:
+    """Parse x5chain certificates (leaf first); parsed objects are cached by their DER bytes in `cache`.
 
     The certificate signature is outside what the signature covers, so its encoding is pinned
     too: the BIT STRING that ends the certificate must declare no unused bits (cryptography
@@ -182,10 +109,10 @@ def parse_certificates(ders: tuple[bytes, ...]) -> tuple[x509.Certificate, ...]:
     """
     try:
         if len(ders) == 1:  # (the usual x5chain: the DS certificate alone)
-            cert, whole_bytes = _certificate(ders[0])
+            cert, whole_bytes = _certificate(ders[0], cache)
             if whole_bytes:
                 return (cert,)
-        facts = [_certificate(der) for der in ders]
+        facts = [_certificate(der, cache) for der in ders]
     except (ValueError, x509.InvalidVersion, CryptographyDeprecationWarning):
         raise _malformed("an x5chain certificate is not a valid DER X.509 certificate (RFC 5280)") from None
     for _cert, whole_bytes in facts:

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import serialization
 
 from edl.credentials.errors import IssuanceError
 from edl.credentials.result import SignerInfo
-from edl.credentials.statuslist import ServiceObjectError, sign_service_object, verify_service_object
+from edl.credentials.service_object import ServiceObjectError, sign_service_object, verify_service_object
 from edl.credentials.structure import Refusal, parse_certificates
 from edl.pki.errors import ChainValidationError
 from edl.pki.profiles import TRUST_LIST_SIGNING_EKU

@@ -16,11 +16,12 @@ Device authentication (deviceSigned) needs a session transcript and is out of sc
 offline check; it is not verified and does not affect `valid`. The MSO deviceKey is still checked
 (an EC2 COSE_Key holding a point of its curve); the key object is built only when asked for.
 
-What is cached across calls is only what a signer repeats, always keyed by exact bytes: parsed DS
-certificates and their public keys (by DER), decoded protected headers, and, inside each
-`TrustStore`, chains that passed path validation (by DER; the validity period of every
-certificate of the path is checked again at each call's time). Nothing of a credential itself
-(items, digests, MSO, signature) is cached. `clear_caches` forgets all but the per-store chains.
+What is cached across calls is only what a signer repeats, always keyed by exact bytes, in an owner the
+caller passes in (`cache=`, else the `VerificationCache` of the `TrustStore`, see `edl.credentials.cache`):
+parsed DS certificates and their public keys (by DER), protected headers, and, inside the `TrustStore`, chains
+that passed path validation (by DER; the validity period of every certificate of the path is checked again at
+each call's time). Nothing of a credential itself (items, digests, MSO, signature) is cached. A new store (or a
+new `VerificationCache`) is a cold verifier.
 """
 
 from __future__ import annotations
@@ -29,14 +30,14 @@ import hashlib
 import hmac
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.x509.oid import NameOID
 
-from edl.credentials import cbor
-from edl.credentials.cose import AlgorithmMismatch, sig_structure, verify_cose_signature
+import edl.credentials.cbor as cbor
+from edl.credentials.cache import SIGNERS_CACHED, SignerFacts, VerificationCache
+from edl.credentials.cose import AlgorithmMismatch, Sign1, verify_cose_signature
 from edl.credentials.errors import ErrorCode, VerificationError
 from edl.credentials.names import MDL_NAMESPACE
 from edl.credentials.result import DocumentResult, SignerInfo, VerificationResult
@@ -44,13 +45,11 @@ from edl.credentials.structure import (
     Mso,
     ParsedItem,
     Refusal,
-    Sign1,
     parse_certificates,
     parse_items,
     parse_mso,
     parse_sign1,
 )
-from edl.credentials.structure import clear_caches as _clear_structure_caches
 from edl.pki.errors import ChainValidationError
 from edl.pki.trust import TrustStore, trust_store
 
@@ -75,11 +74,14 @@ def verify_mdoc(
     leeway: timedelta = DEFAULT_LEEWAY,
     *,
     expected_doctype: str | None = None,
+    cache: VerificationCache | None = None,
 ) -> VerificationResult:
     """Verify an encoded DeviceResponse or IssuerSigned against `trust_roots` at time `at`.
 
-    `at` defaults to now (UTC); `leeway` tolerates clock skew on signed/validFrom only.
-    Malformed or untrusted input gives a result with errors, never an exception.
+    `at` defaults to now (UTC); `leeway` tolerates clock skew on signed/validFrom only. `cache` is where parsed
+    signer certificates and headers are kept between calls (default: the one of the `TrustStore`; a list of roots
+    makes a new store, so nothing is reused). Malformed or untrusted input gives a result with errors, never an
+    exception.
     """
     moment = datetime.now(UTC) if at is None else at
     if moment.tzinfo is None:
@@ -87,9 +89,10 @@ def verify_mdoc(
     moment = moment.astimezone(UTC)
     try:
         trust = trust_store(trust_roots)
+        owned = cache if cache is not None else VerificationCache.of(trust)
         documents = _documents(data)
         results = [
-            _verify_document(doc, doctype, trust, moment, leeway, expected_doctype) for doctype, doc in documents
+            _verify_document(doc, doctype, trust, owned, moment, leeway, expected_doctype) for doctype, doc in documents
         ]
     except Refusal as refusal:
         return _refused(refusal.code, refusal.message)
@@ -149,61 +152,25 @@ def _documents(data: bytes) -> list[tuple[str | None, Any]]:
     raise Refusal(ErrorCode.MALFORMED, "input is neither a DeviceResponse nor an IssuerSigned")
 
 
-class _Signer(NamedTuple):
-    """What verification needs of a DS certificate: its summary, its key, validity and subject names."""
-
-    info: SignerInfo
-    public_key: object
-    not_before: datetime
-    not_after: datetime
-    country: str | None
-    """The subject's countryName (the issuing_country must equal it)."""
-    state: str | None
-    """The subject's stateOrProvinceName, if any (the issuing_jurisdiction must equal it)."""
-
-
-_signer_cache: dict[bytes, _Signer] = {}
-
-
-def _signer_facts(der: bytes, cert: x509.Certificate) -> _Signer:
-    """Signer summary and public key of a DS certificate, cached by its DER bytes (bounded).
+def _signer_facts(der: bytes, cert: x509.Certificate, cache: VerificationCache) -> SignerFacts:
+    """Signer summary and public key of a DS certificate, cached by its DER bytes in `cache` (bounded).
 
     cryptography parses a certificate's subject and key lazily: a damaged one that `parse_certificates` took fails
     here (ValueError, TypeError, UnsupportedAlgorithm), and is refused as malformed.
     """
-    facts = _signer_cache.get(der)
+    table = cache.signers
+    facts = table.get(der)
     if facts is None:
         try:
-            facts = _Signer(
-                SignerInfo.of(cert),
-                cert.public_key(),
-                cert.not_valid_before_utc,
-                cert.not_valid_after_utc,
-                _subject(cert, NameOID.COUNTRY_NAME),
-                _subject(cert, NameOID.STATE_OR_PROVINCE_NAME),
-            )
+            facts = SignerFacts.of(cert)
         except (ValueError, TypeError, UnsupportedAlgorithm):
             raise Refusal(
                 ErrorCode.MALFORMED, "the x5chain certificate cannot be read (its subject, key or validity)"
             ) from None
-        if len(_signer_cache) >= 256:
-            _signer_cache.clear()
-        _signer_cache[der] = facts
+        if len(table) >= SIGNERS_CACHED:
+            table.clear()
+        table[der] = facts
     return facts
-
-
-def _subject(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> str | None:
-    values = cert.subject.get_attributes_for_oid(oid)
-    return str(values[0].value) if len(values) == 1 else None
-
-
-def clear_caches() -> None:
-    """Forget every cached certificate, signer key and header (a cold verifier, as at start-up).
-
-    Chain validations are cached per `TrustStore`: a new store starts with none.
-    """
-    _signer_cache.clear()
-    _clear_structure_caches()
 
 
 class _Document:
@@ -223,17 +190,15 @@ class _Document:
         except ChainValidationError as exc:
             self.fail(ErrorCode(exc.code), exc.message)
 
-    def check_signature(self, sign1: Sign1, signer: _Signer) -> None:
+    def check_signature(self, sign1: Sign1, signer: SignerFacts) -> None:
         try:
-            verify_cose_signature(
-                signer.public_key, sign1.alg, sig_structure(sign1.protected, sign1.payload), sign1.signature
-            )
+            verify_cose_signature(signer.public_key, sign1.alg, sign1.to_be_signed, sign1.signature)
         except AlgorithmMismatch as exc:
             self.fail(ErrorCode.UNSUPPORTED_ALGORITHM, str(exc))
         except InvalidSignature:
             self.fail(ErrorCode.SIGNATURE_INVALID, "the issuer signature over the MSO does not verify")
 
-    def check_signed_in_certificate(self, mso: Mso, signer: _Signer) -> None:
+    def check_signed_in_certificate(self, mso: Mso, signer: SignerFacts) -> None:
         """18013-5 9.3.1: the MSO must have been signed while the DS certificate was valid."""
         if not signer.not_before <= mso.signed <= signer.not_after:
             self.fail(
@@ -242,7 +207,7 @@ class _Document:
                 f"({signer.not_before.isoformat()} to {signer.not_after.isoformat()})",
             )
 
-    def check_issuer_names(self, claims: dict[str, dict[str, object]], signer: _Signer) -> None:
+    def check_issuer_names(self, claims: dict[str, dict[str, object]], signer: SignerFacts) -> None:
         """18013-5 (mDL data elements): issuing_country equals the DS certificate's countryName, and
         issuing_jurisdiction its stateOrProvinceName where the certificate names one."""
         mdl = claims.get(MDL_NAMESPACE, {})
@@ -332,6 +297,7 @@ def _verify_document(
     issuer_signed: Any,
     doctype: str | None,
     trust: TrustStore,
+    cache: VerificationCache,
     at: datetime,
     leeway: timedelta,
     expected_doctype: str | None,
@@ -345,9 +311,9 @@ def _verify_document(
             raise Refusal(ErrorCode.MALFORMED, "issuerSigned lacks issuerAuth")
         if not issuer_signed.keys() <= _ISSUER_SIGNED_KEYS:
             raise Refusal(ErrorCode.MALFORMED, "issuerSigned has keys the standard does not define")
-        sign1 = parse_sign1(issuer_signed["issuerAuth"])
-        certs = parse_certificates(sign1.x5chain)
-        signer_facts = _signer_facts(sign1.x5chain[0], certs[0])
+        sign1 = parse_sign1(issuer_signed["issuerAuth"], cache)
+        certs = parse_certificates(sign1.x5chain, cache)
+        signer_facts = _signer_facts(sign1.x5chain[0], certs[0], cache)
         signer = signer_facts.info
         check.check_chain(trust, certs, sign1.x5chain)
         check.check_signature(sign1, signer_facts)

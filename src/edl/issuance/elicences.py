@@ -14,26 +14,26 @@ from pathlib import Path
 import cbor2
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from edl import audit
 from edl.audit import Action, ActorKind
-from edl.bootstrap import Container
 from edl.credentials import MDL_DOCTYPE, IssuanceError, device_response, generate_device_key, issue_mdoc
 from edl.credentials.cose import cose_key
 from edl.credentials.licence_mdl import mdl_namespaces
 from edl.db.models import ElicenceRow
 from edl.db.session import transaction
-from edl.domain import DomainError
+from edl.domain import DomainError, Rollout
 from edl.domain.dates import china_date
 from edl.issuance.status import allocate_index, mark_changed
+from edl.issuance.voiding import REISSUED, void_elicence
 from edl.notifications import messages
 from edl.notifications.outbox import text_registered_mobile
-from edl.pki import PkiError
+from edl.pki import Authority, PkiError
 from edl.pki.files import read_at_most
-from edl.registry.events import LicenceNotFound, load_for_update, void_elicences
+from edl.registry.events import LicenceNotFound, load_for_update
 from edl.registry.mapping import licence_from_row
-from edl.storage.photos import PhotoNotFound
+from edl.storage.photos import PhotoNotFound, PhotoStore
 
 MAX_ACTOR = 128
 """The length of `elicences.issued_by`."""
@@ -43,6 +43,17 @@ MAX_DEVICE_KEY_BYTES = 64 * 1024
 
 class IssuanceRefused(DomainError):
     """No e-licence can be issued; the message says why in plain words."""
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """What issuing uses: the authority's document signers, the photo store, the rollout (which licences may get
+    an e-licence) and how long a signed MSO stays valid."""
+
+    authority: Authority
+    photos: PhotoStore
+    rollout: Rollout
+    mso_validity_hours: int
 
 
 @dataclass(frozen=True)
@@ -69,22 +80,23 @@ def load_device_public_key(path: Path) -> ec.EllipticCurvePublicKey:
 
 
 def issue_elicence(
-    container: Container,
+    sessions: sessionmaker[Session],
+    issuer: Issuer,
     number: str,
     *,
     device_key: ec.EllipticCurvePublicKey | None = None,
     actor: str,
-    at: datetime | None = None,
+    at: datetime,
 ) -> IssuedElicence:
-    """Issue (or re-issue) the e-licence of licence `number`; refuse with every reason when it is not eligible."""
-    now = at or container.clock()
-    with transaction(container.sessions) as session:
-        return issue_in_session(session, container, number, device_key=device_key, actor=actor, at=now)
+    """Issue (or re-issue) the e-licence of licence `number` in a transaction of its own; refuse with every reason
+    when it is not eligible."""
+    with transaction(sessions) as session:
+        return issue_in_session(session, issuer, number, device_key=device_key, actor=actor, at=at)
 
 
 def issue_in_session(
     session: Session,
-    container: Container,
+    issuer: Issuer,
     number: str,
     *,
     device_key: ec.EllipticCurvePublicKey | None = None,
@@ -108,7 +120,7 @@ def issue_in_session(
     except LicenceNotFound:
         raise IssuanceRefused(f"登记库中没有此驾驶证 / no licence {number} in the registry") from None
     lic = licence_from_row(row)
-    verdict = lic.eligibility(china_date(now), container.rollout)
+    verdict = lic.eligibility(china_date(now), issuer.rollout)
     if not verdict.eligible:
         raise IssuanceRefused(
             "；".join(r[1] for r in verdict.reasons) + " / " + " ".join(r[2] for r in verdict.reasons)
@@ -117,12 +129,12 @@ def issue_in_session(
     if not portrait_ref:
         raise IssuanceRefused("没有存档照片，请先提交照片 / no stored photo: submit a photo first")
     try:
-        portrait = container.photos.get(portrait_ref)
-        signer = container.authority.current_signer(now)
+        portrait = issuer.photos.get(portrait_ref)
+        signer = issuer.authority.current_signer(now)
     except (PhotoNotFound, PkiError) as exc:
         raise IssuanceRefused(str(exc)) from None
     valid_until = min(
-        now + timedelta(hours=container.settings.mso_validity_hours),
+        now + timedelta(hours=issuer.mso_validity_hours),
         signer.certificate.not_valid_after_utc,
     )
     private_key = None
@@ -141,7 +153,7 @@ def issue_in_session(
         )
     except IssuanceError as exc:
         raise IssuanceRefused(f"签发失败 / cannot sign: {exc}") from None
-    void_elicences(session, row.number, "reissued", at=now, actor=actor)
+    void_elicence(session, row.number, REISSUED, at=now, actor=actor)
     elicence_id = uuid.uuid4().hex
     status_index = allocate_index(session, elicence_id, at=now)  # fresh on every issuance, never reused
     session.add(

@@ -17,14 +17,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from edl.bootstrap import Container
 from edl.credentials import IssuanceError
+from edl.credentials.barcode import BarcodeScheme
 from edl.credentials.livecode import CodeClaims, make_code
 from edl.db.models import ElicenceRow, LicenceRow
 from edl.domain import DomainError
 from edl.domain.credential_status import REVOKING
 from edl.domain.status import format_statuses
-from edl.pki import PkiError
+from edl.pki import Authority, PkiError
 from edl.registry.mapping import licence_from_row
 
 NONCE_BYTES = 8
@@ -49,9 +49,19 @@ class LiveCodeRefused(DomainError):
     """The authority cannot sign a live code now (no usable document signer); the message says what to do."""
 
 
-def make_live_code(session: Session, container: Container, licence_number: str, *, at: datetime) -> LiveCode:
+@dataclass(frozen=True)
+class CodeMaker:
+    """What making a live code uses: the authority's document signers, the barcode scheme, and how long a code
+    stays valid."""
+
+    authority: Authority
+    barcodes: BarcodeScheme
+    lifetime_seconds: int
+
+
+def make_live_code(session: Session, maker: CodeMaker, licence_number: str, *, at: datetime) -> LiveCode:
     """A fresh code for the live e-licence of `licence_number`, issued at `at` (whole seconds) and valid for
-    ``settings.code_lifetime_seconds``.
+    `maker.lifetime_seconds`.
 
     Raises `NoActiveElicence` for an unknown licence, one without a live e-licence (never issued, or voided), one
     that is revoked/annulled/cancelled, or an e-licence without a status-list index (issued before indices
@@ -83,7 +93,7 @@ def make_live_code(session: Session, container: Container, licence_number: str, 
             "index (issued before status lists): re-issue it"
         )
     issued_at = at.astimezone(UTC).replace(microsecond=0)
-    expires_at = issued_at + timedelta(seconds=container.settings.code_lifetime_seconds)
+    expires_at = issued_at + timedelta(seconds=maker.lifetime_seconds)
     claims = CodeClaims(
         elicence_id=elicence.id,
         classes=tuple(c.value for c in licence.classes),
@@ -95,11 +105,11 @@ def make_live_code(session: Session, container: Container, licence_number: str, 
         nonce=os.urandom(NONCE_BYTES),
     )
     try:
-        signer = container.authority.current_signer(issued_at)
+        signer = maker.authority.current_signer(issued_at)
         text = make_code(claims, signer)
     except PkiError as exc:
         raise LiveCodeRefused(f"无法签发亮码 / cannot sign a live code: {exc}") from None
     except IssuanceError as exc:
         raise LiveCodeRefused(f"无法生成亮码 / cannot make a live code: {exc}") from None
-    barcode = container.barcodes.number(elicence.status_index, at=issued_at).text
+    barcode = maker.barcodes.number(elicence.status_index, at=issued_at).text
     return LiveCode(text, elicence.id, issued_at, expires_at, barcode)

@@ -1,15 +1,20 @@
-"""The in-app inbox: a message is a row written in the same transaction as the event it reports."""
+"""The in-app inbox: a message is a row written in the same transaction as the event it reports.
+
+Readers get `Notice` values (not ORM rows), so the pages format them without knowing the database.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from edl.db.models import NotificationRow
-from edl.notifications.outbox import enqueue_push
+from edl.db.models import NotificationRow, OutboxRow
+from edl.notifications.outbox import NoticeKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,23 +29,77 @@ class Message:
     link: str | None = None
 
 
-def notify(session: Session, account_id: str, message: Message, *, at: datetime) -> NotificationRow:
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One message of a holder's inbox, in both languages (the page picks one)."""
+
+    id: int
+    kind: str
+    title_zh: str
+    title_en: str
+    body_zh: str
+    body_en: str
+    link: str | None
+    created_at: datetime
+    read_at: datetime | None
+
+    @property
+    def unread(self) -> bool:
+        return self.read_at is None
+
+
+def _notice(row: NotificationRow) -> Notice:
+    return Notice(
+        id=row.id,
+        kind=row.kind,
+        title_zh=row.title_zh,
+        title_en=row.title_en,
+        body_zh=row.body_zh,
+        body_en=row.body_en,
+        link=row.link,
+        created_at=row.created_at,
+        read_at=row.read_at,
+    )
+
+
+def notify(session: Session, account_id: str, message: Message, *, at: datetime) -> None:
     """Put `message` in the holder's inbox and its Web Push in the outbox, both in `session`'s transaction: the
     worker pushes it after commit (never for a change that rolls back)."""
-    row = NotificationRow(
-        account_id=account_id,
-        kind=message.kind,
-        title_zh=message.title_zh,
-        title_en=message.title_en,
-        body_zh=message.body_zh,
-        body_en=message.body_en,
-        link=message.link,
-        created_at=at,
-    )
-    session.add(row)
-    session.flush()
-    enqueue_push(session, account_id, row.id, at=at)
-    return row
+    notify_many(session, [(account_id, message)], at=at)
+
+
+def notify_many(db: Session | Connection, notices: Sequence[tuple[str, Message]], *, at: datetime) -> int:
+    """`notify` for many (account id, message) pairs in one go, in the transaction of `db` (a session, or the
+    connection of a bulk writer such as the registry import): inbox rows, then their Web Push in the outbox."""
+    pushes: list[dict[str, Any]] = []
+    for account_id, m in notices:  # one statement each, to learn the new message ids (such notices are rare)
+        note_id = db.execute(
+            insert(NotificationRow)
+            .values(
+                account_id=account_id,
+                kind=m.kind,
+                title_zh=m.title_zh,
+                title_en=m.title_en,
+                body_zh=m.body_zh,
+                body_en=m.body_en,
+                link=m.link,
+                created_at=at,
+            )
+            .returning(NotificationRow.id)
+        ).scalar_one()
+        pushes.append(
+            {
+                "kind": NoticeKind.PUSH.value,
+                "recipient": account_id,
+                "payload": {"notification_id": note_id},
+                "created_at": at,
+                "attempts": 0,
+                "next_attempt_at": at,
+            }
+        )
+    if pushes:
+        db.execute(insert(OutboxRow), pushes)
+    return len(pushes)
 
 
 def unread_count(session: Session, account_id: str) -> int:
@@ -54,15 +113,15 @@ def unread_count(session: Session, account_id: str) -> int:
     )
 
 
-def inbox(session: Session, account_id: str, *, limit: int = 50) -> list[NotificationRow]:
-    return list(
-        session.scalars(
-            select(NotificationRow)
-            .where(NotificationRow.account_id == account_id)
-            .order_by(NotificationRow.id.desc())
-            .limit(limit)
-        )
+def inbox(session: Session, account_id: str, *, limit: int = 50) -> list[Notice]:
+    """The holder's newest `limit` messages, newest first."""
+    rows = session.scalars(
+        select(NotificationRow)
+        .where(NotificationRow.account_id == account_id)
+        .order_by(NotificationRow.id.desc())
+        .limit(limit)
     )
+    return [_notice(row) for row in rows]
 
 
 def mark_read(session: Session, account_id: str, *, at: datetime, ids: list[int] | None = None) -> int:

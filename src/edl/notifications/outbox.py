@@ -34,10 +34,6 @@ def enqueue(session: Session, kind: NoticeKind, recipient: str, payload: dict[st
     return row
 
 
-def enqueue_push(session: Session, account_id: str, notification_id: int, *, at: datetime) -> OutboxRow:
-    return enqueue(session, NoticeKind.PUSH, account_id, {"notification_id": notification_id}, at=at)
-
-
 def enqueue_sms(session: Session, mobile: str, text: str, *, at: datetime) -> OutboxRow:
     return enqueue(session, NoticeKind.SMS, mobile, {"text": text[:MAX_SMS_CHARS]}, at=at)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -34,10 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from edl.db.models import AccountRow, NotificationRow, PushSubscriptionRow
 from edl.pki.files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, ensure_dir, write_atomic
-from edl.secrets import InsecureSecretFile
-
-if TYPE_CHECKING:
-    from edl.bootstrap import Container
+from edl.server_secrets import InsecureSecretFile
 
 log = structlog.get_logger("edl.notifications")
 
@@ -355,7 +352,13 @@ class WebPushNotifier:
         return http
 
 
-def build_notifier(container: Container) -> Notifier:
-    """The container's notifier: Web Push signed with the data directory's VAPID key."""
-    key = load_or_create_vapid_key(container.settings.ensure_data_dir())
-    return WebPushNotifier(container.sessions, key, container.settings.vapid_subject, clock=container.clock)
+def build_notifier(
+    sessions: sessionmaker[Session],
+    vapid_key: ec.EllipticCurvePrivateKey,
+    *,
+    subject: str,
+    clock: Callable[[], datetime],
+) -> Notifier:
+    """The serving notifier: Web Push signed with `vapid_key` (see `load_or_create_vapid_key`), claiming `subject`
+    (EDL_VAPID_SUBJECT) towards the push services."""
+    return WebPushNotifier(sessions, vapid_key, subject, clock=clock)

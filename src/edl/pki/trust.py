@@ -20,16 +20,20 @@ windows of the cached path at its own time (the rest of path validation does not
 when that fails the full validation runs again and reports why. Failures are never cached. A hit
 needs the byte-identical chain (DER is the key, and the leaf passed must equal the cached one), in
 the same store: another store, even for the same roots, starts with its own empty cache.
+
+A store is also the owner of what the layers above cache for verifications against it (`TrustStore.cache`: e.g.
+`edl.credentials.cache.VerificationCache`, parsed signer certificates and headers): a verifier keeps one store for
+as long as its roots do not change, and a new store starts cold. Nothing is cached at module level.
 """
 
 from __future__ import annotations
 
-import operator
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar, cast
 
 from cryptography import x509
 from cryptography.x509.oid import ObjectIdentifier
@@ -51,6 +55,7 @@ CERTIFICATE_EXPIRED = "certificate_expired"
 CERTIFICATE_NOT_YET_VALID = "certificate_not_yet_valid"
 
 _CACHE_SIZE = 256
+_C = TypeVar("_C")
 MAX_PEM_FILE_BYTES = 1024 * 1024
 """Largest PEM file `load_trust_roots` reads: a certificate is about 1 KB, so room for hundreds of them."""
 
@@ -158,6 +163,22 @@ class TrustStore:
         self._lock = threading.Lock()
         self._service_policies: dict[ObjectIdentifier, ExtensionPolicy] = {}
         self._service_verified: OrderedDict[tuple[str, tuple[bytes, ...]], _VerifiedPath] = OrderedDict()
+        self._caches: dict[Callable[[], object], object] = {}
+
+    def cache(self, kind: Callable[[], _C]) -> _C:
+        """This store's own `kind()` (made on first use, then the same object for the store's lifetime).
+
+        Where the layers above keep what they cache for verifications against this store (the credential core's
+        `VerificationCache`, the offline verifier's status lists): the store is their owner, so they live and die
+        with it and another store never sees them.
+        """
+        found = self._caches.get(kind)
+        if found is None:
+            with self._lock:
+                found = self._caches.get(kind)
+                if found is None:
+                    found = self._caches[kind] = kind()
+        return cast(_C, found)
 
     @property
     def roots(self) -> tuple[x509.Certificate, ...]:
@@ -278,33 +299,15 @@ class TrustStore:
         return path
 
 
-_stores: OrderedDict[tuple[int, ...], tuple[tuple[x509.Certificate, ...], TrustStore]] = OrderedDict()
-_stores_lock = threading.Lock()
-
-
 def trust_store(roots: TrustStore | Sequence[x509.Certificate]) -> TrustStore:
-    """A `TrustStore` for `roots`, reused across calls with the same root objects (so its cache works).
+    """`roots` when it is a `TrustStore`, else a new store of those roots.
 
-    Keyed by object identity (hashing a certificate costs more than verifying its use): the
-    cached entry keeps the root objects alive, so an id cannot be reused while it is cached.
+    A new store starts cold (no validated chain, nothing cached): a verifier that checks more than once keeps its
+    `TrustStore` and passes it in, so what it caches has that store as its owner.
     """
     if isinstance(roots, TrustStore):
         return roots
-    certs = tuple(roots)
-    key = tuple(map(id, certs))
-    hit = _stores.get(key)
-    if hit is not None and all(map(operator.is_, hit[0], certs)):
-        return hit[1]
-    with _stores_lock:
-        hit = _stores.get(key)
-        if hit is not None and all(map(operator.is_, hit[0], certs)):
-            _stores.move_to_end(key)
-            return hit[1]
-        store = TrustStore(certs)
-        _stores[key] = (certs, store)
-        while len(_stores) > 32:
-            _stores.popitem(last=False)
-        return store
+    return TrustStore(tuple(roots))
 
 
 def load_trust_roots(path: Path) -> list[x509.Certificate]:

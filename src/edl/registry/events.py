@@ -13,12 +13,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from edl import audit
-from edl.audit import Action, ActorKind
-from edl.db.models import AccountRow, ElicenceRow, LicenceRow, RecordRow, RegistryEvent
+from edl.db.models import LicenceRow, RecordRow, RegistryEvent
 from edl.domain import (
     IssuingAuthority,
     Licence,
@@ -36,8 +34,7 @@ from edl.domain.licence import mask_mobile
 from edl.domain.points import PointsCycle
 from edl.domain.status import normalise_statuses
 from edl.issuance.status import mark_changed
-from edl.notifications import messages
-from edl.notifications.inbox import notify
+from edl.issuance.voiding import void_elicence
 from edl.registry.formats import MAX_AUTHORITY_CITY, MAX_AUTHORITY_NAME
 from edl.registry.mapping import licence_from_row, row_values
 
@@ -115,48 +112,11 @@ def _apply(
         licence_number=row.number, kind=kind.value, payload=payload, actor=actor, at=at, licence_version=row.version
     )
     session.add(event)
-    voided = void_elicences(session, row.number, kind.value, at=at, actor=actor) if kind.voids_elicence else 0
+    voided = void_elicence(session, row.number, kind.value, at=at, actor=actor) if kind.voids_elicence else 0
     if not voided and (after.statuses != before.statuses or after.validity != before.validity):
-        _mark_status_changed(session, at)  # (a void marks it itself)
+        mark_changed(session, at=at)  # tell the status list (a void marks it itself)
     session.flush()
     return AppliedEvent(event.id, kind, after, row.version, at, voided)
-
-
-def void_elicences(session: Session, number: str, reason: str, *, at: datetime, actor: str = "system") -> int:
-    """Void the live e-licence of licence `number`: a new card (class, validity or authority changed, `reason` is
-    the event kind) or a re-issue. Audited; for a new card the bound holder is told to apply again (same
-    transaction). Returns how many were voided (0 or 1)."""
-    live = session.scalars(
-        select(ElicenceRow.id).where(ElicenceRow.licence_number == number, ElicenceRow.voided_at.is_(None))
-    ).all()
-    if not live:
-        return 0
-    session.execute(
-        update(ElicenceRow)
-        .where(ElicenceRow.licence_number == number, ElicenceRow.voided_at.is_(None))
-        .values(voided_at=at, void_reason=reason)
-    )
-    _mark_status_changed(session, at)
-    for elicence_id in live:
-        audit.record(
-            session,
-            at=at,
-            actor_kind=ActorKind.SYSTEM,
-            actor=actor,
-            action=Action.VOID,
-            subject=number,
-            detail={"elicence_id": elicence_id, "reason": reason},
-        )
-    if reason != "reissued":
-        account_id = session.scalar(select(AccountRow.id).where(AccountRow.licence_number == number))
-        if account_id is not None:
-            notify(session, account_id, messages.voided(reason), at=at)
-    return len(live)
-
-
-def _mark_status_changed(session: Session, at: datetime) -> None:
-    """Tell the status list, in this transaction, that an e-licence's status may have changed."""
-    mark_changed(session, at=at)
 
 
 def set_status(session: Session, number: str, status: Status, *, actor: str, at: datetime) -> AppliedEvent:

@@ -30,7 +30,8 @@ from edl.domain import PILOT_AUTHORITIES, STATUS_TABLE, format_statuses, parse_s
 from edl.domain.dates import add_years
 from edl.domain.idcard import CHECK_CHARS, WEIGHTS
 from edl.domain.points import cycle_start
-from edl.registry.formats import COLUMNS, file_kind
+from edl.registry.files import file_kind
+from edl.registry.formats import COLUMNS
 from edl.registry.portraits import BACKGROUND, OLD_BACKGROUND, render_portrait
 from edl.storage.photos import PhotoStore
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -171,7 +171,7 @@ def get_licence_detail(
     return LicenceDetail(
         licence=licence_from_row(row, record),
         version=row.version,
-        updated_at=_aware(row.updated_at),
+        updated_at=row.updated_at,
         events=tuple(_event_summary(e) for e in event_rows),
     )
 
@@ -188,9 +188,4 @@ def get_photo_ref(session: Session, number: IdNumber | str, *, scope: AuthorityS
 
 def _event_summary(e: RegistryEvent) -> EventSummary:
     fields = tuple(sorted(str(k) for k in e.payload)) if isinstance(e.payload, Mapping) else ()
-    return EventSummary(e.id, e.kind, _aware(e.at), e.actor, e.licence_version, fields)
-
-
-def _aware(at: datetime) -> datetime:
-    """SQLite hands back naive datetimes for timezone-aware columns; they were stored as UTC."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    return EventSummary(e.id, e.kind, e.at, e.actor, e.licence_version, fields)

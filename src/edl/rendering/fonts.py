@@ -1,9 +1,10 @@
 """Is there a font that can draw Chinese? Asked of fontconfig (`fc-list :lang=zh`), the library cairo draws text with.
 
 Without such a font cairo draws every Chinese character as an empty box, so rendering refuses with `FontMissing`
-instead of producing a licence page nobody can read. The answer is cached per fontconfig configuration (the
-`FONTCONFIG_FILE` / `FONTCONFIG_PATH` environment), and only when a font was found: installing fonts-noto-cjk on a
-running server takes effect at the next request.
+instead of producing a licence page nobody can read. The answer is remembered per fontconfig configuration (the
+`FONTCONFIG_FILE` / `FONTCONFIG_PATH` environment: another configuration is another question), and only when a font
+was found (a refusal is never remembered): installing fonts-noto-cjk on a running server takes effect at the next
+request.
 """
 
 from __future__ import annotations
@@ -33,10 +34,6 @@ class CjkFont:
 def cjk_font() -> CjkFont:
     """The font rendering uses for Chinese text; raises FontMissing when fontconfig knows none."""
     return _cjk_font(os.environ.get("FONTCONFIG_FILE"), os.environ.get("FONTCONFIG_PATH"))
-
-
-def clear_cache() -> None:
-    _cjk_font.cache_clear()
 
 
 def _missing(detail_zh: str, detail_en: str) -> FontMissing:

@@ -9,17 +9,18 @@ no live e-licence, LicenceNotFound / InvalidIdNumber for an unknown or malformed
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from edl.bootstrap import Container
+from sqlalchemy.orm import Session, sessionmaker
+
 from edl.db.models import ElicenceRow
 from edl.db.session import transaction
 from edl.domain import Licence
 from edl.domain.scope import AuthorityScope
-from edl.issuance.livecodes import NoActiveElicence, make_live_code
+from edl.issuance.livecodes import CodeMaker, NoActiveElicence, make_live_code
 from edl.registry.queries import get_licence_detail
 from edl.rendering.card import Card, CodeView, card_of
-from edl.storage.photos import PhotoNotFound
+from edl.storage.photos import PhotoNotFound, PhotoStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,24 +30,22 @@ class CardSource:
     """The registry's licence the card was made from (the web page shows its badges beside the card)."""
 
 
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
-def load_card(container: Container, number: str, *, at: datetime) -> CardSource:
+def load_card(
+    sessions: sessionmaker[Session], codes: CodeMaker, photos: PhotoStore, number: str, *, at: datetime
+) -> CardSource:
     """The card of licence `number` at `at`, with a live code made now (the code is not stored anywhere)."""
-    with transaction(container.sessions) as session:
+    with transaction(sessions) as session:
         detail = get_licence_detail(session, number, scope=AuthorityScope.national())  # the holder's own, or the CLI
-        live = make_live_code(session, container, str(detail.licence.number), at=at)
+        live = make_live_code(session, codes, str(detail.licence.number), at=at)
         row = session.get(ElicenceRow, live.elicence_id)
         if row is None:  # the code names the e-licence it was made for; it is there unless the database changed
             raise NoActiveElicence(f"电子驾驶证 {live.elicence_id} 不存在 / no e-licence {live.elicence_id}")
-        photo_ref, issued_at = row.photo_ref, _aware(row.issued_at)
+        photo_ref, issued_at = row.photo_ref, row.issued_at
     try:
-        photo: bytes | None = container.photos.get(photo_ref)
+        photo: bytes | None = photos.get(photo_ref)
     except PhotoNotFound:
         photo = None
-    code = CodeView(live.text, _aware(live.issued_at), _aware(live.expires_at), live.barcode)
+    code = CodeView(live.text, live.issued_at, live.expires_at, live.barcode)
     card = card_of(
         detail.licence,
         elicence_id=live.elicence_id,

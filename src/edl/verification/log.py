@@ -7,7 +7,7 @@ licence") and by staff through the database. The table refuses UPDATE and DELETE
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 from sqlalchemy import Table, insert, select
@@ -91,7 +91,7 @@ def checks_of_licence(session: Session, licence_number: str, *, limit: int = 50)
     return [
         Check(
             id=r.id,
-            at=r.at if r.at.tzinfo is not None else r.at.replace(tzinfo=UTC),
+            at=r.at,
             party_name=r.relying_party_name,
             purpose=r.purpose,
             method=r.method,

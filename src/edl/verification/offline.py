@@ -8,10 +8,12 @@ Pure: no database, no network. The status comes from a Status List Token the ver
   it says suspended or revoked, that worse status wins over the list's;
 * `valid` = the code is valid, and the status is valid, or unknown under a purpose whose policy is to warn.
 
-A verifier checks many codes against one list, so the verified, decompressed list is cached: keyed by the SHA-256
-of the exact token bytes, the trust store (by identity; the entry keeps it alive) and the expected URI, a few
-lists at most. Only what does not depend on the time is taken from the cache (the signature, the signer's chain up
-to a trusted root, the claims, the decompressed bytes): a list is not a credential, it is the same document for
+A verifier checks many codes against one list, so the verified, decompressed list is cached, in a `StatusListCache`
+the trust store owns (`TrustStore.cache`: a verifier that keeps its store keeps its lists; another store, or a new
+one, starts with none): keyed by the SHA-256 of the exact token bytes and the expected URI, a few lists at most.
+The code's own caches are the `VerificationCache` passed in (``cache=``), else the store's. Only what does not
+depend on the time is taken from the cache (the signature, the signer's chain up to a trusted root, the claims,
+the decompressed bytes): a list is not a credential, it is the same document for
 every code it is checked with. What depends on the time is checked again on every call, at that call's `at`: the
 list's ``exp`` (stale) and ``iat`` (issued in the future), and the validity of every certificate of the signer's
 path (through `TrustStore.validate_service`). When any of them fails, the token is verified from scratch, so the
@@ -30,11 +32,12 @@ from typing import Any
 
 from cryptography import x509
 
-from edl.credentials import cbor
-from edl.credentials.cose import HEADER_X5CHAIN
+from edl.credentials.cache import VerificationCache
+from edl.credentials.cose import SERVICE_RULES, decode_sign1
 from edl.credentials.errors import ErrorCode, VerificationError
 from edl.credentials.livecode import CODE_DOCTYPE, DEFAULT_LEEWAY, CodeClaims, CodeResult, verify_code
 from edl.credentials.statuslist import DEFAULT_LEEWAY as LIST_LEEWAY
+from edl.credentials.statuslist import TYP as LIST_TYP
 from edl.credentials.statuslist import StatusListResult, verify_status_list_token
 from edl.credentials.structure import parse_certificates
 from edl.domain.credential_status import CredentialStatus, credential_status
@@ -91,17 +94,20 @@ def verify_offline(
     policy: UnknownPolicy = UnknownPolicy.WARN,
     leeway: timedelta = DEFAULT_LEEWAY,
     expected_uri: str | None = None,
+    cache: VerificationCache | None = None,
 ) -> OfflineResult:
     """Verify code `text`, then its status from `status_list` (a Status List Token, verified against `trust`).
 
     `expected_uri`, when given, is the list location the verifier trusts (e.g. from its trust bundle): a list
-    for another URI is refused (unknown status). Malformed input gives a result with errors, never an exception.
+    for another URI is refused (unknown status). `cache` is the code's (see `verify_code`); verified lists are kept
+    by the `TrustStore` (pass the same store again to reuse them). Malformed input gives a result with errors,
+    never an exception.
     """
     moment = datetime.now(UTC) if at is None else at
     if moment.tzinfo is None:
         raise ValueError("`at` must be timezone-aware")
     store = trust_store(trust)
-    code = verify_code(text, store, signers, at=moment, leeway=leeway)
+    code = verify_code(text, store, signers, at=moment, leeway=leeway, cache=cache)
     if not code.valid or code.claims is None:
         return OfflineResult(False, CredentialStatus.UNKNOWN, code.errors, (), code)
     listed, reason = _list_status(code.claims, store, moment, status_list, expected_uri)
@@ -149,73 +155,72 @@ def _list_status(
 
 
 class _CachedList:
-    __slots__ = ("chain", "ders", "result", "trust")
+    __slots__ = ("chain", "ders", "result")
 
-    def __init__(
-        self, trust: TrustStore, result: StatusListResult, chain: tuple[x509.Certificate, ...], ders: tuple[bytes, ...]
-    ) -> None:
-        self.trust, self.result, self.chain, self.ders = trust, result, chain, ders
+    def __init__(self, result: StatusListResult, chain: tuple[x509.Certificate, ...], ders: tuple[bytes, ...]) -> None:
+        self.result, self.chain, self.ders = result, chain, ders
 
 
-_lists: OrderedDict[tuple[bytes, int, str | None], _CachedList] = OrderedDict()
-_lists_lock = threading.Lock()
-_LISTS_CACHED = 4
+class StatusListCache:
+    """The verified status lists of one `TrustStore` (its owner: `StatusListCache.of(store)`), a few at most."""
+
+    SIZE = 4
+
+    def __init__(self) -> None:
+        self.lists: OrderedDict[tuple[bytes, str | None], _CachedList] = OrderedDict()
+        self.lock = threading.Lock()
+
+    @classmethod
+    def of(cls, store: TrustStore) -> StatusListCache:
+        return store.cache(cls)
 
 
 def _verified_list(token: bytes, trust: TrustStore, at: datetime, expected_uri: str | None) -> StatusListResult:
     """`verify_status_list_token(token, trust, at=at, expected_uri=expected_uri)`, its time-independent part
-    cached (see the module's docstring)."""
+    cached in the store's `StatusListCache` (see the module's docstring)."""
     if not isinstance(token, bytes):  # (a bytearray could change after it was hashed)
         return verify_status_list_token(token, trust, at=at, expected_uri=expected_uri)
-    key = (hashlib.sha256(token).digest(), id(trust), expected_uri)
-    with _lists_lock:
-        hit = _lists.get(key)
+    owner = StatusListCache.of(trust)
+    key = (hashlib.sha256(token).digest(), expected_uri)
+    with owner.lock:
+        hit = owner.lists.get(key)
         if hit is not None:
-            _lists.move_to_end(key)
-    if hit is not None and hit.trust is trust and _still_valid(hit, at):
+            owner.lists.move_to_end(key)
+    if hit is not None and _still_valid(hit, trust, at):
         return hit.result
     result = verify_status_list_token(token, trust, at=at, expected_uri=expected_uri)
     if result.valid:
-        chain = _signer_chain(token)
+        chain = _signer_chain(token, trust)
         if chain is not None:
-            with _lists_lock:
-                _lists[key] = _CachedList(trust, result, *chain)
-                while len(_lists) > _LISTS_CACHED:
-                    _lists.popitem(last=False)
+            with owner.lock:
+                owner.lists[key] = _CachedList(result, *chain)
+                while len(owner.lists) > StatusListCache.SIZE:
+                    owner.lists.popitem(last=False)
     return result
 
 
-def _still_valid(hit: _CachedList, at: datetime) -> bool:
+def _still_valid(hit: _CachedList, trust: TrustStore, at: datetime) -> bool:
     """The time-dependent checks of a list that verified: not stale, not issued in the future, the signer's path
     valid at `at`."""
     result = hit.result
     if result.exp is None or result.iat is None or at > result.exp or result.iat > at + LIST_LEEWAY:
         return False
     try:
-        hit.trust.validate_service(hit.chain, hit.ders, at, eku=STATUS_LIST_SIGNING_EKU)
+        trust.validate_service(hit.chain, hit.ders, at, eku=STATUS_LIST_SIGNING_EKU)
     except (ChainValidationError, ValueError):
         return False
     return True
 
 
-def _signer_chain(token: bytes) -> tuple[tuple[x509.Certificate, ...], tuple[bytes, ...]] | None:
-    """The x5chain of a token that verified (certificates and their DER), as `verify_service_object` found it;
-    None when it cannot be read again (then the list is not cached)."""
+def _signer_chain(token: bytes, trust: TrustStore) -> tuple[tuple[x509.Certificate, ...], tuple[bytes, ...]] | None:
+    """The x5chain of a token that verified (certificates and their DER), read again by the one COSE_Sign1 reader
+    as `verify_service_object` read it; None when it cannot be read again (then the list is not cached)."""
     try:
-        outer = cbor.decode(token)
-        protected, unprotected = outer.value[0], outer.value[1]
-        header = cbor.decode(protected) if protected else {}
-        found = header.get(HEADER_X5CHAIN, unprotected.get(HEADER_X5CHAIN))
-        ders = (found,) if isinstance(found, bytes) else tuple(found)
-        return parse_certificates(ders), ders
+        cache = VerificationCache.of(trust)
+        ders = decode_sign1(token, SERVICE_RULES, typ=LIST_TYP, cache=cache.protected).x5chain
+        return parse_certificates(ders, cache), ders
     except Exception:  # (never on a token that verified; not caching is always safe)
         return None
-
-
-def clear_cache() -> None:
-    """Forget the cached status lists."""
-    with _lists_lock:
-        _lists.clear()
 
 
 def _snapshot_status(claims: CodeClaims, at: datetime) -> CredentialStatus:

@@ -5,10 +5,10 @@ A key is ``edl_rp_`` + 32 random bytes (URL-safe Base64), shown once when the pa
 is checked by hashing it and looking the hash up (unique index): no comparison of secret bytes happens in Python, and
 the hash of a 256-bit random key cannot be inverted, so timing reveals nothing useful.
 
-`authenticate` keeps what it found for `AUTH_CACHE_SECONDS` in this process (keyed by the key's hash), so a busy
-verifier costs one hash and no query per request. A revocation therefore takes effect at once in the process that
-made it and within `AUTH_CACHE_SECONDS` in every other app server. Unknown keys are never cached (no memory to fill
-by guessing).
+`PartyKeys.authenticate` keeps what it found for `AUTH_CACHE_SECONDS` in this process (keyed by the key's hash), so
+a busy verifier costs one hash and no query per request. A revocation therefore takes effect at once in the process
+that made it (`revoke_party` tells its `PartyKeys`) and within `AUTH_CACHE_SECONDS` in every other app server. Unknown
+keys are never cached (no memory to fill by guessing).
 
 The purpose fixes what a party may see (`edl.verification.purposes`); a party's own field list can only narrow it,
 except for the insurer, whose fields are configured per party. Its authority scope (`edl.domain.scope`) fixes whose
@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 from sqlalchemy import select
@@ -120,10 +120,6 @@ def looks_like_key(key: str) -> bool:
     return len(key) == KEY_LENGTH and _KEY_RE.match(key) is not None
 
 
-def _aware(at: datetime | None) -> datetime | None:
-    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
-
-
 def party_of(row: RelyingPartyRow) -> Party:
     purpose = Purpose(row.purpose)
     return Party(
@@ -148,9 +144,9 @@ def record_of(row: RelyingPartyRow) -> PartyRecord:
         key_prefix=row.key_prefix,
         rate_per_minute=row.rate_per_minute,
         scope=AuthorityScope.from_column(row.authorities),
-        created_at=_aware(row.created_at) or row.created_at,
+        created_at=row.created_at,
         created_by=row.created_by,
-        revoked_at=_aware(row.revoked_at),
+        revoked_at=row.revoked_at,
         revoked_by=row.revoked_by,
     )
 
@@ -257,14 +253,16 @@ def revoke_party(
     session: Session,
     party_id: str,
     *,
+    keys: PartyKeys,
     actor: str,
     at: datetime,
     actor_kind: ActorKind = ActorKind.CLI,
     client: str | None = None,
     by_user_id: str | None = None,
 ) -> PartyRecord:
-    """Revoke a party's key in the caller's transaction (audited). Refuses an unknown or already revoked party,
-    and (`by_user_id`, the admin doing it) a party whose scope is wider than or outside the admin's."""
+    """Revoke a party's key in the caller's transaction (audited); `keys` (this process's) forgets it at once.
+    Refuses an unknown or already revoked party, and (`by_user_id`, the admin doing it) a party whose scope is wider
+    than or outside the admin's."""
     manager = manager_of(session, actor_kind, by_user_id)
     row = session.get(RelyingPartyRow, party_id, with_for_update=True) if _PARTY_ID_RE.match(party_id) else None
     if row is None:
@@ -285,7 +283,7 @@ def revoke_party(
         detail={"change": "relying_party_revoked", "name": row.name, "key_prefix": row.key_prefix},
         client=client,
     )
-    _cache.forget(row.key_hash)
+    keys.forget(row.key_hash)
     return record_of(row)
 
 
@@ -303,80 +301,82 @@ def list_parties(
     return sorted(rows, key=lambda r: not r.active)
 
 
+def active_party(session: Session, party_id: str) -> Party | None:
+    """The party `party_id` while its key is not revoked (the verifier page's signed-in party), else None."""
+    row = session.get(RelyingPartyRow, party_id) if _PARTY_ID_RE.match(party_id) else None
+    return party_of(row) if row is not None and row.revoked_at is None else None
+
+
 def get_party(session: Session, party_id: str) -> PartyRecord | None:
     row = session.get(RelyingPartyRow, party_id) if _PARTY_ID_RE.match(party_id) else None
     return record_of(row) if row is not None else None
 
 
-class _AuthCache:
-    """Key hash → (party, monotonic expiry), bounded; only found, active parties are kept."""
+class PartyKeys:
+    """Checks relying parties' API keys against the database (`sessions`), keeping what it found for
+    `AUTH_CACHE_SECONDS` (key hash → (party, monotonic expiry), at most `AUTH_CACHE_MAX`; only found, active parties
+    are kept). One per process, owned by the composition root (`Container.party_keys`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
         self._items: dict[str, tuple[Party, float]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key_hash: str, now: float) -> Party | None:
+    def cached(self, key: str) -> Party | None:
+        """The party of a key that `authenticate` found within the cache time (no I/O); None when `authenticate`
+        would have to query the database (unknown, expired, malformed or never seen)."""
+        if not looks_like_key(key):
+            return None
+        return self._get(hash_key(key), time.monotonic())
+
+    def authenticate(self, key: str, *, at: datetime) -> Party | None:
+        """The active party holding `key`, or None. Cached for `AUTH_CACHE_SECONDS` (see the module doc).
+
+        `at` is the request time; a key revoked at or before it is refused.
+        """
+        if not isinstance(key, str) or not looks_like_key(key):
+            return None
+        digest = hash_key(key)
+        now = time.monotonic()
+        cached = self._get(digest, now)
+        if cached is not None:
+            return cached
+        with self._sessions() as session:
+            row = session.scalar(select(RelyingPartyRow).where(RelyingPartyRow.key_hash == digest))
+            if row is None:
+                return None
+            revoked = row.revoked_at
+            if revoked is not None and revoked <= at:
+                return None
+            party = party_of(row)
+        if revoked is None:
+            self._put(digest, party, now)
+        return party
+
+    def forget(self, key_hash: str) -> None:
+        """Drop one key (its party was just revoked in this process)."""
+        with self._lock:
+            self._items.pop(key_hash, None)
+
+    def clear(self) -> None:
+        """Forget every cached key (what waiting `AUTH_CACHE_SECONDS` does; an operator's emergency revocation path
+        restarts servers instead)."""
+        with self._lock:
+            self._items.clear()
+
+    def _get(self, key_hash: str, now: float) -> Party | None:
         hit = self._items.get(key_hash)
         if hit is None or hit[1] <= now:
             return None
         return hit[0]
 
-    def put(self, key_hash: str, party: Party, now: float) -> None:
+    def _put(self, key_hash: str, party: Party, now: float) -> None:
         with self._lock:
             if len(self._items) >= AUTH_CACHE_MAX:
                 self._items = {k: v for k, v in self._items.items() if v[1] > now}
                 if len(self._items) >= AUTH_CACHE_MAX:
                     self._items.clear()
             self._items[key_hash] = (party, now + AUTH_CACHE_SECONDS)
-
-    def forget(self, key_hash: str) -> None:
-        with self._lock:
-            self._items.pop(key_hash, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-_cache = _AuthCache()
-
-
-def cached_party(key: str) -> Party | None:
-    """The party of a key that `authenticate` found in this process within the cache time (no I/O); None when
-    `authenticate` would have to query the database (unknown, expired, malformed or never seen)."""
-    if not looks_like_key(key):
-        return None
-    return _cache.get(hash_key(key), time.monotonic())
-
-
-def clear_auth_cache() -> None:
-    """Forget every cached key (tests; an operator's emergency revocation path restarts servers instead)."""
-    _cache.clear()
-
-
-def authenticate(session_factory: sessionmaker[Session], key: str, *, at: datetime) -> Party | None:
-    """The active party holding `key`, or None. Cached per process for `AUTH_CACHE_SECONDS` (see the module doc).
-
-    `at` is the request time; a key revoked at or before it is refused.
-    """
-    if not isinstance(key, str) or not looks_like_key(key):
-        return None
-    digest = hash_key(key)
-    now = time.monotonic()
-    cached = _cache.get(digest, now)
-    if cached is not None:
-        return cached
-    with session_factory() as session:
-        row = session.scalar(select(RelyingPartyRow).where(RelyingPartyRow.key_hash == digest))
-        if row is None:
-            return None
-        revoked = _aware(row.revoked_at)
-        if revoked is not None and revoked <= at:
-            return None
-        party = party_of(row)
-    if revoked is None:
-        _cache.put(digest, party, now)
-    return party
 
 
 def purpose_names(purpose: Purpose) -> tuple[str, str]:

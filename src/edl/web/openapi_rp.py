@@ -16,8 +16,8 @@ from edl.credentials.barcode import LENGTH as BARCODE_LENGTH
 from edl.credentials.errors import ErrorCode
 from edl.domain.classes import VehicleClass
 from edl.domain.credential_status import CredentialStatus
-from edl.verification.online import ELICENCE_NOT_FOUND, METHOD_BARCODE, METHOD_CODE, OUTSIDE_SCOPE
 from edl.verification.purposes import Field, Purpose
+from edl.verification.result import ELICENCE_NOT_FOUND, METHOD_BARCODE, METHOD_CODE, OUTSIDE_SCOPE
 from edl.web.routes.api_verify import MAX_BODY, MAX_TEXT, PATH
 
 DOCUMENT_PATH: Final = "/api/v1/openapi.json"

@@ -18,8 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from edl.accounts.sessions import SessionKind, live_session
-from edl.db.models import RelyingPartyRow
-from edl.verification.parties import Party, authenticate, cached_party, party_of
+from edl.verification.parties import Party, active_party
 from edl.web.auth_deps import SignInRequired
 from edl.web.deps import AppServices
 
@@ -70,8 +69,7 @@ def optional_party(request: Request) -> Party | None:
         row = live_session(session, SessionKind.PARTY, token, at=container.clock())
         if row is None:
             return None
-        party = session.get(RelyingPartyRow, row.subject_id)
-        return party_of(party) if party is not None and party.revoked_at is None else None
+        return active_party(session, row.subject_id)
 
 
 def current_party(request: Request) -> Party:
@@ -99,11 +97,13 @@ async def api_party(request: Request) -> Party:
     key = bearer_key(request)
     if key is None:
         raise ApiRefused(401, "missing_key", {"WWW-Authenticate": 'Bearer realm="edl"'})
-    party = cached_party(key)
+    container = _container(request)
+    party = container.party_keys.cached(key)
     if party is None:
-        container = _container(request)
         try:
-            party = await anyio.to_thread.run_sync(partial(authenticate, container.sessions, key, at=container.clock()))
+            party = await anyio.to_thread.run_sync(
+                partial(container.party_keys.authenticate, key, at=container.clock())
+            )
         except SQLAlchemyError as exc:
             log.error("api_unavailable", stage="authenticate", error=type(exc).__name__)
             raise ApiRefused(503, "unavailable", {"Retry-After": "5"}) from None

@@ -16,15 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageEnhance, ImageFilter, ImageOps
 
-from edl.applications.photos import (
-    DEFAULT_RULES,
-    REFUSALS,
-    CheckedPhoto,
-    PhotoRejected,
-    PhotoRules,
-    check_photo,
-    detect_faces,
-)
+from edl.applications.photo_measures import detect_faces
+from edl.applications.photo_rules import DEFAULT_RULES, REFUSALS, CheckedPhoto, PhotoRejected, PhotoRules
+from edl.applications.photos import check_photo
 from tests.faces import id_photo, id_photo_image, jpeg, png, sideways_photo, two_faces_photo, wall
 
 PEOPLE = ["astronaut", "hopper"]

@@ -13,7 +13,7 @@ import typer
 from cryptography.hazmat.primitives import serialization
 from typer.testing import CliRunner
 
-from edl.cli_keys import verify_command
+from edl.cli.verify import verify_command
 from tests.unit.credentials.builders import NOW, Pki, response
 from tests.vectors.annexd import DEVICE_RESPONSE, IACA_ROOT_PEM, VECTORS
 

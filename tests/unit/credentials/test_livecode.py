@@ -376,7 +376,7 @@ def test_an_unexpected_error_refuses(pki: Pki, monkeypatch: pytest.MonkeyPatch) 
         raise RuntimeError("bug")
 
     text = make_code(claims(), pki.signer)
-    monkeypatch.setattr(livecode, "encode_dss_signature", boom)
+    monkeypatch.setattr(livecode, "der_signature", boom)
     result = check(text, pki)
     assert not result.valid and codes(result) == {"malformed"} and result.stage == "signature"
 
@@ -386,19 +386,18 @@ def test_an_unexpected_error_refuses(pki: Pki, monkeypatch: pytest.MonkeyPatch) 
 
 def test_kid_collision_tries_every_matching_certificate(pki: Pki, monkeypatch: pytest.MonkeyPatch) -> None:
     import edl.credentials.livecode as livecode
+    import edl.credentials.livecode_claims as livecode_claims
 
     other = pki.new_signer()
-    monkeypatch.setattr(livecode, "_kid_of_der", lambda _der: b"\x01" * 8)  # every certificate: the same kid
-    livecode.clear_caches()
-    try:
-        text = make_code(claims(), pki.signer)
-        result = verify_code(text, [pki.root], [other.certificate, pki.ds], at=AT)  # the wrong one first
-        assert result.valid, result.errors
-        assert result.signer is not None and result.signer.serial == format(pki.ds.serial_number, "x")
-        alone = verify_code(text, [pki.root], [other.certificate], at=AT)
-        assert codes(alone) == {"signature_invalid"}
-    finally:
-        livecode.clear_caches()
+    same_kid = lambda _der: b"\x01" * 8  # noqa: E731 (every certificate: the same kid)
+    monkeypatch.setattr(livecode, "kid_of_der", same_kid)
+    monkeypatch.setattr(livecode_claims, "kid_of_der", same_kid)
+    text = make_code(claims(), pki.signer)  # (each call below makes a new trust store: a cold cache)
+    result = verify_code(text, [pki.root], [other.certificate, pki.ds], at=AT)  # the wrong one first
+    assert result.valid, result.errors
+    assert result.signer is not None and result.signer.serial == format(pki.ds.serial_number, "x")
+    alone = verify_code(text, [pki.root], [other.certificate], at=AT)
+    assert codes(alone) == {"signature_invalid"}
 
 
 def test_a_colliding_untrusted_certificate_with_the_same_key_does_not_hide_the_trusted_one(

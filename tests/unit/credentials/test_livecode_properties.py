@@ -17,8 +17,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edl.credentials import livecode
-from edl.credentials.cose import sig_structure
+from edl.credentials.cose import (
+    CODE_RULES,
+    CoseFormatError,
+    Sign1,
+    decode_preferred_sign1,
+    read_plain_sign1,
+    sig_structure,
+)
 from edl.credentials.livecode import PREFIX, CodeClaims, b45decode, make_code, verify_code
+from edl.credentials.livecode_claims import CodeRefused
 from edl.domain import Status, VehicleClass
 from tests.unit.credentials.builders import NOW, Pki
 
@@ -154,21 +162,30 @@ def test_fast_base45_decoder_refuses_exactly_what_the_package_refuses(text: str)
 def _cose_verdict(read: Callable[[bytes], object], data: bytes) -> object:
     try:
         return read(data)
-    except livecode._Refused as refused:
-        return (refused.stage, refused.code)
+    except CoseFormatError as refused:
+        return (refused.kind, refused.message)
+
+
+def _plain(data: bytes) -> Sign1 | None:
+    return read_plain_sign1(data, CODE_RULES)
+
+
+def _cbor(data: bytes) -> Sign1:
+    return decode_preferred_sign1(data, CODE_RULES)
 
 
 @FIXTURES
 @given(data=st.data())
 def test_the_layout_reader_of_the_envelope_agrees_with_cbor2(pki: Pki, code: str, data: st.DataObject) -> None:
-    """`_parse_plain_cose` reads only bytes the cbor2 reader reads the same (including the Sig_structure)."""
+    """`read_plain_sign1` (the fast path of the one COSE_Sign1 reader) reads only bytes the cbor2 reader reads the
+    same (including the Sig_structure), and refuses what it refuses with the same words."""
     cose = zlib.decompress(base45.b45decode(code[len(PREFIX) :]))
-    assert livecode._parse_plain_cose(cose) is not None  # (a code as made takes the fast way)
+    assert _plain(cose) is not None  # (a code as made takes the fast way)
     mutated = data.draw(byte_mutation(cose) | st.just(cose))
-    plain = _cose_verdict(livecode._parse_plain_cose, mutated)
+    plain = _cose_verdict(_plain, mutated)
     if plain is not None:
-        assert plain == _cose_verdict(livecode._parse_cose_cbor, mutated)
-    if isinstance(plain, livecode._Cose):
+        assert plain == _cose_verdict(_cbor, mutated)
+    if isinstance(plain, Sign1):
         assert plain.to_be_signed == sig_structure(plain.protected, plain.payload)
 
 
@@ -180,7 +197,7 @@ def test_an_envelope_with_a_longer_or_indefinite_payload_head_is_refused(payload
     good = cbor2.dumps(CBORTag(18, [protected, {}, payload, b"\x00" * 64]))
     prefix = good[: 2 + len(cbor2.dumps(protected)) + 1]
     if head == "minimal":
-        assert livecode._parse_cose(good).payload == payload
+        assert livecode.read_cose(good).payload == payload
         return
     if head == "one longer":
         size = len(payload)
@@ -189,7 +206,7 @@ def test_an_envelope_with_a_longer_or_indefinite_payload_head_is_refused(payload
     else:
         item = b"\x5f" + cbor2.dumps(payload[:1]) + cbor2.dumps(payload[1:]) + b"\xff"
     envelope = prefix + item + cbor2.dumps(b"\x00" * 64)
-    assert livecode._parse_plain_cose(envelope) is None
-    with pytest.raises(livecode._Refused) as refused:
-        livecode._parse_cose(envelope)
+    assert _plain(envelope) is None
+    with pytest.raises(CodeRefused) as refused:
+        livecode.read_cose(envelope)
     assert refused.value.code.value == "code_cose"

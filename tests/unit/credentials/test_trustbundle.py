@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edl.credentials.statuslist import sign_service_object
+from edl.credentials.service_object import sign_service_object
 from edl.credentials.trustbundle import (
     TYP,
     TrustBundleError,

@@ -1,8 +1,9 @@
 """What verification caches may and may not do: a cache hit never turns a refusal into an acceptance.
 
-Cached across calls: parsed DS certificates and their keys (by exact DER bytes), decoded protected
-headers (by exact bytes), and, per `TrustStore`, chains that passed path validation (by exact DER
-bytes). The validity period of every certificate is still checked at each call's own time.
+Cached across calls, in the owner passed in (a `VerificationCache`, by default the one of the `TrustStore`):
+parsed DS certificates and their keys (by exact DER bytes), protected headers (by exact bytes), and, per
+`TrustStore`, chains that passed path validation (by exact DER bytes). The validity period of every certificate is
+still checked at each call's own time. Each test makes its own stores, so it starts cold.
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import cbor2
-import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from edl.credentials import MDL_DOCTYPE, ErrorCode, issue_mdoc, verify_mdoc
-from edl.credentials.verify import clear_caches
+from edl.credentials.cache import VerificationCache
 from edl.pki import TrustStore, trust_store
 from edl.pki.profiles import key_id_of
 from tests.unit.credentials.builders import NOW, Pki, issue, make_pki, reissue, resign
@@ -23,11 +23,6 @@ from tests.unit.credentials.builders import NOW, Pki, issue, make_pki, reissue, 
 
 def codes(result: object) -> set[str]:
     return {e.code for e in result.errors}  # type: ignore[attr-defined]
-
-
-@pytest.fixture(autouse=True)
-def _cold_caches() -> None:
-    clear_caches()
 
 
 def test_a_cached_chain_is_refused_after_the_signer_certificate_expires(pki: Pki) -> None:
@@ -80,10 +75,14 @@ def test_a_store_never_uses_another_stores_cached_chain(pki: Pki, other_pki: Pki
     trusting, other = TrustStore([pki.root]), TrustStore([other_pki.root])
     assert verify_mdoc(issued, trusting, at=NOW).valid
     assert codes(verify_mdoc(issued, other, at=NOW)) == {ErrorCode.CHAIN_UNTRUSTED}
-    # The same through root lists (each distinct list of root objects gets its own store).
+    # The same through root lists (each list of roots gets a new store).
     assert verify_mdoc(issued, [pki.root], at=NOW).valid
     assert codes(verify_mdoc(issued, [other_pki.root], at=NOW)) == {ErrorCode.CHAIN_UNTRUSTED}
     assert trust_store([pki.root]) is not trust_store([other_pki.root])
+    # ... and a cache shared by both stores never lends one store's chain to the other.
+    shared = VerificationCache()
+    assert verify_mdoc(issued, trusting, at=NOW, cache=shared).valid
+    assert codes(verify_mdoc(issued, other, at=NOW, cache=shared)) == {ErrorCode.CHAIN_UNTRUSTED}
 
 
 def test_untrusted_results_are_not_cached(pki: Pki, other_pki: Pki) -> None:
@@ -107,10 +106,22 @@ def test_every_tampered_signature_is_refused_with_a_warm_cache(pki: Pki) -> None
 
 def test_a_cached_protected_header_is_only_reused_for_the_same_bytes(pki: Pki) -> None:
     issued = issue(pki)
-    assert verify_mdoc(issued, [pki.root], at=NOW).valid  # caches the header {1: -7}
+    store = TrustStore([pki.root])
+    assert verify_mdoc(issued, store, at=NOW).valid  # caches the header {1: -7}
+    assert VerificationCache.of(store).protected  # (in the store's own cache)
     es384 = resign(issued, pki.ds_key, protected=cbor2.dumps({1: -35}))
-    assert codes(verify_mdoc(es384, [pki.root], at=NOW)) == {ErrorCode.UNSUPPORTED_ALGORITHM}
-    assert verify_mdoc(issued, [pki.root], at=NOW).valid
+    assert codes(verify_mdoc(es384, store, at=NOW)) == {ErrorCode.UNSUPPORTED_ALGORITHM}
+    assert verify_mdoc(issued, store, at=NOW).valid
+
+
+def test_a_cache_passed_in_is_the_one_used(pki: Pki) -> None:
+    issued = issue(pki)
+    store, mine = TrustStore([pki.root]), VerificationCache()
+    assert verify_mdoc(issued, store, at=NOW, cache=mine).valid
+    assert mine.certificates and mine.signers and mine.protected
+    assert not VerificationCache.of(store).certificates  # (the store's own cache was not touched)
+    assert VerificationCache.of(store) is VerificationCache.of(store)
+    assert VerificationCache.of(TrustStore([pki.root])) is not VerificationCache.of(store)
 
 
 def test_device_key_is_the_issued_one_built_on_demand(pki: Pki) -> None:

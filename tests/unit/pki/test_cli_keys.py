@@ -8,7 +8,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from edl.cli_keys import keys_app, resolve_data_dir, trust_app
+from edl.cli.common import resolve_data_dir
+from edl.cli.keys import keys_app
+from edl.cli.trust import trust_app
 from edl.pki import Authority, load_trust_roots
 
 app = typer.Typer()

@@ -141,10 +141,20 @@ def test_expired_root_makes_the_chain_untrusted() -> None:
         _validate(store, [ds], datetime(2030, 1, 1, tzinfo=UTC))
 
 
-def test_trust_store_is_reused_for_the_same_root_objects() -> None:
+def test_trust_store_passes_a_store_through_and_makes_a_new_one_of_roots() -> None:
     roots = [ROOT]
-    assert trust_store(roots) is trust_store(list(roots))
-    assert trust_store([_root()]) is not trust_store(roots)
+    store = TrustStore(roots)
+    assert trust_store(store) is store
+    made = trust_store(roots)
+    assert made is not trust_store(roots)  # (no module-level memo: the caller keeps the store it wants reused)
+    assert made.roots == (ROOT,)
+
+
+def test_a_store_owns_one_cache_of_each_kind() -> None:
+    store = TrustStore([ROOT])
+    assert store.cache(dict) is store.cache(dict)
+    assert store.cache(list) is not store.cache(dict)
+    assert TrustStore([ROOT]).cache(dict) is not store.cache(dict)
 
 
 def test_load_trust_roots_reads_a_file_or_a_folder(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from edl.registry.formats import COLUMNS, ImportRefused, RegistryFile, UnsupportedFileType
+from edl.registry.files import RegistryFile
+from edl.registry.formats import COLUMNS, ImportRefused, UnsupportedFileType
 from tests.unit.registry.factories import row, rows, write_csv, write_jsonl
 
 

@@ -13,7 +13,8 @@ import pytest
 from PIL import Image
 
 from edl.domain import Licence
-from edl.registry.formats import COLUMNS, RegistryFile, RowParser
+from edl.registry.files import RegistryFile
+from edl.registry.formats import COLUMNS, RowParser
 from edl.registry.generator import generate, photos_by_default
 from edl.registry.portraits import HEIGHT, WIDTH, render_portrait
 from edl.storage.photos import FilePhotoStore, photo_ref

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from edl.rendering import Card, CodeView, FontMissing, PageName, card_of, cjk_font, fonts, render_pdf, render_png
+from edl.rendering import Card, CodeView, FontMissing, PageName, card_of, cjk_font, render_pdf, render_png
 from tests.factories import licence
 
 AT = datetime(2026, 3, 16, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
-    fonts.clear_cache()
-    yield
-    fonts.clear_cache()
 
 
 @pytest.fixture
@@ -60,7 +52,8 @@ def test_an_empty_fontconfig_is_refused_with_what_to_install() -> None:
         render_pdf(card())
 
 
-def test_a_missing_fc_list_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_fc_list_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FONTCONFIG_FILE", str(tmp_path / "fonts.conf"))  # a configuration never asked about before
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(FontMissing, match="fontconfig"):
         cjk_font()

@@ -13,15 +13,15 @@ from edl.credentials.livecode import verify_code
 from edl.domain.credential_status import ListValue
 from edl.pki import TrustStore
 from edl.verification import offline
-from edl.verification.offline import clear_cache, verify_offline
+from edl.verification.offline import StatusListCache, verify_offline
 from tests.unit.credentials.builders import NOW, Pki
 from tests.unit.verification.test_offline import AT, URI, code, status_signer, token
 
 
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """Counts full verifications of a token (`verify_status_list_token` as offline.py calls it)."""
-    clear_cache()
+    """Counts full verifications of a token (`verify_status_list_token` as offline.py calls it). Every test makes
+    its own trust stores, which own the cached lists: each starts cold."""
     seen: list[int] = []
     real = statuslist.verify_status_list_token
 
@@ -31,7 +31,6 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 
     monkeypatch.setattr(offline, "verify_status_list_token", counting)
     yield seen
-    clear_cache()
 
 
 def check(pki: Pki, trust: TrustStore, listed: bytes, **kw: object) -> tuple[bool, str, set[str]]:
@@ -46,6 +45,9 @@ def test_the_list_is_verified_once_for_many_codes(pki: Pki, calls: list[int]) ->
     for _ in range(5):
         assert check(pki, trust, listed) == (False, "suspended", {"status_suspended"})
     assert len(calls) == 1
+    assert len(StatusListCache.of(trust).lists) == 1  # (the store owns the list it verified)
+    assert check(pki, TrustStore([pki.root]), listed) == (False, "suspended", {"status_suspended"})
+    assert len(calls) == 2  # (a new store starts cold)
 
 
 def test_a_cached_list_goes_stale_on_time(pki: Pki, calls: list[int]) -> None:

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from edl.credentials.errors import ErrorCode
-from edl.verification import online
-from edl.verification.online import ELICENCE_NOT_FOUND, OUTSIDE_SCOPE, Problem
+from edl.verification import lookup, online, result
 from edl.verification.purposes import Field, Purpose
+from edl.verification.result import ELICENCE_NOT_FOUND, OUTSIDE_SCOPE, Problem
 from edl.web.openapi_rp import DOCUMENT_PATH, REFUSALS, RESULT_ERROR_CODES, relying_party_openapi
 from edl.web.routes import api_docs
 from edl.web.routes.api_verify import MAX_TEXT, MESSAGES, PATH, parse_body
@@ -70,9 +70,11 @@ def test_the_barcode_refusals_are_documented_result_codes() -> None:
 
 
 def test_every_problem_online_verification_keeps_is_documented() -> None:
-    """The `Problem`s `edl.verification.online` keeps (alone or in a table) have documented codes."""
-    kept = [v for v in vars(online).values() if isinstance(v, Problem)]
-    kept += [v for table in vars(online).values() if isinstance(table, dict) for v in table.values()]
+    """The `Problem`s online verification keeps (alone or in a table, in any of its modules) have documented
+    codes."""
+    names = [n for module in (online, lookup, result) for n in vars(module).values()]
+    kept = [v for v in names if isinstance(v, Problem)]
+    kept += [v for table in names if isinstance(table, dict) for v in table.values()]
     codes = {p.code for p in kept if isinstance(p, Problem)}
     assert OUTSIDE_SCOPE in codes
     assert codes <= set(RESULT_ERROR_CODES)

@@ -15,7 +15,7 @@ docs/verification-api.md is the reference.
 
 The handler runs in the event loop: body, key check (a cached key costs one hash; an uncached one is looked up in a
 worker thread), rate limit (in memory: in the loop; Redis: in a worker thread), then
-`edl.verification.online.averify_for_party`: signature, select and insert in ONE worker-thread hop, at most
+`edl.verification.online.OnlineVerifier.averify`: signature, select and insert in ONE worker-thread hop, at most
 `EDL_VERIFICATION_POOL_SIZE` at once. The container is read from the app, not through a sync dependency (which
 would cost a thread hop of its own).
 """
@@ -34,7 +34,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from edl.boundedjson import loads
-from edl.verification.online import averify_for_party
 from edl.verification.parties import Party
 from edl.verification.ratelimit import MemoryRateLimiter, RateLimiterUnavailable
 from edl.web.audience import relying_party_api
@@ -110,8 +109,8 @@ async def _verify(container: AppServices, request: Request, party: Party, body: 
         return _error(400, parsed, limits)
     code, barcode = parsed
     try:
-        result = await averify_for_party(
-            container, party, code=code, barcode=barcode, channel="api", client=_client(request)
+        result = await container.online_verifier.averify(
+            party, code=code, barcode=barcode, channel="api", client=_client(request), at=container.clock()
         )
     except SQLAlchemyError as exc:
         log.error("api_unavailable", stage="verify", error=type(exc).__name__)

@@ -30,9 +30,7 @@ from edl.accounts import (
     normalise_mobile,
     parse_authorities,
     parse_role,
-    request_sign_in_code,
     sign_in_staff,
-    sign_in_with_code,
     sign_out,
     sign_out_staff,
 )
@@ -167,7 +165,7 @@ def holder_send_code(
     """Text a code to the number and show the code form."""
     next_path = safe_next(next_, "")
     try:
-        sent = request_sign_in_code(container, mobile, client=_client(request), at=container.clock())
+        sent = container.holder_sign_in.request_code(mobile, client=_client(request), at=container.clock())
     except CodeTooSoon as exc:  # a code is on its way: let them type it
         log.info("otp_refused", reason=type(exc).__name__)
         return _code_page(request, pages, container, mobile=normalise_mobile(mobile), next_path=next_path, error=exc)
@@ -189,8 +187,7 @@ def holder_verify(
     """Sign in with the code: set the session cookie and go on to `next` (or the app's home)."""
     next_path = safe_next(next_, "")
     try:
-        _account, signed = sign_in_with_code(
-            container,
+        _account, signed = container.holder_sign_in.sign_in(
             mobile,
             code,
             client=_client(request),
@@ -209,7 +206,7 @@ def holder_verify(
 
 @router.post("/app/sign-out", name="holder_sign_out", dependencies=[*driver(), *CSRF])
 def holder_sign_out(request: Request, container: AppServices = Depends(get_container)) -> Response:
-    sign_out(container, request.cookies.get(HOLDER_COOKIE), client=_client(request), at=container.clock())
+    sign_out(container.sessions, request.cookies.get(HOLDER_COOKIE), client=_client(request), at=container.clock())
     response = RedirectResponse(_root(request) + HOLDER_SIGN_IN, 303)
     clear_session_cookie(response, request, HOLDER_COOKIE)
     return response

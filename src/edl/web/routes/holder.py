@@ -1,8 +1,8 @@
 """The driver's app (驾驶人端, after 交管12123): home, binding a licence, real-person authentication (实人认证).
 
-The rules live in `edl.applications.service`; these routes only read forms, call it and show the outcome. Applying
-and tracking are in `holder_apply`, the e-licence pages in `holder_licence`; their routers are included here, so the
-app factory includes this one router.
+The rules live in `edl.applications` (`face_checks` for binding and real-person authentication); these routes only
+read forms, call it and show the outcome. Applying and tracking are in `holder_apply`, the e-licence pages in
+`holder_licence`; their routers are included here, so the app factory includes this one router.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from edl.applications import binding, service
+from edl.applications import binding
 from edl.applications.errors import FaceCheckFailed
 from edl.applications.face import FaceOutcome
-from edl.db.models import NotificationRow
 from edl.domain import DomainError, Licence
 from edl.domain.liveness import CHALLENGE_SECONDS, MAX_FRAMES, PROMPTS
 from edl.notifications import inbox as inbox_store
+from edl.notifications.inbox import Notice
 from edl.web.audience import driver
 from edl.web.auth_deps import HolderSession, current_holder, require_csrf
 from edl.web.deps import AppServices, get_container, get_pages
@@ -34,13 +34,11 @@ from edl.web.routes.holder_common import (
     FACE_OUTCOME_KEYS,
     ApplicationView,
     UploadTooLarge,
-    app_url,
     application_view,
     client_of,
     form_text,
     json_error,
     local_time,
-    page_context,
     read_capture,
     read_upload_form,
     redirect,
@@ -50,6 +48,7 @@ from edl.web.routes.holder_common import (
     verifier_info,
     wants_json,
 )
+from edl.web.routes.holder_pages import app_url, page_context
 from edl.worker_pool import PoolBusy
 
 router = APIRouter(tags=["holder"])
@@ -87,18 +86,18 @@ def licence_summary(licence: Licence, t: Translator, container: AppServices) -> 
     )
 
 
-def void_notices(container: AppServices, account_id: str) -> list[NotificationRow]:
+def void_notices(container: AppServices, account_id: str) -> list[Notice]:
     """Unread inbox messages that say a registry change voided the e-licence ("please apply again")."""
     with container.sessions() as session:
-        rows = inbox_store.inbox(session, account_id, limit=20)
-    return [r for r in rows if r.kind == VOID_NOTICE_KIND and r.read_at is None]
+        notices = inbox_store.inbox(session, account_id, limit=20)
+    return [n for n in notices if n.kind == VOID_NOTICE_KIND and n.unread]
 
 
 def _home_context(request: Request, holder: HolderSession, container: AppServices, t: Translator) -> dict[str, Any]:
-    ov = service.overview(container, holder.account_id, at=container.clock())
+    ov = container.applications.overview(holder.account_id, at=container.clock())
     ctx: dict[str, Any] = {
         **page_context(request, holder.account_id),
-        "bound": ov.account.licence_number is not None,
+        "bound": ov.bound,
         "verifier": verifier_info(container, t),
         "bind_url": app_url(request, "/app/bind"),
         "unbind_url": app_url(request, "/app/unbind"),
@@ -177,8 +176,7 @@ async def bind(
         return _bind_error(request, holder, container, pages, t, t("holder.liveness_missing"), 400, number, name)
     try:  # off the event loop; the liveness check itself runs in the bounded image pool
         await run_in_threadpool(
-            service.bind_licence,
-            container,
+            container.face_checks.bind_licence,
             holder.account_id,
             number,
             name,
@@ -255,7 +253,7 @@ async def liveness_challenge(
     purpose = form_text(form, "purpose", 16)
     try:
         challenge = await run_in_threadpool(
-            service.issue_challenge, container, holder.account_id, purpose, at=container.clock()
+            container.face_checks.issue_challenge, holder.account_id, purpose, at=container.clock()
         )
     except DomainError as exc:
         return json_error(400, localise(str(exc), t.lang), getattr(exc, "code", "refused"))
@@ -289,8 +287,8 @@ def _verify_page(
     error: str = "",
     status: int = 200,
 ) -> Response:
-    ov = service.overview(container, holder.account_id, at=container.clock())
-    if ov.account.licence_number is None:
+    ov = container.applications.overview(holder.account_id, at=container.clock())
+    if not ov.bound:
         return RedirectResponse(app_url(request, "/app"), status_code=303)
     ctx = {
         **page_context(request, holder.account_id),
@@ -339,7 +337,11 @@ async def verify_face(
         return _verify_failed(request, holder, container, pages, t, next_url, "", t("holder.liveness_missing"), 400)
     try:  # off the event loop; the liveness check itself runs in the bounded image pool
         result = await run_in_threadpool(
-            service.authenticate, container, holder.account_id, capture, at=container.clock(), client=client_of(request)
+            container.face_checks.authenticate,
+            holder.account_id,
+            capture,
+            at=container.clock(),
+            client=client_of(request),
         )
     except PoolBusy as exc:
         busy = t("error.busy", seconds=exc.retry_after)

@@ -15,9 +15,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from edl.applications import service
 from edl.applications.errors import ApplicationRefused
-from edl.applications.photos import PhotoRejected
+from edl.applications.photo_rules import PhotoRejected
+from edl.applications.service import Overview
 from edl.domain import DomainError
 from edl.domain.application import PhotoSource
 from edl.storage.photos import PhotoNotFound
@@ -29,13 +29,11 @@ from edl.web.i18n import Translator, negotiate
 from edl.web.rendering import Pages
 from edl.web.routes.holder_common import (
     UploadTooLarge,
-    app_url,
     application_view,
     client_of,
     form_text,
     json_error,
     new_idempotency_key,
-    page_context,
     read_upload_form,
     redirect,
     retry_later,
@@ -43,6 +41,7 @@ from edl.web.routes.holder_common import (
     upload_bytes,
     wants_json,
 )
+from edl.web.routes.holder_pages import app_url, page_context
 from edl.web.routes.registry import image_type
 from edl.worker_pool import PoolBusy
 
@@ -59,7 +58,7 @@ def verify_first(request: Request, next_path: str) -> RedirectResponse:
     return RedirectResponse(app_url(request, f"/app/verify-face?next={quote(next_path, safe='/?=&')}"), 303)
 
 
-def _blocked(ov: service.Overview, t: Translator, *, stored: bool) -> list[str]:
+def _blocked(ov: Overview, t: Translator, *, stored: bool) -> list[str]:
     """Why this holder may not apply now (empty: they may), in plain words."""
     if ov.licence is None:
         return [t("holder.no_licence")]
@@ -72,7 +71,7 @@ def _blocked(ov: service.Overview, t: Translator, *, stored: bool) -> list[str]:
     return []
 
 
-def _common(request: Request, holder: HolderSession, ov: service.Overview) -> dict[str, Any]:
+def _common(request: Request, holder: HolderSession, ov: Overview) -> dict[str, Any]:
     return {
         **page_context(request, holder.account_id),
         "pending": application_view(request, ov.pending, Translator(negotiate(request))) if ov.pending else None,
@@ -89,8 +88,8 @@ def _stored_page(
     request: Request, holder: HolderSession, container: AppServices, pages: Pages, *, error: str = "", status: int = 200
 ) -> Response:
     t = Translator(negotiate(request))
-    ov = service.overview(container, holder.account_id, at=container.clock())
-    if ov.account.licence_number is None:
+    ov = container.applications.overview(holder.account_id, at=container.clock())
+    if not ov.bound:
         return RedirectResponse(app_url(request, "/app"), 303)
     blocked = _blocked(ov, t, stored=True)
     if not blocked and not ov.face_check_fresh:
@@ -128,8 +127,7 @@ def apply_stored(
     """Case a: the e-licence is issued at once; then the success page with a link to it."""
     t = Translator(negotiate(request))
     try:
-        app = service.apply_with_stored_photo(
-            container,
+        app = container.applications.apply_with_stored_photo(
             holder.account_id,
             idempotency_key=idempotency_key,
             at=container.clock(),
@@ -149,7 +147,7 @@ def stored_photo(
     container: AppServices = Depends(get_container),
 ) -> Response:
     """The registry's stored photo of the holder's own licence (what case a would use)."""
-    ov = service.overview(container, holder.account_id, at=container.clock())
+    ov = container.applications.overview(holder.account_id, at=container.clock())
     ref = ov.licence.photo_ref if ov.licence else None
     return photo_response(request, container, ref)
 
@@ -187,8 +185,8 @@ def _photo_page(
     status: int = 200,
 ) -> Response:
     t = Translator(negotiate(request))
-    ov = service.overview(container, holder.account_id, at=container.clock())
-    if ov.account.licence_number is None:
+    ov = container.applications.overview(holder.account_id, at=container.clock())
+    if not ov.bound:
         return RedirectResponse(app_url(request, "/app"), 303)
     blocked = _blocked(ov, t, stored=False)
     if not blocked and not ov.face_check_fresh:
@@ -247,8 +245,7 @@ async def apply_photo(
         return refused(t("holder.photo_missing"), 400, "empty")
     try:  # off the event loop; the photo checks themselves run in the bounded image pool
         app = await run_in_threadpool(
-            service.submit_photo,
-            container,
+            container.applications.submit_photo,
             holder.account_id,
             data,
             source=source,
@@ -280,7 +277,7 @@ def application_photo(
     container: AppServices = Depends(get_container),
 ) -> Response:
     """The photo the holder submitted with one of their own applications."""
-    app = service.get_application(container, holder.account_id, application_id[:32])
+    app = container.applications.get_application(holder.account_id, application_id[:32])
     return photo_response(request, container, app.photo_ref)
 
 
@@ -296,7 +293,7 @@ def applications(
 ) -> Response:
     """Every application: kind, state, submitted, deadline, decision, rejection reason and note."""
     t = Translator(negotiate(request))
-    ov = service.overview(container, holder.account_id, at=container.clock())
+    ov = container.applications.overview(holder.account_id, at=container.clock())
     views = [application_view(request, a, t) for a in ov.applications]
     ctx = {
         **_common(request, holder, ov),
@@ -318,8 +315,8 @@ def application_detail(
 ) -> Response:
     """One application; right after submitting (`done=1`) it is the success page."""
     t = Translator(negotiate(request))
-    app = service.get_application(container, holder.account_id, application_id[:32])
-    ov = service.overview(container, holder.account_id, at=container.clock())
+    app = container.applications.get_application(holder.account_id, application_id[:32])
+    ov = container.applications.overview(holder.account_id, at=container.clock())
     ctx = {
         **_common(request, holder, ov),
         "a": application_view(request, app, t),
@@ -344,5 +341,5 @@ def cancel(
     container: AppServices = Depends(get_container),
 ) -> Response:
     """Withdraw an application that is still in review."""
-    app = service.cancel_application(container, holder.account_id, application_id[:32], at=container.clock())
+    app = container.applications.cancel_application(holder.account_id, application_id[:32], at=container.clock())
     return RedirectResponse(app_url(request, f"/app/applications/{app.id}"), 303)

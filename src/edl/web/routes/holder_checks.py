@@ -21,7 +21,7 @@ from edl.web.deps import AppServices, get_container, get_pages
 from edl.web.i18n import Translator, negotiate
 from edl.web.presenters import Tone, beijing_time
 from edl.web.rendering import Pages
-from edl.web.routes.holder_common import app_url, page_context
+from edl.web.routes.holder_pages import app_url, page_context
 
 router = APIRouter(tags=["holder"])
 

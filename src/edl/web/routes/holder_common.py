@@ -1,5 +1,5 @@
-"""Shared parts of the holder pages (驾驶人端): page context, bounded uploads with CSRF, answers for fetch() callers,
-and the view models of applications.
+"""Shared parts of the holder pages (驾驶人端): bounded uploads with CSRF, answers for fetch() callers, and the view
+models of applications (the page layout's context is `holder_pages`).
 
 Uploads are read through a counting receive channel, so a body larger than `settings.max_upload_bytes` (plus room for
 the multipart framing) is refused while it is being read, before anything reaches a service.
@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
@@ -18,15 +17,15 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import Message
 
 from edl.applications.face import FaceOutcome, FaceVerifierUnavailable
-from edl.db.models import ApplicationRow
+from edl.applications.results import Application
 from edl.domain.application import REJECT_REASONS_BY_CODE, STATE_NAMES, ApplicationState, PhotoSource
 from edl.domain.liveness import LiveCapture, TimedFrame
-from edl.web.auth_deps import csrf_token, require_csrf
+from edl.web.auth_deps import require_csrf
 from edl.web.auth_deps import safe_next as same_site_path
 from edl.web.deps import AppServices
 from edl.web.i18n import Translator
 from edl.web.presenters import Tone, beijing_time
-from edl.web.routes.inbox import badge_context
+from edl.web.routes.holder_pages import app_url
 from edl.worker_pool import PoolBusy
 
 MULTIPART_SLACK = 64 * 1024
@@ -68,27 +67,13 @@ def container_of(request: Request) -> AppServices:
     return container
 
 
-def root(request: Request) -> str:
-    return str(request.scope.get("root_path", ""))
-
-
-def app_url(request: Request, path: str) -> str:
-    """An /app page's URL behind any proxy prefix (`path` starts with /app)."""
-    return root(request) + path
-
-
 def client_of(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def aware(at: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were stored as UTC."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
 def local_time(at: datetime | None) -> str:
     """Beijing time 'YYYY-MM-DD HH:MM', or '' for none."""
-    return beijing_time(aware(at)) if at is not None else ""
+    return beijing_time(at) if at is not None else ""
 
 
 def new_idempotency_key() -> str:
@@ -100,21 +85,6 @@ def safe_next(value: str | None, default: str = "/app") -> str:
     """Where to go after real-person authentication: only a holder page of this site (no open redirect)."""
     checked = same_site_path(value, default)
     return checked if checked == "/app" or checked.startswith(("/app/", "/app?")) else default
-
-
-def page_context(request: Request, account_id: str) -> dict[str, Any]:
-    """What every holder page's layout needs: CSRF token, inbox badge, tab links."""
-    base = root(request)
-    return {
-        "csrf": csrf_token(request),
-        **badge_context(request, account_id),
-        "nav": {
-            "home": base + "/app",
-            "licence": base + "/app/licence",
-            "applications": base + "/app/applications",
-        },
-        "current_path": request.url.path,
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +226,7 @@ class ApplicationView:
     rejected: bool
 
 
-def application_view(request: Request, app: ApplicationRow, t: Translator) -> ApplicationView:
+def application_view(request: Request, app: Application, t: Translator) -> ApplicationView:
     state = ApplicationState(app.state)
     reason = ""
     if app.reject_code:

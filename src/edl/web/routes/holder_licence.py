@@ -15,12 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from edl.applications import service
-from edl.db.models import AccountRow, ElicenceRow
 from edl.db.session import transaction
 from edl.issuance.livecodes import LiveCodeRefused, NoActiveElicence, make_live_code
 from edl.rendering import FontMissing, PageName, cjk_font, front_page, render_pdf, render_png, secondary_page
@@ -36,7 +33,8 @@ from edl.web.i18n import Translator, negotiate
 from edl.web.presenters import Tone, beijing_today, points_view, status_badges
 from edl.web.rendering import Pages
 from edl.web.routes.holder_apply import photo_response
-from edl.web.routes.holder_common import app_url, application_view, local_time, page_context
+from edl.web.routes.holder_common import application_view, local_time
+from edl.web.routes.holder_pages import app_url, page_context
 
 router = APIRouter(tags=["holder"])
 
@@ -49,13 +47,6 @@ VOID_KEYS: dict[str, str] = {
 }
 
 
-def _latest_elicence(container: AppServices, number: str) -> ElicenceRow | None:
-    with container.sessions() as session:
-        return session.scalar(
-            select(ElicenceRow).where(ElicenceRow.licence_number == number).order_by(ElicenceRow.issued_at.desc())
-        )
-
-
 def _iso(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
@@ -64,7 +55,7 @@ def _no_licence_page(
     request: Request, container: AppServices, pages: Pages, ctx: dict[str, Any], number: str, *, why: str = ""
 ) -> Response:
     t = Translator(negotiate(request))
-    latest = _latest_elicence(container, number)
+    latest = container.applications.latest_elicence(number)
     reason = why
     if not reason and latest is not None and latest.void_reason:
         reason = t(VOID_KEYS.get(latest.void_reason, "holder.void_other"))
@@ -81,8 +72,8 @@ def licence_page(
 ) -> Response:
     """The live code, the e-licence's two pages and the downloads; or why there is no e-licence and where to apply."""
     t = Translator(negotiate(request))
-    ov = service.overview(container, holder.account_id, at=container.clock())
-    number = ov.account.licence_number
+    ov = container.applications.overview(holder.account_id, at=container.clock())
+    number = ov.licence_number
     if number is None or ov.licence is None:
         return RedirectResponse(app_url(request, "/app"), 303)
     ctx: dict[str, Any] = {
@@ -93,7 +84,7 @@ def licence_page(
     if ov.elicence is None:
         return _no_licence_page(request, container, pages, ctx, number)
     try:
-        source = load_card(container, number, at=container.clock())
+        source = load_card(container.sessions, container.code_maker, container.photos, number, at=container.clock())
     except NoActiveElicence as exc:  # voided since the overview, or the licence was revoked: no code to show
         return _no_licence_page(request, container, pages, ctx, number, why=localise(str(exc), negotiate(request)))
     except LiveCodeRefused as exc:
@@ -136,12 +127,6 @@ def licence_page(
     return pages.render(request, "holder/licence.html", ctx)
 
 
-def _bound_number(container: AppServices, holder: HolderSession) -> str | None:
-    with container.sessions() as session:
-        account = session.get(AccountRow, holder.account_id)
-        return account.licence_number if account is not None else None
-
-
 @router.get("/app/licence/code", name="holder_licence_code", dependencies=driver())
 def licence_code(
     request: Request,
@@ -152,14 +137,14 @@ def licence_code(
     the barcode number made at the same moment, with its Code 128 as SVG (the old number lapses within 2 steps)."""
     lang = negotiate(request)
     t = Translator(lang)
-    number = _bound_number(container, holder)
+    number = container.applications.bound_licence_number(holder.account_id)
     if number is None:
         return JSONResponse(
             {"error": "no_elicence", "message": t("show.no_elicence")}, status_code=404, headers=NO_STORE
         )
     try:
         with transaction(container.sessions) as session:
-            live = make_live_code(session, container, number, at=container.clock())
+            live = make_live_code(session, container.code_maker, number, at=container.clock())
     except NoActiveElicence as exc:
         return JSONResponse(
             {"error": "no_elicence", "message": localise(str(exc), lang)}, status_code=404, headers=NO_STORE
@@ -193,11 +178,11 @@ def _card_for_download(request: Request, container: AppServices, holder: HolderS
     except FontMissing as exc:
         raise PageError(503, "show.render_unavailable", localise(str(exc), lang)) from None
     missing = PageError(404, "show.no_elicence", Translator(lang)("show.no_elicence_detail"))
-    number = _bound_number(container, holder)
+    number = container.applications.bound_licence_number(holder.account_id)
     if number is None:
         raise missing
     try:
-        return load_card(container, number, at=container.clock())
+        return load_card(container.sessions, container.code_maker, container.photos, number, at=container.clock())
     except NoActiveElicence:
         raise missing from None
     except LiveCodeRefused as exc:
@@ -267,5 +252,5 @@ def licence_photo(
     container: AppServices = Depends(get_container),
 ) -> Response:
     """The photo on the holder's own live e-licence (private cache headers); 404 when there is no e-licence."""
-    ov = service.overview(container, holder.account_id, at=container.clock())
+    ov = container.applications.overview(holder.account_id, at=container.clock())
     return photo_response(request, container, ov.elicence.photo_ref if ov.elicence else None)

@@ -1,4 +1,4 @@
-"""The holder's inbox (站内消息) with its unread badge, and the Web Push opt-in endpoints.
+"""The holder's inbox (站内消息) and the Web Push opt-in endpoints (the unread badge lives in `holder_pages`).
 
 Opening the inbox does not mark anything read: the holder does, per message or all at once. The push endpoints take
 the JSON of `PushSubscription.toJSON()` and the CSRF token in the `X-CSRF-Token` header.
@@ -7,26 +7,25 @@ the JSON of `PushSubscription.toJSON()` and the CSRF token in the `X-CSRF-Token`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 import structlog
 from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from edl.db.models import NotificationRow
 from edl.notifications import inbox as inbox_store
+from edl.notifications.inbox import Notice
 from edl.notifications.push import InsecureVapidKey, InvalidVapidKey, WebPushNotifier
 from edl.notifications.subscriptions import InvalidSubscription, subscribe, unsubscribe
 from edl.web.audience import driver, public
-from edl.web.auth_deps import HolderSession, current_holder, optional_holder, require_csrf
+from edl.web.auth_deps import HolderSession, current_holder, require_csrf
 from edl.web.deps import AppServices, get_container, get_pages
 from edl.web.errors import PageError, localise
 from edl.web.i18n import Translator, negotiate
 from edl.web.jsonbody import BodyTooLarge, JsonRefused, read_json
 from edl.web.presenters import beijing_time
 from edl.web.rendering import STATIC_DIR, Pages
+from edl.web.routes.holder_pages import page_context
 
 router = APIRouter(tags=["inbox"])
 
@@ -34,7 +33,6 @@ INBOX_LIMIT = 50
 MAX_SUBSCRIPTION_BODY = 8 * 1024
 TOO_LARGE = f"请求体过大（最多 {MAX_SUBSCRIPTION_BODY} 字节） / the body is larger than {MAX_SUBSCRIPTION_BODY} bytes"
 MAX_MARK_IDS = 100
-BADGE_CAP = 99
 SERVICE_WORKER = "sw.js"
 
 
@@ -51,11 +49,6 @@ class MessageView:
     url: str | None
 
 
-def _utc(at: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were stored as UTC."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
 def message_link(request: Request, link: str | None) -> str | None:
     """A same-site page for the message (anything else is not linked)."""
     if link and link.startswith("/") and not link.startswith("//") and "\\" not in link:
@@ -63,51 +56,16 @@ def message_link(request: Request, link: str | None) -> str | None:
     return None
 
 
-def message_view(request: Request, row: NotificationRow, t: Translator) -> MessageView:
-    at = _utc(row.created_at)
+def message_view(request: Request, notice: Notice, t: Translator) -> MessageView:
     return MessageView(
-        id=row.id,
-        title=t.pick(row.title_zh, row.title_en),
-        body=t.pick(row.body_zh, row.body_en),
-        at=beijing_time(at),
-        at_iso=at.isoformat(),
-        unread=row.read_at is None,
-        url=message_link(request, row.link),
+        id=notice.id,
+        title=t.pick(notice.title_zh, notice.title_en),
+        body=t.pick(notice.body_zh, notice.body_en),
+        at=beijing_time(notice.created_at),
+        at_iso=notice.created_at.isoformat(),
+        unread=notice.unread,
+        url=message_link(request, notice.link),
     )
-
-
-def unread_count_for(request: Request, account_id: str) -> int:
-    """Unread messages of `account_id` (read on the primary: the badge must drop as soon as messages are read)."""
-    container: AppServices = request.app.state.container
-    with container.sessions() as session:
-        return inbox_store.unread_count(session, account_id)
-
-
-def unread_badge_count(request: Request, account_id: str | None = None) -> int:
-    """The badge number for the signed-in holder (or `account_id`); 0 when nobody is signed in."""
-    if account_id is None:
-        holder = optional_holder(request)
-        if holder is None:
-            return 0
-        account_id = holder.account_id
-    return unread_count_for(request, account_id)
-
-
-def badge_text(count: int) -> str:
-    """What the badge shows: '' for none, the number, or '99+'."""
-    if count <= 0:
-        return ""
-    return f"{BADGE_CAP}+" if count > BADGE_CAP else str(count)
-
-
-def badge_context(request: Request, account_id: str) -> dict[str, Any]:
-    """Context for `inbox/_badge.html` (include it in a holder page's header or navigation)."""
-    count = unread_count_for(request, account_id)
-    return {
-        "inbox_unread": count,
-        "inbox_badge": badge_text(count),
-        "inbox_url": request.scope.get("root_path", "") + "/app/inbox",
-    }
 
 
 def _push_key(container: AppServices) -> str | None:
@@ -130,18 +88,15 @@ def inbox_page(
     """The holder's messages, newest first; unread ones are marked (opening the page leaves them unread)."""
     t = Translator(negotiate(request))
     with container.sessions() as session:
-        rows = inbox_store.inbox(session, holder.account_id, limit=INBOX_LIMIT)
+        notices = inbox_store.inbox(session, holder.account_id, limit=INBOX_LIMIT)
         unread = inbox_store.unread_count(session, holder.account_id)
     root = request.scope.get("root_path", "")
-    # The holder layout's context (tabs, badge, CSRF); imported here because holder_common imports this module.
-    from edl.web.routes.holder_common import page_context
-
     return pages.render(
         request,
         "inbox/list.html",
         {
             **page_context(request, holder.account_id),
-            "messages": [message_view(request, row, t) for row in rows],
+            "messages": [message_view(request, notice, t) for notice in notices],
             "unread": unread,
             "read_url": root + "/app/inbox/read",
             "push_available": _push_key(container) is not None,

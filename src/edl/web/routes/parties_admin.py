@@ -228,6 +228,7 @@ def parties_revoke(
             revoke_party(
                 session,
                 party_id,
+                keys=container.party_keys,
                 actor=f"staff:{staff.username}",
                 actor_kind=ActorKind.STAFF,
                 at=container.clock(),

@@ -12,7 +12,8 @@ from starlette.responses import PlainTextResponse, Response
 from edl.credentials.errors import IssuanceError
 from edl.credentials.statuslist import TYP
 from edl.credentials.trustbundle import CONTENT_TYPE
-from edl.issuance.status import STATUS_LIST_PATH, TRUST_PATH, current_token, current_trust_bundle
+from edl.issuance.bundle import TRUST_PATH
+from edl.issuance.status import STATUS_LIST_PATH
 from edl.pki.errors import PkiError
 from edl.web.audience import public
 from edl.web.deps import AppServices, get_container
@@ -34,7 +35,7 @@ def _unavailable(what_zh: str, what_en: str, exc: Exception) -> Response:
 def status_list(container: AppServices = Depends(get_container)) -> Response:
     """The current Status List Token (CWT), cacheable for its ttl."""
     try:
-        token = current_token(container)
+        token = container.status_list.current_token(at=container.clock())
     except (PkiError, IssuanceError) as exc:
         return _unavailable("状态列表", "status list", exc)
     ttl = container.settings.status_list_ttl_seconds
@@ -49,7 +50,7 @@ def status_list(container: AppServices = Depends(get_container)) -> Response:
 def trust_bundle(container: AppServices = Depends(get_container)) -> Response:
     """The signed trust bundle: root, document-signer certificates and the status-list location."""
     try:
-        bundle = current_trust_bundle(container)
+        bundle = container.trust_bundle.current(at=container.clock())
     except (PkiError, IssuanceError) as exc:
         return _unavailable("信任列表", "trust bundle", exc)
     return Response(

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from edl.bootstrap import Container
+from edl.cli.common import fail, open_container
 from edl.db.session import transaction
 from edl.domain import AUTHORITIES_BY_CODE, DomainError, IssuingAuthority, Status, ValidityTerm, parse_classes
 from edl.registry import events
@@ -24,14 +25,10 @@ Actor = Annotated[str, typer.Option("--actor", help="who makes the change (recor
 
 
 def _container() -> Container:
-    from edl.cli import open_container
-
     return open_container()
 
 
 def _run(number: str, actor: str, apply: Callable[..., AppliedEvent], *args: object) -> None:
-    from edl.cli import fail
-
     c = _container()
     try:
         with transaction(c.sessions) as s:
@@ -47,8 +44,6 @@ def _run(number: str, actor: str, apply: Callable[..., AppliedEvent], *args: obj
 
 
 def _parse_status(code: str) -> Status:
-    from edl.cli import fail
-
     try:
         return Status.parse(code)
     except DomainError as exc:
@@ -58,7 +53,6 @@ def _parse_status(code: str) -> Status:
 @licence_app.command("show")
 def show(number: Number) -> None:
     """Print one licence as JSON."""
-    from edl.cli import fail
     from edl.db.models import LicenceRow
     from edl.registry.mapping import licence_from_row
 
@@ -104,8 +98,6 @@ def clear_status(number: Number, status: str, actor: Actor = "cli") -> None:
 @licence_app.command("change-classes")
 def change_classes(number: Number, classes: str, actor: Actor = "cli") -> None:
     """增驾/降级: new classes, e.g. "A2D" (voids the e-licence)."""
-    from edl.cli import fail
-
     try:
         parsed = parse_classes(classes)
     except DomainError as exc:
@@ -121,8 +113,6 @@ def renew(
     actor: Actor = "cli",
 ) -> None:
     """换证: a new validity period (voids the e-licence)."""
-    from edl.cli import fail
-
     try:
         parsed_term, parsed_start = ValidityTerm.parse(term), date.fromisoformat(start)
     except (DomainError, ValueError) as exc:
@@ -133,8 +123,6 @@ def renew(
 @licence_app.command("change-authority")
 def change_authority(number: Number, code: str, name: str = "", city: str = "", actor: Actor = "cli") -> None:
     """转入: another issuing authority (a pilot-city code, or --name/--city for others; voids the e-licence)."""
-    from edl.cli import fail
-
     try:
         authority = AUTHORITIES_BY_CODE.get(code) if not name else IssuingAuthority(code, name, city or name)
     except DomainError as exc:
@@ -147,8 +135,6 @@ def change_authority(number: Number, code: str, name: str = "", city: str = "", 
 @licence_app.command("add-points")
 def add_points(number: Number, points: int, description: str, on: str = "", actor: Actor = "cli") -> None:
     """记分 for an offence (12, 9, 6, 3 or 1 points) on --on (default today)."""
-    from edl.cli import fail
-
     try:
         when = date.fromisoformat(on) if on else _container().clock().date()
     except ValueError as exc:

@@ -8,14 +8,13 @@ a province code such as 370000 covers the whole province) or `--all-authorities`
 
 from __future__ import annotations
 
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
 from edl.accounts import AccountError, parse_authorities
 from edl.audit import ActorKind
-from edl.bootstrap import Container
-from edl.cli import cli_actor, fail, open_container
+from edl.cli.common import cli_actor, fail, open_container
 from edl.db.session import transaction
 from edl.domain.dates import CHINA_TZ
 from edl.domain.scope import AuthorityScope
@@ -23,18 +22,6 @@ from edl.verification.parties import PartyRefused, list_parties, register_party,
 from edl.verification.purposes import InvalidPurpose, parse_purpose
 
 relying_app = typer.Typer(help="Relying parties (verifiers) and their API keys.", no_args_is_help=True)
-
-
-def _container() -> Container:
-    return open_container()
-
-
-def _actor() -> str:
-    return cli_actor()
-
-
-def _fail(message: str) -> NoReturn:
-    fail(message)
 
 
 @relying_app.command("add")
@@ -58,21 +45,21 @@ def add(
 ) -> None:
     """Register a relying party; prints its API key once."""
     if purpose is None:
-        _fail("--purpose is required: police, rental, employer or insurer")
+        fail("--purpose is required: police, rental, employer or insurer")
     try:
         chosen = parse_purpose(purpose)
     except InvalidPurpose as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if not authority and not all_authorities:
-        _fail("give --authority CODE (repeat for several) or --all-authorities: a party's scope is never assumed")
+        fail("give --authority CODE (repeat for several) or --all-authorities: a party's scope is never assumed")
     try:
         scope = AuthorityScope.of(parse_authorities(authority or [], all_authorities=all_authorities))
     except AccountError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     field_list = [f for f in fields.split(",") if f.strip()] if fields is not None else None
     if fields is not None and not field_list:
-        _fail("--fields is empty: name at least one field, or leave it out for the purpose's own")
-    c = _container()
+        fail("--fields is empty: name at least one field, or leave it out for the purpose's own")
+    c = open_container()
     try:
         with transaction(c.sessions) as s:
             party, key = register_party(
@@ -82,13 +69,13 @@ def add(
                 fields=field_list,
                 rate_per_minute=rate,
                 scope=scope,
-                actor=_actor(),
+                actor=cli_actor(),
                 actor_kind=ActorKind.CLI,
                 at=c.clock(),
             )
         default_rate = c.settings.rate_limit_per_minute
     except PartyRefused as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         c.dispose()
     typer.echo(
@@ -109,7 +96,7 @@ def list_command(
     from rich.console import Console
     from rich.table import Table
 
-    c = _container()
+    c = open_container()
     try:
         with c.sessions() as s:
             parties = list_parties(s, include_revoked=not active)
@@ -144,12 +131,14 @@ def _scope_text(scope: AuthorityScope) -> str:
 @relying_app.command("revoke")
 def revoke(party_id: Annotated[str, typer.Argument(help="the party's id (from `edl relying-party list`)")]) -> None:
     """Revoke a party's API key: running app servers refuse it within a few seconds (their key cache)."""
-    c = _container()
+    c = open_container()
     try:
         with transaction(c.sessions) as s:
-            record = revoke_party(s, party_id.strip(), actor=_actor(), actor_kind=ActorKind.CLI, at=c.clock())
+            record = revoke_party(
+                s, party_id.strip(), keys=c.party_keys, actor=cli_actor(), actor_kind=ActorKind.CLI, at=c.clock()
+            )
     except PartyRefused as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         c.dispose()
     typer.echo(f"revoked the key of relying party {record.name} ({record.id})")

@@ -1,7 +1,7 @@
-"""CLI for the authority PKI and offline verification: ``edl keys``, ``edl trust``, ``edl verify`` (mdoc or 亮码).
+"""`edl verify`: verify an mdoc or a live code (亮码, as text or in a photo) offline.
 
-Thin: parse, call `edl.pki` / `edl.credentials`, print. Input that cannot be read gives one line on
-stderr and exit code 2. No command ever prints or logs private key material.
+Thin: parse, call `edl.credentials` / `edl.verification`, print. Input that cannot be read gives one line on
+stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -12,106 +12,17 @@ import json
 import string
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from cryptography import x509
 
+from edl.cli.common import fail, now
 from edl.credentials import verify_mdoc
-from edl.pki import Authority, AuthorityProfile, PkiError, load_trust_roots
+from edl.pki import load_trust_roots
 from edl.pki.files import read_at_most
 from edl.pki.trust import is_ca_anchor
 from edl.verification.purposes import UnknownPolicy
-
-DATA_DIR_ENV = "EDL_DATA_DIR"
-DEFAULT_DATA_DIR = Path(".edl-data")
-
-DataDirOption = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help=f"data directory (default: ${DATA_DIR_ENV} or ./{DEFAULT_DATA_DIR})"),
-]
-
-keys_app = typer.Typer(help="Issuing-authority keys: IACA root and document signers.", no_args_is_help=True)
-trust_app = typer.Typer(help="Trust material for verifiers.", no_args_is_help=True)
-
-
-def resolve_data_dir(value: Path | None) -> Path:
-    """The data directory: the option, else $EDL_DATA_DIR, else ./.edl-data (decided only here)."""
-    if value is not None:
-        return value
-    from edl.config import Settings
-
-    return Settings().data_dir
-
-
-def _fail(message: str) -> NoReturn:
-    from edl.cli import fail
-
-    fail(message)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-@keys_app.command("init")
-def keys_init(
-    data_dir: DataDirOption = None,
-    country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2 country of the authority")] = "CN",
-    organisation: Annotated[str, typer.Option(help="organisation name in the certificates")] = (
-        AuthorityProfile.organisation
-    ),
-    common_name: Annotated[str, typer.Option(help="common name of the IACA root")] = AuthorityProfile.common_name,
-    contact_uri: Annotated[str, typer.Option(help="URI in IssuerAlternativeName")] = AuthorityProfile.contact_uri,
-    crl_uri: Annotated[str | None, typer.Option(help="CRL distribution point, if one is published")] = None,
-) -> None:
-    """Create the IACA root and a first document signer (never replaces an existing root)."""
-    try:
-        profile = AuthorityProfile(
-            country=country,
-            organisation=organisation,
-            common_name=common_name,
-            contact_uri=contact_uri,
-            crl_uri=crl_uri,
-        )
-        authority = Authority.open(resolve_data_dir(data_dir), profile=profile)
-        root = authority.init(at=_now())
-        signer = authority.signers()[-1]
-    except (PkiError, ValueError, OSError) as exc:
-        _fail(str(exc))
-    typer.echo(f"IACA root: {root.subject.rfc4514_string()} serial {root.serial_number:x}")
-    typer.echo(f"  valid until {root.not_valid_after_utc.isoformat()}")
-    typer.echo(
-        f"document signer: key id {signer.key_id}, valid until {signer.certificate.not_valid_after_utc.isoformat()}"
-    )
-
-
-@keys_app.command("rotate-signer")
-def keys_rotate_signer(data_dir: DataDirOption = None) -> None:
-    """Create a new document signer; older ones stay on record so what they signed still verifies."""
-    try:
-        record = Authority.open(resolve_data_dir(data_dir)).rotate_signer(at=_now())
-    except (PkiError, ValueError, OSError) as exc:
-        _fail(str(exc))
-    cert = record.certificate
-    typer.echo(f"document signer: key id {record.key_id}, serial {cert.serial_number:x}")
-    typer.echo(f"  valid {cert.not_valid_before_utc.isoformat()} .. {cert.not_valid_after_utc.isoformat()}")
-
-
-@trust_app.command("export")
-def trust_export(
-    out: Annotated[Path, typer.Option("--out", help="folder to write the PEM files to")],
-    data_dir: DataDirOption = None,
-) -> None:
-    """Write the IACA root (the trust anchor, iaca-root.pem) and every DS certificate as PEM."""
-    try:
-        exported = Authority.open(resolve_data_dir(data_dir)).export_trust(out)
-    except (PkiError, ValueError, OSError) as exc:
-        _fail(str(exc))
-    typer.echo(f"trust anchor: {exported.root}")
-    for path in exported.signers:
-        typer.echo(f"document signer: {path}")
-
 
 MAX_MDOC_FILE_BYTES = 4 * 1024 * 1024
 """An mdoc with its portrait is tens of KB (twice that as hex); a larger --mdoc file is refused unread (exit 2)."""
@@ -146,7 +57,7 @@ def _parse_time(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        _fail(f"--at {text!r} is not an ISO-8601 date and time")
+        fail(f"--at {text!r} is not an ISO-8601 date and time")
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -154,7 +65,7 @@ def _load_certificates(path: Path, what: str) -> list[x509.Certificate]:
     try:
         return load_trust_roots(path)
     except (OSError, ValueError) as exc:
-        _fail(f"cannot read {what} from {path}: {getattr(exc, 'strerror', None) or exc}")
+        fail(f"cannot read {what} from {path}: {getattr(exc, 'strerror', None) or exc}")
 
 
 def code_trust(trust: Path, signers: Path | None) -> tuple[list[x509.Certificate], list[x509.Certificate]]:
@@ -197,7 +108,7 @@ def read_code_image(path: Path) -> str | None:
             found = zxingcpp.read_barcodes(grey, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
     except (OSError, ValueError) as exc:  # ImageRefused is a ValueError
         reason = str(exc) if isinstance(exc, ImageRefused) else getattr(exc, "strerror", None) or exc
-        _fail(f"cannot read an image from {path}: {reason}")
+        fail(f"cannot read an image from {path}: {reason}")
     texts = [b.text for b in found if b.valid and b.text]
     for text in texts:
         if text.startswith(PREFIX):
@@ -210,9 +121,9 @@ def _check_image_file(path: Path) -> None:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        _fail(f"cannot read an image from {path}: {exc.strerror or exc}")
+        fail(f"cannot read an image from {path}: {exc.strerror or exc}")
     if size > MAX_IMAGE_FILE_BYTES:
-        _fail(f"cannot read an image from {path}: it is larger than {MAX_IMAGE_FILE_BYTES:,} bytes")
+        fail(f"cannot read an image from {path}: it is larger than {MAX_IMAGE_FILE_BYTES:,} bytes")
 
 
 def _no_code(path: Path) -> dict[str, object]:
@@ -240,7 +151,7 @@ def _unknown_policy(purpose: str | None) -> UnknownPolicy:
     try:
         return RULES[parse_purpose(purpose)].unknown
     except InvalidPurpose as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def verify_command(
@@ -280,12 +191,12 @@ def verify_command(
     a stale or unverifiable one) it is unknown, accepted with a warning unless --purpose police.
     """
     if sum(x is not None for x in (mdoc, qr, qr_image)) != 1:
-        _fail("give exactly one of --mdoc FILE, --qr TEXT, --qr-image FILE")
+        fail("give exactly one of --mdoc FILE, --qr TEXT, --qr-image FILE")
     if leeway < 0:
-        _fail("--leeway cannot be negative")
+        fail("--leeway cannot be negative")
     if mdoc is not None:
         if status_list is not None or purpose is not None or signers is not None:
-            _fail("--status-list, --purpose and --signers apply to live codes (--qr, --qr-image), not to --mdoc")
+            fail("--status-list, --purpose and --signers apply to live codes (--qr, --qr-image), not to --mdoc")
         _verify_mdoc(mdoc, trust, at, leeway)
         return
     policy = _unknown_policy(purpose)
@@ -297,8 +208,8 @@ def verify_command(
         try:
             token = read_at_most(status_list, MAX_TOKEN_BYTES)
         except (OSError, ValueError) as exc:
-            _fail(f"cannot read {status_list}: {getattr(exc, 'strerror', None) or exc}")
-    moment = _parse_time(at) if at else _now()
+            fail(f"cannot read {status_list}: {getattr(exc, 'strerror', None) or exc}")
+    moment = _parse_time(at) if at else now()
     if qr_image is not None:
         _check_image_file(qr_image)
         text = read_code_image(qr_image)
@@ -320,9 +231,9 @@ def _verify_mdoc(mdoc: Path, trust: Path, at: str | None, leeway: float) -> None
     try:
         data = read_mdoc_file(mdoc)
     except (OSError, ValueError) as exc:
-        _fail(f"cannot read {mdoc}: {getattr(exc, 'strerror', None) or exc}")
+        fail(f"cannot read {mdoc}: {getattr(exc, 'strerror', None) or exc}")
     roots = _load_certificates(trust, "trust roots")
-    moment = _parse_time(at) if at else _now()
+    moment = _parse_time(at) if at else now()
     result = verify_mdoc(data, roots, at=moment, leeway=timedelta(seconds=leeway))
     typer.echo(json.dumps(result.to_json_dict(), ensure_ascii=False))
     raise typer.Exit(0 if result.valid else 1)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from edl.cli.common import open_container
+
 accounts_app = typer.Typer(help="Driver and staff sign-in records (短信验证码、登录会话).", no_args_is_help=True)
 
 
@@ -11,7 +13,6 @@ accounts_app = typer.Typer(help="Driver and staff sign-in records (短信验证�
 def purge() -> None:
     """Delete sign-in codes expired over an hour ago and sessions ended over a day ago; print how many."""
     from edl.accounts.purge import purge_expired
-    from edl.cli import open_container
     from edl.db.session import transaction
 
     container = open_container()

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from edl.bootstrap import bootstrap
-from edl.cli import fail, settings
+from edl.cli.common import fail, settings
 from edl.registry.formats import ImportRefused
 from edl.registry.generator import PHOTOS_UP_TO, generate, photos_by_default
 from edl.registry.importer import DEFAULT_BATCH, ImportAborted, ImportProgress, import_file
@@ -81,7 +81,15 @@ def import_command(
     container = bootstrap(settings(), migrate=True)
     try:
         with _Bar("importing") as bar:
-            report = import_file(container, file, rejects, actor, progress=bar.imported, batch_size=batch_size)
+            report = import_file(
+                container.engine,
+                file,
+                rejects,
+                actor,
+                progress=bar.imported,
+                batch_size=batch_size,
+                clock=container.clock,
+            )
     except ImportRefused as exc:
         fail(str(exc))
     except ImportAborted as exc:

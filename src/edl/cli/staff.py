@@ -7,7 +7,7 @@ password alone); `--password-stdin` reads a chosen one instead and prints nothin
 from __future__ import annotations
 
 import sys
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
@@ -21,26 +21,13 @@ from edl.accounts import (
 )
 from edl.accounts.passwords import MAX_LENGTH
 from edl.audit import ActorKind
-from edl.bootstrap import Container
-from edl.cli import cli_actor, fail, open_container
+from edl.cli.common import cli_actor, fail, open_container
 from edl.db.session import transaction
 from edl.domain.dates import CHINA_TZ
 
 staff_app = typer.Typer(help="Staff accounts of the review console (审核工作人员).", no_args_is_help=True)
 
 Username = Annotated[str, typer.Argument(help="login name: 2-64 lower-case letters, digits or . _ -")]
-
-
-def _container() -> Container:
-    return open_container()
-
-
-def _actor() -> str:
-    return cli_actor()
-
-
-def _fail(message: str) -> NoReturn:
-    fail(message)
 
 
 def _password_from_stdin() -> str:
@@ -50,9 +37,9 @@ def _password_from_stdin() -> str:
         line = sys.stdin.readline(MAX_LENGTH + 1)
         line.encode("utf-8")  # stdin may decode bad bytes to lone surrogates (surrogateescape) instead of raising
     except UnicodeError:
-        _fail("the password on stdin is not UTF-8 text")
+        fail("the password on stdin is not UTF-8 text")
     except OSError as exc:
-        _fail(f"cannot read the password from stdin: {exc.strerror or exc}")
+        fail(f"cannot read the password from stdin: {exc.strerror or exc}")
     return line.rstrip("\r\n")
 
 
@@ -71,7 +58,7 @@ def add(
 ) -> None:
     """Add a staff user; prints a generated password once (unless --password-stdin)."""
     if role is None:
-        _fail("--role is required: reviewer, supervisor or admin")
+        fail("--role is required: reviewer, supervisor or admin")
     password: str | None = None
     try:
         parsed_role = parse_role(str(role))
@@ -79,8 +66,8 @@ def add(
         if password_stdin:
             password = _password_from_stdin()
     except AccountError as exc:
-        _fail(str(exc))
-    c = _container()
+        fail(str(exc))
+    c = open_container()
     try:
         with transaction(c.sessions) as s:
             new = add_staff_user(
@@ -91,11 +78,11 @@ def add(
                 display_name=name,
                 password=password,
                 actor_kind=ActorKind.CLI,
-                actor=_actor(),
+                actor=cli_actor(),
                 at=c.clock(),
             )
     except AccountError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         c.dispose()
     scope_text = "all authorities" if new.user.authorities is None else ", ".join(sorted(new.user.authorities))
@@ -113,7 +100,7 @@ def add(
 @staff_app.command("list")
 def list_users() -> None:
     """One line per staff user: username, role, authorities, state, created (Beijing time), name."""
-    c = _container()
+    c = open_container()
     try:
         with c.sessions() as s:
             users = list_staff_users(s)
@@ -139,12 +126,12 @@ def list_users() -> None:
 @staff_app.command("disable")
 def disable(username: Username) -> None:
     """Disable a staff user and end their sessions at once (never the last active all-authority admin)."""
-    c = _container()
+    c = open_container()
     try:
         with transaction(c.sessions) as s:
-            user = disable_staff_user(s, username, actor_kind=ActorKind.CLI, actor=_actor(), at=c.clock())
+            user = disable_staff_user(s, username, actor_kind=ActorKind.CLI, actor=cli_actor(), at=c.clock())
     except AccountError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         c.dispose()
     typer.echo(f"disabled staff user {user.username}")

@@ -1,19 +1,50 @@
-"""Prepare the demo: keys, synthetic drivers with portraits, imported into the registry. Idempotent."""
+"""`edl demo`: the main job. Prepares the demo (keys, synthetic drivers with portraits imported into the registry,
+demo staff and relying parties; idempotent), then serves it on 127.0.0.1."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated
 
+import typer
 from sqlalchemy import func, select
 
 from edl.accounts.staff import Role, add_staff_user, list_staff_users
 from edl.audit import ActorKind
 from edl.bootstrap import Container
+from edl.cli.common import open_container, run_server
 from edl.db.models import LicenceRow
 from edl.db.session import transaction
 from edl.pki import Authority
 from edl.pki.files import PRIVATE_FILE_MODE, write_atomic
+
+
+def demo(
+    count: Annotated[int, typer.Option(min=1, max=100_000, help="synthetic drivers to load on first start")] = 1000,
+    port: Annotated[int | None, typer.Option(help="port (default EDL_PORT, 8000)")] = None,
+    seed: Annotated[int, typer.Option(help="seed for the synthetic data")] = 2021,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="prepare everything, then exit")] = False,
+) -> None:
+    """The main job: data directory, migrations, keys, synthetic drivers, then the web server on 127.0.0.1."""
+
+    container = open_container(migrate=True)
+    container.settings.demo = True
+    container.settings.host = "127.0.0.1"
+    if "EDL_FACE_PROVIDER" not in os.environ:
+        # The demo's drivers have drawn portraits that no face model recognises: a named lenient provider.
+        container.settings.face_provider = "lenient-demo"
+    if port:
+        container.settings.port = port
+    summary = prepare_demo(container, count=count, seed=seed, echo=typer.echo)
+    for line in summary:
+        typer.echo(line)
+    if no_serve:
+        container.dispose()
+        return
+    typer.echo(f"eDL demo: open http://127.0.0.1:{container.settings.port}/  (Ctrl+C stops)")
+    run_server(container)
 
 
 def prepare_demo(container: Container, *, count: int, seed: int, echo: Callable[[str], None]) -> list[str]:
@@ -34,7 +65,7 @@ def prepare_demo(container: Container, *, count: int, seed: int, echo: Callable[
         echo(f"generating {count:,} synthetic drivers with portraits …")
         generated = generate(out, count, seed=seed, as_of=now.date(), photos=container.photos)
         echo(generated.summary())
-        report = import_file(container, out, actor="demo")
+        report = import_file(container.engine, out, actor="demo", clock=container.clock)
         echo(report.summary())
         existing = report.accepted
     staff_file = _demo_staff(container, echo=echo)

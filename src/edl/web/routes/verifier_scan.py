@@ -1,0 +1,39 @@
+"""Reading what a verifier scanned: the text of a QR code or a Code 128 (camera or uploaded image, read with
+zxing-cpp), or a typed number, split into a signed code or a barcode number."""
+
+from __future__ import annotations
+
+from edl.images import ImageUnreadable, open_image
+
+CODE_PREFIX = "EDL1:"
+
+
+def split_scanned(text: str, fmt: str | None = None) -> tuple[str | None, str | None]:
+    """(code, barcode): a QR code or anything starting EDL1: is a signed code; a Code 128 or a typed number is the
+    short-lived number under the barcode (checked online only: it proves nothing offline)."""
+    text = text.strip()
+    if fmt == "qr" or text.upper().startswith(CODE_PREFIX):
+        return text, None
+    return None, text
+
+
+def decode_image(data: bytes) -> tuple[str, str] | None:
+    """(text, "qr" | "code128") of the first QR code or Code 128 that zxing-cpp finds in the image, or None.
+
+    Raises `ImageTooLarge` when the header is over the pixel budget of `edl.images` (nothing is decoded) and
+    `ImageUnreadable` when the bytes are no image Pillow reads (both are ValueErrors). CPU-heavy: the upload route
+    runs it in the container's image pool.
+    """
+    import zxingcpp
+
+    opened = open_image(data)
+    try:
+        opened.load()
+        img = opened if opened.mode == "L" else opened.convert("L")  # what zxing reads anyway, at 1 byte a pixel
+    except Exception as exc:  # Pillow raises many kinds on malformed files (SyntaxError, OSError, ...)
+        raise ImageUnreadable("not a readable image") from exc
+    formats = zxingcpp.BarcodeFormats([zxingcpp.BarcodeFormat.QRCode, zxingcpp.BarcodeFormat.Code128])
+    for found in zxingcpp.read_barcodes(img, formats=formats):
+        kind = "code128" if found.format == zxingcpp.BarcodeFormat.Code128 else "qr"
+        return found.text, kind
+    return None
