@@ -180,9 +180,8 @@ class BatchWriter:
                 status_changed = status_changed or kind in _STATUS_KINDS
         if events:
             cur.executemany(self._event, events)
-        if voids:  # marks the status list itself
-            void_elicences(self._sa, voids, at=at, actor=self.actor, detail={"import_run": self.run_id})
-        elif status_changed:
+        voided = void_elicences(self._sa, voids, at=at, actor=self.actor, detail={"import_run": self.run_id})
+        if status_changed and not voided:  # (a void marks the status list itself; a void of nothing does not)
             mark_changed(self._sa, at=at)
 
     def _commit(self) -> None:
