@@ -28,6 +28,7 @@ from fastapi import Depends, FastAPI
 from starlette.testclient import TestClient
 
 from edl.accounts import LogSmsSender, Role, add_staff_user, normalise_mobile, parse_role
+from edl.accounts.privacy import PRIVACY_NOTICE_VERSION
 from edl.audit import ActorKind
 from edl.bootstrap import Container
 from edl.db.models import AccountRow, StaffUserRow
@@ -75,14 +76,20 @@ def csrf_of(client: TestClient, page: str = "/app/sign-in") -> str:
 
 
 def sign_in_holder(client: TestClient, container: Container, mobile: str = "13800138000") -> str:
-    """Sign in through /app/sign-in (the account is created on first sign-in); the account id."""
+    """Sign in through /app/sign-in, the privacy notice accepted (the account is created on first sign-in); the
+    account id."""
     sms_inbox(container)
     token = csrf_of(client, "/app/sign-in")
-    sent = client.post("/app/sign-in/code", data={"csrf": token, "mobile": mobile}, follow_redirects=False)
+    consent = PRIVACY_NOTICE_VERSION  # the privacy notice accepted, as the box on the sign-in page does
+    sent = client.post(
+        "/app/sign-in/code", data={"csrf": token, "mobile": mobile, "consent": consent}, follow_redirects=False
+    )
     assert sent.status_code == 200, sent.text
     code = last_code(container, mobile)
     done = client.post(
-        "/app/sign-in/verify", data={"csrf": token, "mobile": mobile, "code": code}, follow_redirects=False
+        "/app/sign-in/verify",
+        data={"csrf": token, "mobile": mobile, "code": code, "consent": consent},
+        follow_redirects=False,
     )
     assert done.status_code == 303, done.text
     with container.sessions() as s:

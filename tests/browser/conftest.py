@@ -61,6 +61,7 @@ class LiveServer:
         p: Any = page
         p.goto(f"{self.url}/app/sign-in")
         p.fill("input[name=mobile]", mobile)
+        p.check("input[name=consent]")  # the privacy notice (the first sign-in registers the account)
         p.click("form button[type=submit]")
         p.wait_for_selector("input[name=code]")
         p.fill("input[name=code]", self.sms_code(mobile))

@@ -64,6 +64,7 @@ def sign_in(server: LiveServer, page, shots: Shots, number: str) -> str:  # type
     assert "/app/sign-in" in page.url, "the app sends a signed-out driver to sign-in"
     shots(page, "sign-in")
     page.fill("input[name=mobile]", mobile)
+    page.check("input[name=consent]")  # the privacy notice (the first sign-in registers the account)
     page.click("form button[type=submit]")
     page.wait_for_selector("input[name=code]")
     shots(page, "code")
@@ -148,6 +149,7 @@ def test_case_b_uploaded_photo_is_approved_by_a_reviewer(  # type: ignore[no-unt
     console.click("text=霍珀")
     console.wait_for_selector("button.button-approve")
     shots(console, "review-item")
+    console.check(".decision-approve input[name=confirm]")  # the required confirmation box
     console.click("button.button-approve")
     console.wait_for_load_state()
     shots(console, "approved")

@@ -13,6 +13,7 @@ import structlog
 from fastapi.testclient import TestClient
 
 from edl.accounts import OtpPolicy, TooManyCodesForClient
+from edl.accounts.privacy import PRIVACY_NOTICE_VERSION
 from edl.bootstrap import Container
 from edl.db.models import AccountRow, AuditRow, OtpChallengeRow, WebSessionRow
 from tests.auth_helpers import Clock, app_with_probes, csrf_of, last_code, sign_in_holder, sms_inbox
@@ -43,7 +44,9 @@ def ask_code(client: TestClient, mobile: str = MOBILE, **extra: str) -> tuple[st
 
 
 def verify(client: TestClient, code: str, mobile: str = MOBILE, **extra: str) -> object:
-    return client.post("/app/sign-in/verify", data={"csrf": csrf_of(client), "mobile": mobile, "code": code, **extra})
+    """POST the code form, the privacy notice accepted unless `consent` says otherwise."""
+    data = {"csrf": csrf_of(client), "mobile": mobile, "code": code, "consent": PRIVACY_NOTICE_VERSION, **extra}
+    return client.post("/app/sign-in/verify", data=data)
 
 
 def wrong(code: str) -> str:
@@ -121,7 +124,11 @@ def test_session_cookie_is_secure_over_https(container: Container, clock: Clock)
     with TestClient(app_with_probes(container), base_url="https://testserver", follow_redirects=False) as c:
         token = csrf_of(c)
         c.post("/app/sign-in/code", data={"csrf": token, "mobile": MOBILE})
-        r = c.post("/app/sign-in/verify", data={"csrf": token, "mobile": MOBILE, "code": last_code(container, MOBILE)})
+        code = last_code(container, MOBILE)
+        r = c.post(
+            "/app/sign-in/verify",
+            data={"csrf": token, "mobile": MOBILE, "code": code, "consent": PRIVACY_NOTICE_VERSION},
+        )
     assert "secure" in set_cookie_of(r, "edl_session").lower()
 
 

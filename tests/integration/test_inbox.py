@@ -197,7 +197,8 @@ def test_inbox_page_speaks_english_when_asked(client: TestClient, container: Con
     write(container, holder, message(1))
     html = client.get("/app/inbox?lang=en").text
     assert "Message number 1" in html and "消息1号" not in html
-    assert "1 unread messages" in html and "Turn on push notifications" in html
+    assert "1 unread message" in html and "Turn on push notifications" in html
+    assert "1 unread messages" not in html, "one message, singular"
 
 
 def test_inbox_page_loads_push_script_from_our_own_files_only(

@@ -293,13 +293,30 @@ def test_admin_bad_input_is_400_with_the_reason_and_changes_nothing(
 
 def test_admin_revokes_a_party(ready: Container, admin: TestClient) -> None:
     party_id, key = register(ready)
-    r = admin.post(f"/review/relying-parties/{party_id}/revoke", data={"csrf": csrf_of(admin, "/review")})
+    r = admin.post(
+        f"/review/relying-parties/{party_id}/revoke", data={"csrf": csrf_of(admin, "/review"), "confirm": "yes"}
+    )
     assert r.status_code == 303
     ready.party_keys.clear()
     assert ready.party_keys.authenticate(key, at=NOW + timedelta(minutes=1)) is None
     assert "已吊销" in admin.get("/review/relying-parties").text
-    again = admin.post(f"/review/relying-parties/{party_id}/revoke", data={"csrf": csrf_of(admin, "/review")})
+    again = admin.post(
+        f"/review/relying-parties/{party_id}/revoke", data={"csrf": csrf_of(admin, "/review"), "confirm": "yes"}
+    )
     assert again.status_code == 400
+
+
+def test_revoking_without_the_confirmation_box_revokes_nothing(ready: Container, admin: TestClient) -> None:
+    party_id, key = register(ready)
+    page = admin.get("/review/relying-parties").text
+    assert 'name="confirm" value="yes" required' in page, "the revoke form carries a required confirmation box"
+    for data in ({}, {"confirm": ""}, {"confirm": "no"}):
+        r = admin.post(f"/review/relying-parties/{party_id}/revoke", data={"csrf": csrf_of(admin, "/review"), **data})
+        assert r.status_code == 400
+        assert "请先勾选“确认吊销”" in r.text
+    assert party_rows(ready)[0].revoked_at is None
+    ready.party_keys.clear()
+    assert ready.party_keys.authenticate(key, at=NOW + timedelta(minutes=1)) is not None, "the key still works"
 
 
 def test_the_console_refuses_a_post_without_the_csrf_token(ready: Container, admin: TestClient) -> None:

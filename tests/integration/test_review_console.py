@@ -61,8 +61,10 @@ def reviewer_of(client: TestClient, container: Container, authority: str = TIANJ
     sign_in_staff(client, container, f"{role}{authority}", role=role, authorities=[authority])
 
 
-def decide(client: TestClient, app_id: str, **form: str) -> object:
-    return client.post(f"/review/applications/{app_id}/decision", data={"csrf": csrf_of(client, "/review"), **form})
+def decide(client: TestClient, app_id: str, **form: str | None) -> object:
+    """A decision as the page's form sends it: the required confirmation box ticked unless `confirm` says otherwise."""
+    data = {"csrf": csrf_of(client, "/review"), "confirm": "yes", **form}
+    return client.post(f"/review/applications/{app_id}/decision", data={k: v for k, v in data.items() if v is not None})
 
 
 def state_of(container: Container, app_id: str) -> ApplicationRow:
@@ -312,3 +314,68 @@ def test_two_reviewers_deciding_at_once_record_exactly_one_decision(ready: Conta
         assert row.state == "rejected" and row.reject_code == "quality" and elicences(ready) == []
     assert [m.kind for m in messages_of(ready, app.account_id)].count("submitted") == 1
     assert len(messages_of(ready, app.account_id)) == 2
+
+
+# --- issue 13, item 4: the lenient demo compared nothing; destructive decisions need their confirmation ----------
+
+
+def _jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (180, 150, 130)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_a_lenient_demo_pass_is_labelled_not_compared_never_a_green_tick(client: TestClient, ready: Container) -> None:
+    from edl.applications.face import LenientDemoVerifier
+    from edl.db.models import FaceCheckRow
+    from edl.domain.liveness import LiveCapture, TimedFrame
+
+    ready.face_verifier = LenientDemoVerifier()  # what the demo runs without dlib
+    at = NOW - timedelta(hours=1)
+    number = seed_licence(ready, at, name="演示人", sequence=991, area="120101", authority=TIANJIN)
+    account = seed_account(ready, at, number=number)
+    challenge = ready.face_checks.issue_challenge(account, "apply", at=at)
+    burst = LiveCapture(challenge.nonce, tuple(TimedFrame(t, _jpeg()) for t in challenge.frame_times))
+    assert ready.face_checks.authenticate(account, burst, at=at).passed, "the lenient provider lets it through"
+    with ready.sessions() as s:
+        assert [r.provider for r in s.scalars(sa.select(FaceCheckRow))] == ["lenient-demo"], "the record says who"
+    app = ready.applications.submit_photo(
+        account, id_photo(), source=PhotoSource.CAMERA, idempotency_key=uuid.uuid4().hex, at=at
+    )
+    reviewer_of(client, ready)
+    zh = client.get(f"/review/applications/{app.id}").text
+    assert "未比对（演示模式）" in zh
+    assert "本人与登记库照片一致" not in zh and "✓ 通过" not in zh
+    assert 'data-face="neutral"' in zh and 'data-face="ok"' not in zh
+    en = client.get(f"/review/applications/{app.id}", headers={"Accept-Language": "en"}).text
+    assert "Not compared (demo mode)" in en and "matching the registry photo" not in en
+
+
+def test_a_real_pass_keeps_its_tick(client: TestClient, ready: Container) -> None:
+    app = pending(ready, "真比对")
+    reviewer_of(client, ready)
+    html = client.get(f"/review/applications/{app.id}").text
+    assert 'data-face="ok"' in html and "未比对" not in html
+
+
+@pytest.mark.parametrize("form", [{"decision": "approve"}, {"decision": "reject", "reason": "quality"}])
+def test_a_decision_without_its_confirmation_box_does_nothing(
+    client: TestClient, ready: Container, form: dict[str, str]
+) -> None:
+    app = pending(ready, "待确认")
+    reviewer_of(client, ready)
+    page = client.get(f"/review/applications/{app.id}").text
+    assert page.count('name="confirm" value="yes" required') == 2, "both forms carry a required confirmation box"
+    told = len(messages_of(ready, app.account_id))
+    for confirm in (None, "", "no"):
+        r = decide(client, app.id, confirm=confirm, **form)
+        assert r.status_code == 400  # type: ignore[attr-defined]
+        assert "请先勾选确认框" in r.text  # type: ignore[attr-defined]
+    assert state_of(ready, app.id).state == ApplicationState.PENDING_REVIEW.value
+    assert review_audit(ready) == [] and elicences(ready) == []
+    assert len(messages_of(ready, app.account_id)) == told, "the holder is told nothing"
+    assert decide(client, app.id, **form).status_code == 303  # type: ignore[attr-defined]

@@ -341,3 +341,114 @@ def test_only_the_scanner_page_may_compile_webassembly_and_the_module_is_served_
         assert "immutable" in module.headers["cache-control"], "versioned: cached for good"
         for other in ("/app/sign-in", "/review/sign-in"):
             assert "wasm-unsafe-eval" not in client.get(other).headers["content-security-policy"]
+
+
+# --- "could not read" is a neutral retry, not a verdict (issue 13, item 4) ------------------------------------------
+
+RETRY = "未能读取亮码，请重新扫描或输入"
+
+
+def _blank_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    blank = io.BytesIO()
+    Image.new("RGB", (200, 200), "white").save(blank, "PNG")
+    return blank.getvalue()
+
+
+def _neutral(html: str) -> None:
+    assert RETRY in html
+    assert 'data-retry="true"' in html and "data-valid=" not in html, "a retry panel, no verdict"
+    assert "不能据此认可" not in html and "无效" not in html
+
+
+def test_no_code_in_the_image_or_a_malformed_number_is_a_neutral_retry_and_writes_no_record(world: Container) -> None:
+    key = party_key(world, Purpose.RENTAL, "租车行")
+    with client_for(world) as client:
+        sign_in(client, key)
+        blank = client.post("/verify/upload", data={"csrf": csrf(client)}, files={"image": ("x.png", _blank_png())})
+        assert blank.status_code == 422
+        _neutral(blank.text)
+        assert "未找到二维码或条形码" in blank.text
+        for typed in ("12345", "1234 5678 9012", "hello!"):
+            r = client.post("/verify/upload", data={"csrf": csrf(client), "typed": typed})
+            assert r.status_code == 422, typed
+            _neutral(r.text)
+            assert f'value="{typed}"' in r.text, "the typed value is kept to correct it"
+        camera = client.post(
+            "/verify/check", json={"text": "12345", "format": "code128"}, headers={"X-CSRF-Token": csrf(client)}
+        )
+        assert camera.status_code == 422 and camera.json()["error"] == "unreadable"
+        _neutral(camera.json()["html"])
+        en = client.post(
+            "/verify/upload", data={"csrf": csrf(client), "typed": "12"}, headers={"Accept-Language": "en"}
+        )
+        assert "Could not read a code: scan again or type the number" in en.text
+    assert verifications(world) == [], "nothing was verified, so nothing is logged as a verification"
+
+
+def test_a_read_code_that_fails_stays_invalid_and_audited(world: Container) -> None:
+    number, _eid = issued(world)
+    key = party_key(world, Purpose.RENTAL, "租车行")
+    forged = "0000000001" + "00" + "123456789012"  # the shape of a barcode number, a tag nobody made
+    with client_for(world) as client:
+        sign_in(client, key)
+        r = client.post("/verify/upload", data={"csrf": csrf(client), "typed": forged})
+        assert r.status_code == 200 and verdict(r.text) == (False, "unknown")
+        assert "不能据此认可" in r.text and RETRY not in r.text
+        bad = live_code(world, number)[:-6] + "AAAAAA"  # a real code, tampered
+        camera = client.post(
+            "/verify/check", json={"text": bad, "format": "qr"}, headers={"X-CSRF-Token": csrf(client)}
+        )
+        assert camera.status_code == 200 and camera.json()["valid"] is False
+    logged = [(r.method, r.valid) for r in verifications(world)]
+    assert logged == [("barcode", False), ("code", False)]
+
+
+def test_a_neutral_retry_still_counts_against_the_rate_limit(world: Container) -> None:
+    from edl.verification.parties import register_party
+
+    number, _eid = issued(world)
+    with transaction(world.sessions) as s:
+        _party, key = register_party(s, name="小租车行", purpose=Purpose.RENTAL, rate_per_minute=1, actor="t", at=NOW)
+    with client_for(world) as client:
+        sign_in(client, key)
+        first = client.post("/verify/upload", data={"csrf": csrf(client)}, files={"image": ("x.png", _blank_png())})
+        assert first.status_code == 422
+        second = client.post("/verify/upload", data={"csrf": csrf(client), "typed": "12345"})
+        assert second.status_code == 429, "probing with unreadable input is limited like a check"
+        third = client.post(
+            "/verify/check", json={"text": "1", "format": "code128"}, headers={"X-CSRF-Token": csrf(client)}
+        )
+        assert third.status_code == 429
+        live = client.post(
+            "/verify/upload", data={"csrf": csrf(client)}, files={"image": ("c.png", qr_png(live_code(world, number)))}
+        )
+        assert live.status_code == 429
+    assert verifications(world) == []
+
+
+def test_the_result_names_the_fields_the_purpose_allows(world: Container) -> None:
+    from edl.verification.purposes import RULES
+    from edl.web.i18n import Lang, Translator
+    from edl.web.routes.verifier_views import FIELD_LABELS
+
+    number, _eid = issued(world)
+    key = party_key(world, Purpose.RENTAL, "平安租车")
+    with client_for(world) as client:
+        sign_in(client, key)
+        html = upload(client, qr_png(live_code(world, number)))
+        en = client.post(
+            "/verify/check",
+            json={"text": live_code(world, number), "format": "qr"},
+            headers={"X-CSRF-Token": csrf(client), "Accept-Language": "en"},
+        ).json()["html"]
+    line = re.search(r'class="result-allowed">([^<]+)<', html)
+    assert line, "the result says what this purpose may see"
+    zh = Translator(Lang.ZH)
+    labels = [zh(FIELD_LABELS[f]) for f in RULES[Purpose.RENTAL].fields]  # the purpose table that cut the fields
+    assert line.group(1) == "本次用途可查看：" + "、".join(labels)
+    assert line.group(1).startswith("本次用途可查看：姓名、照片") and zh("field.address") not in line.group(1)
+    assert "This purpose may see: Name, Photo" in en

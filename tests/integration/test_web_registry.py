@@ -167,10 +167,13 @@ def assert_clean_html(html: str) -> None:
 # ---- list and search -------------------------------------------------------------------------------------------
 
 
-def test_root_redirects_to_the_drivers_app_keeping_the_query(client: TestClient) -> None:
+def test_root_is_the_public_landing_page_in_the_language_asked(client: TestClient) -> None:
+    """`/` no longer redirects (issue 13): it is the landing page, linking the driver's app first; no registry data."""
     r = client.get("/?lang=en")
-    assert r.status_code in (302, 303, 307)
-    assert r.headers["location"] == "/app?lang=en"
+    assert r.status_code == 200
+    assert '<html lang="en">' in r.text
+    assert 'class="landing-link" href="/app"' in r.text
+    assert "张三" not in r.text and str(ZHANG_SAN) not in r.text
 
 
 def test_list_shows_every_licence_with_status_badges_and_points(client: TestClient) -> None:
@@ -323,7 +326,7 @@ def test_unknown_path_gives_a_404_page_in_the_chosen_language(client: TestClient
 
 def test_english_switch_changes_the_text_and_is_remembered(client: TestClient) -> None:
     zh = client.get(f"/registry/{LI_SI}")
-    assert 'href="/registry/' in zh.text and "lang=en" in zh.text  # the switch link
+    assert f'href="/language?to=en&amp;next=%2Fregistry%2F{LI_SI}"' in zh.text  # the switch link: back to this page
     r = client.get(f"/registry/{LI_SI}", params={"lang": "en"})
     assert r.status_code == 200
     assert_clean_html(r.text)

@@ -55,6 +55,7 @@ WANG_WU = make_id_number("370202", date(1988, 2, 2), 33)  # 青岛
 
 EXPECTED_PUBLIC = {
     "/",
+    "/favicon.ico",
     "/healthz",
     "/readyz",
     "/.well-known/edl/trust",
@@ -69,6 +70,8 @@ EXPECTED_PUBLIC = {
     "/verify/sign-in",
     "/verify/sign-out",
     "/dev/sms",
+    "/language",
+    "/privacy",
 }
 """Written out again here on purpose: widening the public list must change this test too."""
 
@@ -229,10 +232,12 @@ def test_metrics_answer_only_to_the_operator_token(seeded: Container) -> None:
         assert "edl_http_requests" in ok.text
 
 
-def test_home_page_sends_visitors_to_the_drivers_app_not_the_registry(client: TestClient) -> None:
+def test_home_page_is_a_public_landing_page_not_the_registry(client: TestClient) -> None:
+    """`/` answers itself (no redirect into any audience's pages) and lists the ways in, the driver's app first."""
     r = client.get("/")
-    assert r.status_code == 307
-    assert r.headers["location"] == "/app"
+    assert r.status_code == 200
+    links = re.findall(r'class="landing-link" href="([^"]+)"', r.text)
+    assert links == ["/app", "/review", "/verify", "/api/v1/openapi.json"]
 
 
 @pytest.mark.slow

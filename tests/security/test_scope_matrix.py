@@ -185,7 +185,7 @@ def _disable_nat2_first(w: World) -> None:
 
 
 def _revoke(name: str) -> Callable[[TestClient, World], httpx.Response]:
-    return lambda c, w: form(c, f"/review/relying-parties/{w.parties[name]}/revoke")
+    return lambda c, w: form(c, f"/review/relying-parties/{w.parties[name]}/revoke", confirm="yes")
 
 
 ACTIONS: dict[str, Action] = {

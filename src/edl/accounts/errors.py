@@ -111,6 +111,18 @@ class CodeExhausted(NoLiveCode):
         )
 
 
+class ConsentRequired(AccountError):
+    """The first sign-in would create an account, and the privacy notice was not accepted (nothing is created)."""
+
+    reason = "consent_required"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "首次登录将注册账号，请先阅读并勾选同意《个人信息保护告知》 / "
+            "your first sign-in creates an account: read and accept the privacy notice first"
+        )
+
+
 class StaffSignInFailed(AccountError):
     """Wrong username or password (deliberately not saying which), or a disabled account."""
 

@@ -1,7 +1,8 @@
 """Driver sign-in (驾驶人登录) by SMS code: ask for a code, sign in with it, sign out.
 
-The first successful sign-in with a number creates its account. Each step is one transaction and is audited;
-a refused code is counted and audited before the refusal is raised.
+The first successful sign-in with a number creates its account, and only when the privacy notice in force was
+accepted (`edl.accounts.privacy`): when and which version is kept on the account. Each step is one transaction and
+is audited; a refused code is counted and audited before the refusal is raised.
 """
 
 from __future__ import annotations
@@ -13,8 +14,17 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from edl.accounts.errors import CodeRefused
-from edl.accounts.otp import OtpPolicy, SentCode, consume_code, issue_code, normalise_code, normalise_mobile
+from edl.accounts.errors import CodeRefused, ConsentRequired, InvalidMobile
+from edl.accounts.otp import (
+    OtpPolicy,
+    SentCode,
+    consume_code,
+    issue_code,
+    normalise_code,
+    normalise_mobile,
+    seconds_until_next_code,
+)
+from edl.accounts.privacy import is_current
 from edl.accounts.sessions import SessionKind, SignedIn, live_session, open_session, revoke_session
 from edl.accounts.sms import SmsSender, mask_mobile
 from edl.audit import Action, ActorKind, record
@@ -80,6 +90,15 @@ class HolderSignIn:
             )
         return sent
 
+    def resend_wait(self, raw_mobile: str, *, at: datetime) -> int:
+        """Seconds until a new code may be sent to the number (0: now; a malformed number: 0, it is refused anyway)."""
+        try:
+            mobile = normalise_mobile(raw_mobile)
+        except InvalidMobile:
+            return 0
+        with self._sessions() as s:
+            return seconds_until_next_code(s, mobile, at=at, policy=self._policy)
+
     def sign_in(
         self,
         raw_mobile: str,
@@ -88,16 +107,23 @@ class HolderSignIn:
         client: str,
         at: datetime,
         previous_token: str | None = None,
+        consent_version: str | None = None,
     ) -> tuple[HolderAccount, SignedIn]:
         """Consume the code and open a holder session, creating the account on first sign-in.
 
         `previous_token` (this browser's old cookie, if any) is revoked: one browser, one live session.
+        `consent_version` is the privacy notice version the driver accepted on the form (None: not accepted). A
+        first sign-in without consent to the notice in force raises ConsentRequired before the code is used, so
+        nothing is created and the same code still works once the notice is accepted.
         """
+        consented = is_current(consent_version)
         mobile = normalise_mobile(raw_mobile)
         code = normalise_code(raw_code)
         refused: CodeRefused | None = None
         with transaction(self._sessions) as s:
             row = find_account(s, mobile)
+            if row is None and not consented:
+                raise ConsentRequired()
             try:
                 consume_code(s, mobile, code, at=at, policy=self._policy, key=self._otp_key)
             except CodeRefused as exc:
@@ -118,7 +144,9 @@ class HolderSignIn:
                 if row is None:
                     row = AccountRow(id=uuid.uuid4().hex, mobile=mobile, created_at=at, lang="zh")
                     s.add(row)
-                    s.flush()
+                if consented and row.privacy_notice_version != consent_version:
+                    row.privacy_consent_at, row.privacy_notice_version = at, consent_version
+                s.flush()
                 revoke_session(s, SessionKind.HOLDER, previous_token, at=at)
                 signed = open_session(s, SessionKind.HOLDER, row.id, at=at, hours=self._session_hours)
                 record(
@@ -128,7 +156,11 @@ class HolderSignIn:
                     actor=row.id,
                     action=Action.SIGN_IN,
                     subject=row.id,
-                    detail={"mobile": mask_mobile(mobile), "new_account": created},
+                    detail={
+                        "mobile": mask_mobile(mobile),
+                        "new_account": created,
+                        "privacy_notice": consent_version if consented else None,
+                    },
                     client=client,
                 )
                 account = _account(row)

@@ -142,6 +142,17 @@ def issue_code(
     return SentCode(mobile, at + policy.ttl, at + policy.min_gap, row.id)
 
 
+def seconds_until_next_code(session: Session, mobile: str, *, at: datetime, policy: OtpPolicy) -> int:
+    """How long until `issue_code` would send `mobile` another code (0: now), by the same rules it applies per
+    number (the gap between two codes, the hourly limit), so a page can count down to exactly that moment."""
+    last = session.scalar(select(func.max(OtpChallengeRow.created_at)).where(OtpChallengeRow.mobile == mobile))
+    wait = _seconds_until(last + policy.min_gap, at) if last is not None and at - last < policy.min_gap else 0
+    by_mobile = _in_window(session, OtpChallengeRow.mobile == mobile, at - HOUR, at)
+    if len(by_mobile) >= policy.per_mobile_per_hour:
+        wait = max(wait, _seconds_until(by_mobile[-policy.per_mobile_per_hour] + HOUR, at))
+    return wait
+
+
 def consume_code(session: Session, mobile: str, code: str, *, at: datetime, policy: OtpPolicy, key: bytes) -> None:
     """Accept `code` for `mobile` once, or raise a CodeRefused (a wrong guess is counted in `session`).
 

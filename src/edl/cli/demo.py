@@ -3,6 +3,7 @@ demo staff and relying parties; idempotent), then serves it on 127.0.0.1."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ from edl.accounts.staff import Role, add_staff_user, list_staff_users
 from edl.audit import ActorKind
 from edl.bootstrap import Container
 from edl.cli.common import open_container, run_server
-from edl.db.models import LicenceRow
+from edl.db.models import ApplicationRow, LicenceRow
 from edl.db.session import transaction
 from edl.pki import Authority
 from edl.pki.files import PRIVATE_FILE_MODE, write_atomic
@@ -71,7 +72,7 @@ def prepare_demo(container: Container, *, count: int, seed: int, echo: Callable[
     staff_file = _demo_staff(container, echo=echo)
     parties_file = _demo_parties(container, echo=echo)
     root = authority.root_certificate()
-    sample = _sample_driver(container)
+    samples = _demo_samples(container)
     return [
         f"data directory: {data_dir.resolve()}",
         f"database: {container.engine.url.render_as_string(hide_password=True)}",
@@ -81,22 +82,61 @@ def prepare_demo(container: Container, *, count: int, seed: int, echo: Callable[
         "driver app: /app (sign-in codes appear on /dev/sms in the demo)",
         f"verifier page: /verify (demo relying-party API keys in {parties_file}, owner-only)",
         "trust bundle: /.well-known/edl/trust · status list: /status-lists/1",
-        *([sample] if sample else []),
+        *(
+            f"try the driver app ({d['case']} photo) as {d['name']}: sign in with {d['mobile']}, bind {d['number']}"
+            for d in samples
+        ),
+        f"landing page: / (lists the entry points and these drivers; samples in {data_dir / SAMPLES_FILE})",
     ]
 
 
-def _sample_driver(container: Container) -> str | None:
-    """One driver to try the app with: binding needs a sign-in with the licence's registered mobile (登记手机号)."""
+SAMPLES_FILE = "demo-samples.json"
+"""The three sample drivers the landing page (/) lists in demo mode; written by the demo, owner-only."""
+SAMPLE_CASES = ("stored", "camera", "album")
+"""One sample per photo case: the compliant stored photo reused (case a), a new photo taken with the camera or
+chosen from the album as an ID photo (case b: the stored photo is the old blue-background one)."""
+SAMPLE_MIN_VALIDITY_DAYS = 180
+"""A sample's licence stays valid at least this long, so it is still eligible while someone tries the demo."""
+
+
+def _demo_samples(container: Container) -> list[dict[str, str]]:
+    """Three eligible drivers, one per photo case, written to SAMPLES_FILE for the landing page; chosen again on
+    each start, so a sample who has since applied or been suspended is replaced. Synthetic people only."""
+    from edl.registry.mapping import licence_from_row
+
+    today = container.clock().date()
+    rollout = container.rollout
+    wanted = {"stored": True, "camera": False, "album": False}
+    picked: dict[str, dict[str, str]] = {}
+    taken: set[str] = set()
     with container.sessions() as s:
-        row = s.execute(
-            select(LicenceRow.number, LicenceRow.name, LicenceRow.mobile)
-            .where(LicenceRow.statuses == "A", LicenceRow.photo_compliant.is_(True), LicenceRow.mobile.is_not(None))
-            .order_by(LicenceRow.number)
-            .limit(1)
-        ).first()
-    if row is None:
-        return None
-    return f"try the driver app as {row.name}: sign in with {row.mobile}, bind licence {row.number}"
+        busy = set(s.scalars(select(ApplicationRow.licence_number)))
+        for case in SAMPLE_CASES:
+            rows = s.scalars(
+                select(LicenceRow)
+                .where(
+                    LicenceRow.statuses == "A",
+                    LicenceRow.photo_compliant.is_(wanted[case]),
+                    LicenceRow.photo_ref.is_not(None),
+                    LicenceRow.mobile.is_not(None),
+                )
+                .order_by(LicenceRow.number)
+                .limit(50)
+            )
+            for row in rows:
+                lic = licence_from_row(row)
+                if row.number in taken or row.number in busy or not lic.eligibility(today, rollout).eligible:
+                    continue
+                if lic.validity.end is not None and (lic.validity.end - today).days < SAMPLE_MIN_VALIDITY_DAYS:
+                    continue
+                picked[case] = {"case": case, "name": row.name, "mobile": row.mobile or "", "number": row.number}
+                taken.add(row.number)
+                break
+    samples = [picked[c] for c in SAMPLE_CASES if c in picked]
+    path = container.settings.data_dir / SAMPLES_FILE
+    document = {"samples": samples, "staff_file": "demo-staff.txt", "parties_file": "demo-parties.txt"}
+    write_atomic(path, json.dumps(document, ensure_ascii=False, indent=1).encode(), mode=PRIVATE_FILE_MODE)
+    return samples
 
 
 DEMO_STAFF = (

@@ -196,6 +196,10 @@ class AccountRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     bound_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     lang: Mapped[str] = mapped_column(String(2), default="zh")
+    privacy_consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    """When the holder accepted the privacy notice (个人信息保护告知); set when the account is created."""
+    privacy_notice_version: Mapped[str | None] = mapped_column(String(16))
+    """Which version of the notice they accepted (`edl.accounts.privacy.PRIVACY_NOTICE_VERSION`)."""
 
 
 class OtpChallengeRow(Base):

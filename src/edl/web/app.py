@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from edl.bootstrap import Container
 from edl.web.bodylimit import BodyLimitMiddleware
+from edl.web.compression import CompressionMiddleware
 from edl.web.errors import install_error_handlers
 from edl.web.observability import ObservabilityMiddleware, RequestMetrics, configure_logging
 from edl.web.party_auth import install_party_handlers
@@ -27,6 +28,8 @@ from edl.web.routes import (
     holder,
     holder_checks,
     inbox,
+    landing,
+    language,
     parties_admin,
     registry,
     review,
@@ -59,6 +62,7 @@ def create_app(container: Container) -> FastAPI:
     app.state.placeholder = placeholder
     app.state.placeholder_etag = f'"placeholder-{hashlib.sha256(placeholder).hexdigest()[:16]}"'
 
+    app.include_router(landing.router)
     app.include_router(health.router)
     app.include_router(registry.router)
     app.include_router(auth.router)
@@ -71,6 +75,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(parties_admin.router)
     app.include_router(holder_checks.router)
     app.include_router(verifier.router)
+    app.include_router(language.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
     install_party_handlers(app)
@@ -78,6 +83,7 @@ def create_app(container: Container) -> FastAPI:
     # Last added runs first: observability sees every response, including the security headers.
     upload_limit = container.settings.max_upload_bytes + MULTIPART_SLACK
     app.add_middleware(BodyLimitMiddleware, limits=dict.fromkeys(UPLOAD_PATHS, upload_limit))
+    app.add_middleware(CompressionMiddleware)  # outside the CSRF cookie middleware: sees the token it sets
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     return app

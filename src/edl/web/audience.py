@@ -51,6 +51,7 @@ class Audience(StrEnum):
 PUBLIC_PATHS: Final[frozenset[str]] = frozenset(
     {
         "/",
+        "/favicon.ico",
         "/healthz",
         "/readyz",
         "/.well-known/edl/trust",
@@ -65,12 +66,14 @@ PUBLIC_PATHS: Final[frozenset[str]] = frozenset(
         "/verify/sign-in",
         "/verify/sign-out",
         "/dev/sms",
+        "/language",
+        "/privacy",
     }
 )
 """The routes anyone may reach: liveness, the trust anchors verifiers fetch, the API's own description, and the
 sign-in pages. `/verify` is the relying party's sign-in form until it signs in; `/app/sw.js` is the holder app's
-service-worker script (static); `/dev/sms` exists only in demo mode. Mounted static files (`/static/…`) are public
-too. Anything else is guarded."""
+service-worker script (static); `/dev/sms` exists only in demo mode; `/privacy` (the privacy notice) is read before
+an account exists. Mounted static files (`/static/…`) are public too. Anything else is guarded."""
 
 GUARDS: dict[Callable[..., Any], Audience] = {}
 """Every guard dependency and the audience it admits (read by the route-table test and docs)."""

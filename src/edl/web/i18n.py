@@ -6,15 +6,18 @@ check both are present. The language comes from `?lang=`, then the `lang` cookie
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from markupsafe import Markup, escape
 from starlette.requests import Request
 
-from edl.web.catalogue import auth, holder, inbox, parties, review, show, verify
+from edl.web.catalogue import account, auth, holder, inbox, landing, parties, review, show, verify
+from edl.web.glossary import field_messages, format_date, format_datetime
 
 
 class Lang(StrEnum):
@@ -56,8 +59,11 @@ _REGISTRY_MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "list.search_button": ("查询", "Search"),
     "list.clear": ("清除", "Clear"),
-    "list.count": ("共 {total} 条结果", "{total} results"),
-    "list.count_capped": ("超过 {total} 条结果，请缩小查询范围", "More than {total} results: narrow the search"),
+    "list.count": ("共 {total} 条结果", "{total} {total:plural:result|results}"),
+    "list.count_capped": (
+        "超过 {total} 条结果，请缩小查询范围",
+        "More than {total} {total:plural:result|results}: narrow the search",
+    ),
     "list.count_for": ("“{q}”：", "For “{q}”: "),
     "list.page_of": ("第 {page} / {pages} 页", "Page {page} of {pages}"),
     "list.page": ("第 {page} 页", "Page {page}"),
@@ -71,25 +77,7 @@ _REGISTRY_MESSAGES: Mapping[str, tuple[str, str]] = {
     "list.next": ("下一页", "Next page"),
     "list.pagination": ("分页", "Pagination"),
     "list.results": ("查询结果", "Results"),
-    # field labels
-    "field.number": ("证号", "Licence number"),
-    "field.name": ("姓名", "Name"),
-    "field.sex": ("性别", "Sex"),
-    "field.nationality": ("国籍", "Nationality"),
-    "field.birth_date": ("出生日期", "Date of birth"),
-    "field.address": ("住址", "Address"),
-    "field.file_number": ("档案编号", "File number"),
-    "field.mobile": ("登记手机号", "Registered mobile"),
-    "field.bound_to": ("绑定账号", "Bound to account"),
-    "field.first_issue": ("初次领证日期", "First issued"),
-    "field.validity": ("有效期限", "Valid"),
-    "field.authority": ("发证机关", "Issuing authority"),
-    "field.classes": ("准驾车型", "Vehicle classes"),
-    "field.status": ("状态", "Status"),
-    "field.points": ("记分", "Points"),
-    "field.photo": ("照片", "Photo"),
-    "field.version": ("记录版本", "Record version"),
-    "field.updated_at": ("最后更新", "Last updated"),
+    # field labels: edl.web.glossary (`field.<id>`)
     "sex.1": ("男", "male"),
     "sex.2": ("女", "female"),
     "nationality.CHN": ("中国", "China"),
@@ -192,14 +180,32 @@ def _merge(*catalogues: Mapping[str, tuple[str, str]]) -> dict[str, tuple[str, s
 
 MESSAGES: Mapping[str, tuple[str, str]] = _merge(
     _REGISTRY_MESSAGES,
+    field_messages(),
     auth.MESSAGES,
+    account.MESSAGES,
     holder.MESSAGES,
     review.MESSAGES,
     inbox.MESSAGES,
     parties.MESSAGES,
     show.MESSAGES,
     verify.MESSAGES,
+    landing.MESSAGES,
 )
+
+
+_PLURAL = re.compile(r"\{(\w+):plural:([^|{}]*)\|([^{}]*)\}")
+
+
+def plurals(text: str, params: Mapping[str, Any]) -> str:
+    """English plurals: `{count:plural:message|messages}` becomes the first word when `count` is 1, else the second
+    ("1 unread message", "2 unread messages"); Chinese needs none."""
+
+    def word(m: re.Match[str]) -> str:
+        value = params.get(m.group(1))
+        one = value == 1 or (isinstance(value, str) and value.strip() == "1")
+        return (m.group(2) if one else m.group(3)).replace("{", "{{").replace("}", "}}")
+
+    return _PLURAL.sub(word, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,14 +217,22 @@ class Translator:
     def __call__(self, key: str, **params: Any) -> str:
         zh, en = MESSAGES[key]
         text = zh if self.lang is Lang.ZH else en
-        return text.format(**params) if params else text
+        return plurals(text, params).format(**params) if params else text
 
     def nowrap(self, key: str, **params: Any) -> Markup:
         """Like calling, for HTML: the message escaped, each parameter kept on one line (dates break at '-')."""
         zh, en = MESSAGES[key]
         text = zh if self.lang is Lang.ZH else en
         spans = {k: Markup('<span class="nowrap">%s</span>') % v for k, v in params.items()}
-        return escape(text).format(**spans)
+        return escape(plurals(text, params)).format(**spans)
+
+    def format_date(self, value: date) -> str:
+        """A date in this language's one format (`edl.web.glossary.format_date`)."""
+        return format_date(value, self.lang)
+
+    def format_time(self, value: datetime) -> str:
+        """A moment in Beijing time in this language's one format (`edl.web.glossary.format_datetime`)."""
+        return format_datetime(value, self.lang)
 
     def pick(self, zh: str, en: str) -> str:
         """Choose between a pair of texts that come with the data (status names, eligibility reasons)."""

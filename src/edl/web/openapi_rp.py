@@ -18,6 +18,7 @@ from edl.domain.classes import VehicleClass
 from edl.domain.credential_status import CredentialStatus
 from edl.verification.purposes import Field, Purpose
 from edl.verification.result import ELICENCE_NOT_FOUND, METHOD_BARCODE, METHOD_CODE, OUTSIDE_SCOPE
+from edl.web.glossary import GLOSSARY
 from edl.web.routes.api_verify import MAX_BODY, MAX_TEXT, PATH
 
 DOCUMENT_PATH: Final = "/api/v1/openapi.json"
@@ -85,6 +86,12 @@ def _request_schema() -> dict[str, Any]:
             {"required": ["barcode"], "properties": {"barcode": {"type": "string"}, "code": {"type": "null"}}},
         ],
     }
+
+
+def _title(f: Field) -> str:
+    """The field's name on the pages (edl.web.glossary): '姓名 / Name'."""
+    zh, en = GLOSSARY[f.value]
+    return f"{zh} / {en}"
 
 
 def _field_schemas() -> dict[Field, Any]:
@@ -165,7 +172,7 @@ def _schemas() -> dict[str, Any]:
             "description": "Only the fields the party's purpose (or its configured list) allows; `{}` when the "
             "e-licence was not identified. police: all; rental: name, photo, classes, valid_from, valid_until, "
             "status; employer: rental's + points; insurer: configured per party.",
-            "properties": {f.value: schema for f, schema in _field_schemas().items()},
+            "properties": {f.value: {"title": _title(f), **schema} for f, schema in _field_schemas().items()},
             "additionalProperties": False,
         },
         "Photo": {

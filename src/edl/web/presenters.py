@@ -12,8 +12,9 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from edl.domain import CLASS_TABLE, STATUS_TABLE, Licence, Status, Validity, VehicleClass
-from edl.domain.dates import CHINA_TZ, add_years, china_date
+from edl.domain.dates import add_years, china_date
 from edl.domain.points import POINTS_LIMIT, cycle_start
+from edl.web.glossary import format_datetime
 from edl.web.i18n import Translator
 
 beijing_today = china_date
@@ -21,7 +22,8 @@ beijing_today = china_date
 
 
 def beijing_time(at: datetime) -> str:
-    return at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+    """A moment in Beijing time, in the pages' one format (`edl.web.glossary.DATETIME_FORMATS`)."""
+    return format_datetime(at, "zh")
 
 
 class Tone(StrEnum):
@@ -90,12 +92,12 @@ def class_rows(classes: Iterable[VehicleClass]) -> tuple[ClassRow, ...]:
 
 def validity_end_text(validity: Validity, t: Translator) -> str:
     """The last valid day, or 长期 / long-term."""
-    return t("validity.long_term") if validity.end is None else validity.end.isoformat()
+    return t("validity.long_term") if validity.end is None else t.format_date(validity.end)
 
 
 def validity_text(validity: Validity, t: Translator) -> str:
     """'2020-05-01 至 2026-05-01', or '2020-05-01 至 长期' / '2020-05-01 to long-term'."""
-    return t("validity.range", start=validity.start.isoformat(), end=validity_end_text(validity, t))
+    return t("validity.range", start=t.format_date(validity.start), end=validity_end_text(validity, t))
 
 
 def sex_text(sex: int, t: Translator) -> str:

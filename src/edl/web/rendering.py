@@ -11,14 +11,14 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from edl.web.i18n import COOKIE_MAX_AGE, COOKIE_NAME, Lang, Translator, negotiate, requested_lang
+from edl.web.i18n import Translator, negotiate, requested_lang
+from edl.web.language import remember, switch_url
 from edl.web.presenters import beijing_time
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -33,13 +33,6 @@ def static_versions(directory: Path = STATIC_DIR) -> dict[str, str]:
         for p in directory.rglob("*")
         if p.is_file()
     }
-
-
-def switch_lang_url(request: Request, lang: Lang) -> str:
-    """This page's own path and query, with `lang` set: a relative URL, right behind any proxy."""
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-    params.append(("lang", lang.value))
-    return f"{request.scope.get('root_path', '')}{request.url.path}?{urlencode(params)}"
 
 
 class Pages:
@@ -77,7 +70,7 @@ class Pages:
         base = {
             "lang": lang,
             "t": t,
-            "switch_url": switch_lang_url(request, lang.other),
+            "switch_url": switch_url(request, lang.other),
             "static_url": lambda n: self.static_url(request, n),
             "root": request.scope.get("root_path", ""),
             "generated_at": beijing_time(self.clock_now()),
@@ -95,13 +88,5 @@ class Pages:
             },
         )
         if requested_lang(request) is not None:
-            response.set_cookie(
-                COOKIE_NAME,
-                lang.value,
-                max_age=COOKIE_MAX_AGE,
-                path="/",
-                samesite="lax",
-                httponly=True,
-                secure=request.url.scheme == "https",
-            )
+            remember(response, request, lang)
         return response

@@ -101,7 +101,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "实人认证服务暂不可用，请稍后再试或到车辆管理所办理。",
         "Real-person authentication is not available now. Try later, or visit a vehicle administration office.",
     ),
-    "holder.attempts_left": ("今日还可认证 {count} 次。", "{count} attempts left today."),
+    "holder.attempts_left": ("今日还可认证 {count} 次。", "{count} {count:plural:attempt|attempts} left today."),
     "holder.attempts_none": (
         "今日实人认证次数已用完，请明天再试。",
         "You have used today's real-person authentication attempts. Try again tomorrow.",

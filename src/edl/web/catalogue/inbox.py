@@ -5,8 +5,8 @@ from __future__ import annotations
 MESSAGES: dict[str, tuple[str, str]] = {
     "inbox.title": ("消息", "Messages"),
     "inbox.nav": ("消息", "Messages"),
-    "inbox.badge_label": ("{count} 条未读消息", "{count} unread messages"),
-    "inbox.summary": ("{unread} 条未读消息", "{unread} unread messages"),
+    "inbox.badge_label": ("{count} 条未读消息", "{count} unread {count:plural:message|messages}"),
+    "inbox.summary": ("{unread} 条未读消息", "{unread} unread {unread:plural:message|messages}"),
     "inbox.summary_none_unread": ("没有未读消息", "No unread messages"),
     "inbox.empty": (
         "暂无消息。申请进度和审核结果会在这里通知您。",

@@ -56,10 +56,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "review.kind_photo_change": ("更换照片", "photo change"),
     "review.due_minutes": ("还剩 {n} 分钟", "due in {n} min"),
     "review.due_hours": ("还剩 {n} 小时", "due in {n} h"),
-    "review.due_days": ("还剩 {n} 天", "due in {n} days"),
+    "review.due_days": ("还剩 {n} 天", "due in {n} {n:plural:day|days}"),
     "review.overdue_minutes": ("已超期 {n} 分钟", "overdue by {n} min"),
     "review.overdue_hours": ("已超期 {n} 小时", "overdue by {n} h"),
-    "review.overdue_days": ("已超期 {n} 天", "overdue by {n} days"),
+    "review.overdue_days": ("已超期 {n} 天", "overdue by {n} {n:plural:day|days}"),
     # one application
     "review.item_title": ("照片审核", "Photo review"),
     "review.back_to_queue": ("返回审核队列", "Back to the queue"),
@@ -80,6 +80,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "通过：活体检测通过，本人与登记库照片一致",
         "Passed: a live person, matching the registry photo",
     ),
+    "review.confirm_approve": (
+        "我已核对两张照片为同一人，确认通过并签发电子驾驶证",
+        "I have checked that both photos show the same person: approve and issue the e-licence",
+    ),
+    "review.confirm_reject": (
+        "确认退回这份申请（持证人会收到退回原因）",
+        "Reject this application (the holder is told the reason)",
+    ),
+    "review.confirm_required": (
+        "请先勾选确认框，再提交审核结果。未作任何处理。",
+        "Tick the confirmation box before submitting the decision. Nothing was done.",
+    ),
+    "review.face_not_compared": ("未比对（演示模式）", "Not compared (demo mode)"),
     "review.face_no_face": ("未通过：未检测到人脸", "Failed: no face found"),
     "review.face_several_faces": ("未通过：检测到多张人脸", "Failed: several faces found"),
     "review.face_mismatch": ("未通过：与登记库照片不一致", "Failed: does not match the registry photo"),

@@ -29,8 +29,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "show.download_back": ("下载副页图片（PNG）", "Download the secondary page (PNG)"),
     "show.download_hint": (
         "下载文件中的二维码 {minutes} 分钟后过期，仅作留存；接受查验时请出示本页的实时二维码。",
-        "The QR code in a download expires after {minutes} minutes and is for your records; for a check, show the "
-        "live code on this page.",
+        "The QR code in a download expires after {minutes} {minutes:plural:minute|minutes} and is for your records; "
+        "for a check, show the live code on this page.",
     ),
     "show.render_unavailable": ("暂时无法生成驾驶证图片", "The licence pages cannot be made now"),
     "show.no_elicence": ("没有有效的电子驾驶证", "No live e-licence"),

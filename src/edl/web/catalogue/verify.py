@@ -90,6 +90,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "verify.invalid": ("无效", "Not valid"),
     "verify.invalid_detail": ("不能据此认可该驾驶证。", "Do not rely on this licence."),
     "verify.reasons": ("原因", "Why"),
+    "verify.result_allowed": ("本次用途可查看：{fields}", "This purpose may see: {fields}"),
+    "verify.retry_title": ("未能读取亮码，请重新扫描或输入", "Could not read a code: scan again or type the number"),
+    "verify.retry_malformed": (
+        "这不是电子驾驶证的条码号码：条码号码为 24 位数字（可按印刷分组输入）。请核对后重新输入，或扫描持证人的亮码。",
+        "This is not an e-licence barcode number: it has 24 digits (you may type the groups as printed). Check it "
+        "and type it again, or scan the holder's code.",
+    ),
     "verify.warnings": ("提示", "Note"),
     "verify.status_line": ("驾驶证状态：{status}", "Licence status: {status}"),
     "verify.status_valid": ("正常", "valid"),
@@ -166,9 +173,4 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "核验过于频繁，请稍后再试。",
         "Too many checks: try again shortly.",
     ),
-    # field labels the shared catalogue lacks
-    "verify.f_licence_number": ("证号", "Licence number"),
-    "verify.f_valid_from": ("有效期起始日期", "Valid from"),
-    "verify.f_valid_until": ("有效期至", "Valid until"),
-    "verify.f_driving_record": ("违法记录", "Driving record"),
 }

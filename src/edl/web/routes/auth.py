@@ -1,5 +1,5 @@
-"""Sign-in pages: drivers by SMS code (/app/sign-in), staff by password (/review/sign-in), the staff accounts
-console (/review/staff, admin only) and the demo's dev SMS inbox (/dev/sms).
+"""Sign-in pages: staff by password (/review/sign-in) and the staff accounts console (/review/staff, admin only);
+the drivers' SMS-code sign-in and the demo's dev SMS inbox are in `holder_sign_in`, whose router this one includes.
 
 Every form carries the CSRF token; every POST depends on `require_csrf`. `install_auth_handlers(app)` adds the
 CSRF cookie middleware and turns SignInRequired / CsrfRefused / Forbidden into redirects and 4xx pages.
@@ -12,35 +12,26 @@ from urllib.parse import urlencode
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Form, Query
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from edl.accounts import (
     AccountError,
-    CodeTooSoon,
-    InvalidMobile,
-    LogSmsSender,
     RateLimited,
     Role,
     add_staff_user,
     disable_staff_user,
     list_staff_users,
-    mask_mobile,
-    normalise_mobile,
     parse_authorities,
     parse_role,
     sign_in_staff,
-    sign_out,
     sign_out_staff,
 )
 from edl.accounts.sessions import SessionKind
 from edl.audit import ActorKind
 from edl.db.session import transaction
-from edl.web.audience import driver, public, staff
+from edl.web.audience import public, staff
 from edl.web.auth_deps import (
-    HOLDER_COOKIE,
-    HOLDER_HOME,
     HOLDER_SIGN_IN,
     STAFF_COOKIE,
     STAFF_HOME,
@@ -49,7 +40,6 @@ from edl.web.auth_deps import (
     SignInRequired,
     StaffSession,
     clear_session_cookie,
-    optional_holder,
     optional_staff,
     require_role,
     safe_next,
@@ -63,8 +53,10 @@ from edl.web.errors import error_page, localise
 from edl.web.i18n import Translator, negotiate
 from edl.web.presenters import beijing_time
 from edl.web.rendering import Pages
+from edl.web.routes import holder_sign_in
 
 router = APIRouter(tags=["auth"])
+router.include_router(holder_sign_in.router)
 log = structlog.get_logger("edl.web.auth")
 CSRF = [Depends(require_csrf)]
 SIGN_IN_PAGES = {SessionKind.HOLDER: HOLDER_SIGN_IN, SessionKind.STAFF: STAFF_SIGN_IN, SessionKind.PARTY: "/verify"}
@@ -85,149 +77,6 @@ def _message(request: Request, exc: AccountError) -> str:
 def _retry_after(exc: AccountError) -> dict[str, str]:
     seconds = exc.retry_after if isinstance(exc, RateLimited) else None
     return {"Retry-After": str(seconds)} if seconds else {}
-
-
-def display_mobile(mobile: str) -> str:
-    """'13800138000' → '138****8000', as Chinese apps show a number back to its owner."""
-    return f"{mobile[:3]}****{mobile[-4:]}" if len(mobile) == 11 else mask_mobile(mobile)
-
-
-# ---- driver sign-in -----------------------------------------------------------------------------------------------
-
-
-def _mobile_page(
-    request: Request, pages: Pages, *, next_path: str, mobile: str = "", error: AccountError | None = None
-) -> Response:
-    return pages.render(
-        request,
-        "auth/holder_sign_in.html",
-        {
-            "csrf": csrf_token(request),
-            "next": next_path,
-            "mobile": mobile,
-            "error": _message(request, error) if error else None,
-            "action": _root(request) + "/app/sign-in/code",
-        },
-        status_code=error.status_code if error else 200,
-        headers=_retry_after(error) if error else None,
-    )
-
-
-def _code_page(
-    request: Request,
-    pages: Pages,
-    container: AppServices,
-    *,
-    mobile: str,
-    next_path: str,
-    error: AccountError | None = None,
-) -> Response:
-    root = _root(request)
-    return pages.render(
-        request,
-        "auth/holder_code.html",
-        {
-            "csrf": csrf_token(request),
-            "next": next_path,
-            "mobile": mobile,
-            "shown_mobile": display_mobile(mobile),
-            "minutes": max(1, container.settings.otp_ttl_seconds // 60),
-            "error": _message(request, error) if error else None,
-            "verify_action": root + "/app/sign-in/verify",
-            "resend_action": root + "/app/sign-in/code",
-            "change_url": root + HOLDER_SIGN_IN + (f"?{urlencode({'next': next_path})}" if next_path else ""),
-            "dev_inbox_url": root + "/dev/sms" if container.settings.demo else None,
-        },
-        status_code=error.status_code if error else 200,
-        headers=_retry_after(error) if error else None,
-    )
-
-
-@router.get("/app/sign-in", name="holder_sign_in", dependencies=public())
-def holder_sign_in_page(
-    request: Request, next_: str | None = Query(None, alias="next"), pages: Pages = Depends(get_pages)
-) -> Response:
-    """The mobile-number form (already signed in: straight on to `next`)."""
-    next_path = safe_next(next_, "")
-    if optional_holder(request) is not None:
-        return RedirectResponse(next_path or _root(request) + HOLDER_HOME, 303)
-    return _mobile_page(request, pages, next_path=next_path)
-
-
-@router.post("/app/sign-in/code", name="holder_send_code", dependencies=[*public(), *CSRF])
-def holder_send_code(
-    request: Request,
-    mobile: str = Form(""),
-    next_: str = Form("", alias="next"),
-    container: AppServices = Depends(get_container),
-    pages: Pages = Depends(get_pages),
-) -> Response:
-    """Text a code to the number and show the code form."""
-    next_path = safe_next(next_, "")
-    try:
-        sent = container.holder_sign_in.request_code(mobile, client=_client(request), at=container.clock())
-    except CodeTooSoon as exc:  # a code is on its way: let them type it
-        log.info("otp_refused", reason=type(exc).__name__)
-        return _code_page(request, pages, container, mobile=normalise_mobile(mobile), next_path=next_path, error=exc)
-    except AccountError as exc:
-        log.info("otp_refused", reason=type(exc).__name__)
-        return _mobile_page(request, pages, next_path=next_path, mobile=mobile[:32], error=exc)
-    return _code_page(request, pages, container, mobile=sent.mobile, next_path=next_path)
-
-
-@router.post("/app/sign-in/verify", name="holder_verify", dependencies=[*public(), *CSRF])
-def holder_verify(
-    request: Request,
-    mobile: str = Form(""),
-    code: str = Form(""),
-    next_: str = Form("", alias="next"),
-    container: AppServices = Depends(get_container),
-    pages: Pages = Depends(get_pages),
-) -> Response:
-    """Sign in with the code: set the session cookie and go on to `next` (or the app's home)."""
-    next_path = safe_next(next_, "")
-    try:
-        _account, signed = container.holder_sign_in.sign_in(
-            mobile,
-            code,
-            client=_client(request),
-            at=container.clock(),
-            previous_token=request.cookies.get(HOLDER_COOKIE),
-        )
-    except InvalidMobile as exc:
-        return _mobile_page(request, pages, next_path=next_path, mobile=mobile[:32], error=exc)
-    except AccountError as exc:
-        return _code_page(request, pages, container, mobile=normalise_mobile(mobile), next_path=next_path, error=exc)
-    response = RedirectResponse(next_path or _root(request) + HOLDER_HOME, 303)
-    hours = container.settings.session_hours
-    set_session_cookie(response, request, HOLDER_COOKIE, signed.token, max_age=hours * 3600)
-    return response
-
-
-@router.post("/app/sign-out", name="holder_sign_out", dependencies=[*driver(), *CSRF])
-def holder_sign_out(request: Request, container: AppServices = Depends(get_container)) -> Response:
-    sign_out(container.sessions, request.cookies.get(HOLDER_COOKIE), client=_client(request), at=container.clock())
-    response = RedirectResponse(_root(request) + HOLDER_SIGN_IN, 303)
-    clear_session_cookie(response, request, HOLDER_COOKIE)
-    return response
-
-
-@router.get("/dev/sms", name="dev_sms", dependencies=public())
-def dev_sms(
-    request: Request, container: AppServices = Depends(get_container), pages: Pages = Depends(get_pages)
-) -> Response:
-    """The demo's SMS inbox: the last texts this server sent (404 outside demo mode)."""
-    sms = container.sms if container.settings.demo else None
-    if not isinstance(sms, LogSmsSender) or not sms.dev_inbox:
-        raise HTTPException(404)
-    return pages.render(
-        request,
-        "auth/dev_sms.html",
-        {
-            "messages": [(beijing_time(m.at), display_mobile(m.mobile), m.text) for m in sms.messages],
-            "back_url": _root(request) + HOLDER_SIGN_IN,
-        },
-    )
 
 
 # ---- staff sign-in ------------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from edl.web.errors import localise
 from edl.web.i18n import Translator, negotiate
 from edl.web.presenters import Badge, PointsView, beijing_today, points_view, status_badges, validity_text
 from edl.web.rendering import Pages
-from edl.web.routes import holder_apply, holder_licence
+from edl.web.routes import holder_account, holder_apply, holder_licence
 from edl.web.routes.holder_common import (
     FACE_OUTCOME_KEYS,
     ApplicationView,
@@ -54,6 +54,7 @@ from edl.worker_pool import PoolBusy
 router = APIRouter(tags=["holder"])
 router.include_router(holder_apply.router)
 router.include_router(holder_licence.router)
+router.include_router(holder_account.router)
 
 VOID_NOTICE_KIND = "voided"
 FRAME_SIDE = 480
@@ -100,7 +101,7 @@ def _home_context(request: Request, holder: HolderSession, container: AppService
         "bound": ov.bound,
         "verifier": verifier_info(container, t),
         "bind_url": app_url(request, "/app/bind"),
-        "unbind_url": app_url(request, "/app/unbind"),
+        "unbind_url": app_url(request, "/app/me/unbind"),
         "attempts_left": ov.face_attempts_left,
         "form": {"number": "", "name": ""},
         "error": "",

@@ -31,6 +31,7 @@ from edl.web.i18n import Translator, negotiate
 from edl.web.presenters import beijing_time
 from edl.web.rendering import Pages
 from edl.web.routes.review import console_context
+from edl.web.routes.verifier_views import FIELD_LABELS
 
 router = APIRouter(tags=["relying-parties"])
 log = structlog.get_logger("edl.web.parties")
@@ -38,6 +39,8 @@ CSRF = [Depends(require_csrf)]
 admin_only = require_role(Role.ADMIN)
 
 PATH = "/review/relying-parties"
+CONFIRMED = "yes"
+"""The value of the required `confirm` box a revocation must carry (a confirmation that needs no script)."""
 MAX_RATE_TEXT = 9
 
 
@@ -50,7 +53,7 @@ def _client(request: Request) -> str | None:
 
 
 def field_label(f: Field, t: Translator) -> str:
-    return t(f"parties.f_{f.value}")
+    return t(FIELD_LABELS[f])  # the glossary's label (edl.web.glossary), as on the verifier's result
 
 
 def purpose_label(p: Purpose, t: Translator) -> str:
@@ -217,12 +220,17 @@ def parties_add(
 def parties_revoke(
     request: Request,
     party_id: str,
+    confirm: str = Form(""),
     staff: StaffSession = Depends(admin_only),
     container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
-    """Revoke a party's key (at once on this server; within a few seconds on the others)."""
+    """Revoke a party's key (at once on this server; within a few seconds on the others), once the row's required
+    confirmation box is ticked; without it nothing is revoked (400)."""
     lang = negotiate(request)
+    if confirm != CONFIRMED:
+        t = Translator(lang)
+        return _page(request, staff, container, pages, error=t("parties.confirm_required"), status=400)
     try:
         with transaction(container.sessions) as session:
             revoke_party(

@@ -20,7 +20,7 @@ from edl.domain.licence import mask_mobile
 from edl.domain.scope import AuthorityScope
 from edl.registry.queries import MAX_PAGE, LicencePage, get_licence_detail, get_photo_ref, search_licences
 from edl.storage.photos import PhotoNotFound
-from edl.web.audience import public, staff
+from edl.web.audience import staff
 from edl.web.auth_deps import Role, StaffSession, csrf_token, current_staff, require_csrf
 from edl.web.deps import AppServices, db_session, get_container, get_pages
 from edl.web.errors import PageError
@@ -109,14 +109,6 @@ def audit_view(
 
 def scope_of(staff: StaffSession) -> AuthorityScope:
     return AuthorityScope.of(staff.authorities)
-
-
-@router.get("/", name="home", include_in_schema=False, dependencies=public())
-def home(request: Request) -> RedirectResponse:
-    """The driver's app is the home page (the query string, e.g. ?lang=en, is kept); staff go to /review."""
-    target = "/app"
-    query = request.url.query
-    return RedirectResponse(f"{request.scope.get('root_path', '')}{target}{'?' + query if query else ''}", 307)
 
 
 @router.get("/registry", name="registry_list", dependencies=staff())

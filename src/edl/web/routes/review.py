@@ -38,6 +38,8 @@ PHOTO_CACHE = "private, no-store"
 """Application photos are personal data under review: never kept by any cache, not even the browser's."""
 APPLICATION_ID = re.compile(r"^[0-9a-f]{32}$")
 RESULTS = {"approved": Decision.APPROVE, "rejected": Decision.REJECT}
+CONFIRMED = "yes"
+"""The value of the required `confirm` box that a decision form must carry (a confirmation that needs no script)."""
 
 ROLE_KEYS = {"reviewer": "auth.role_reviewer", "supervisor": "auth.role_supervisor", "admin": "auth.role_admin"}
 STATE_TONES = {
@@ -317,6 +319,11 @@ async def review_decide(
         return await run_in_threadpool(
             _item_page, request, staff, container, pages, application_id,
             status=400, error=t("review.bad_decision"), form=fields,
+        )  # fmt: skip
+    if form.get("confirm") != CONFIRMED:  # the form's required box; a hand-made POST without it decides nothing
+        return await run_in_threadpool(
+            _item_page, request, staff, container, pages, application_id,
+            status=400, error=t("review.confirm_required"), form=fields,
         )  # fmt: skip
     try:
         await run_in_threadpool(

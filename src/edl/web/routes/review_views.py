@@ -189,9 +189,12 @@ class FaceView:
     provider: str
     outcome: str
     passed: bool
+    """A real comparison that passed (never a lenient provider's pass: it compared nothing)."""
     lenient: bool
     distance: str | None
     at: str
+    tone: str = "block"
+    """'ok' (a real pass: ✓), 'neutral' (the lenient demo let it through: not compared) or 'block' (failed: ✕)."""
 
 
 def face_view(check: FaceCheck | None, threshold: float, t: Translator) -> FaceView | None:
@@ -201,11 +204,17 @@ def face_view(check: FaceCheck | None, threshold: float, t: Translator) -> FaceV
     distance = None
     if check.distance is not None:
         distance = t("review.face_distance_value", distance=f"{check.distance:.3f}", threshold=f"{threshold:g}")
+    lenient = check.provider in LENIENT_PROVIDERS  # the record names the provider that decided
+    passed = check.outcome == FaceOutcome.PASSED.value
+    outcome = t(FACE_OUTCOME_KEYS[check.outcome]) if check.outcome in FACE_OUTCOME_KEYS else check.outcome
+    if passed and lenient:  # let through without comparing: not a match, whatever the outcome says
+        outcome = t("review.face_not_compared")
     return FaceView(
         provider=t.pick(*label) if label else check.provider,
-        outcome=t(FACE_OUTCOME_KEYS[check.outcome]) if check.outcome in FACE_OUTCOME_KEYS else check.outcome,
-        passed=check.outcome == FaceOutcome.PASSED.value,
-        lenient=check.provider in LENIENT_PROVIDERS,
+        outcome=outcome,
+        passed=passed and not lenient,
+        lenient=lenient,
         distance=distance,
         at=beijing_time(check.at),
+        tone="neutral" if passed and lenient else "ok" if passed else "block",
     )

@@ -10,6 +10,10 @@ holder's code by the phone camera or by uploading a photo or screenshot of it.
 - `POST /verify/upload`: multipart form that works without JavaScript: the server reads the image with zxing-cpp
   (QR → the code text, Code 128 → the short-lived barcode number) or takes a typed number, and renders the page with
   the result.
+- Nothing that could be verified (no code in the image; a typed or scanned number that is not shaped like a barcode
+  number, `verifier_scan.barcode_well_formed`) is a neutral "could not read, scan again" panel (422), never "not
+  valid": it is counted against the party's rate limit like a check (before the image is decoded) and logged, but
+  writes no verification record. Whatever was read and has the right shape is verified and recorded as before.
 
 Both paths end in `OnlineVerifier.verify(..., channel="web")` (`edl.verification.online`), which applies the
 purpose's rules (only the fields it allows, its policy for an unknown status) and writes the audit row. The page shows
@@ -42,8 +46,8 @@ from edl.web.jsonbody import BodyTooLarge, JsonRefused, read_json
 from edl.web.party_auth import PARTY_COOKIE, current_party, optional_party
 from edl.web.rendering import Pages
 from edl.web.routes.holder_common import UploadTooLarge, client_of, form_text, read_upload_form, upload_bytes
-from edl.web.routes.verifier_scan import CODE_PREFIX, decode_image, split_scanned
-from edl.web.routes.verifier_views import FIELD_LABELS, ResultView, refused_view, result_view
+from edl.web.routes.verifier_scan import barcode_well_formed, decode_image, split_scanned
+from edl.web.routes.verifier_views import ResultView, allowed_text, result_view
 from edl.web.security import SCANNER_CONTENT_SECURITY_POLICY
 from edl.worker_pool import PoolBusy
 
@@ -91,11 +95,18 @@ def count_check(container: AppServices, party: Party, t: Translator) -> None:
 
 
 def run_check(
-    container: AppServices, party: Party, request: Request, *, code: str | None, barcode: str | None
+    container: AppServices,
+    party: Party,
+    request: Request,
+    *,
+    code: str | None,
+    barcode: str | None,
+    counted: bool = False,
 ) -> dict[str, Any]:
-    """Count it, verify it (`OnlineVerifier.verify`, which writes the audit row), and return the JSON answer. Database
-    work: the async routes call it in the thread pool, never on the event loop."""
-    count_check(container, party, Translator(negotiate(request)))
+    """Count it (unless the caller already did), verify it (`OnlineVerifier.verify`, which writes the audit row), and
+    return the JSON answer. Database work: the async routes call it in the thread pool, never on the event loop."""
+    if not counted:
+        count_check(container, party, Translator(negotiate(request)))
     result = container.online_verifier.verify(
         party, code=code, barcode=barcode, channel="web", client=client_of(request), at=container.clock()
     )
@@ -126,6 +137,7 @@ def _check_page(
     party: Party,
     *,
     result: ResultView | None = None,
+    retry: str | None = None,
     error: str | None = None,
     typed: str = "",
     status_code: int = 200,
@@ -141,10 +153,9 @@ def _check_page(
             "csrf": csrf_token(request),
             "party": party,
             "purpose_name": t.pick(rule.name_zh, rule.name_en),
-            "allowed": "、".join(t(FIELD_LABELS[f]) for f in party.fields)
-            if t.lang.value == "zh"
-            else ", ".join(t(FIELD_LABELS[f]) for f in party.fields),
+            "allowed": allowed_text(party.fields, t),
             "result": result,
+            "retry": retry,
             "error": error,
             "typed": typed,
             "check_url": root + "/verify/check",
@@ -227,17 +238,35 @@ async def verifier_check(
         return _json_refusal(400, "bad_body", t("verify.bad_body"))
     code, barcode = split_scanned(text, fmt if isinstance(fmt, str) else None)
     try:
-        answer = await run_in_threadpool(run_check, container, party, request, code=code, barcode=barcode)
+        await run_in_threadpool(count_check, container, party, t)  # every read counts, a retry too
+        if barcode is not None and not barcode_well_formed(barcode):
+            _unread(party, "camera")
+            retry = t("verify.retry_malformed")
+            html = pages.templates.get_template("verifier/_retry.html").render(
+                t=t, retry=retry, home_url=_root(request) + HOME
+            )
+            return JSONResponse(
+                {"error": "unreadable", "message": retry, "html": html},
+                status_code=422,
+                headers={"Cache-Control": "no-store"},
+            )
+        answer = await run_in_threadpool(run_check, container, party, request, code=code, barcode=barcode, counted=True)
     except Refused as exc:
         error = "rate_limited" if exc.status_code == 429 else "unavailable"
         response = _json_refusal(exc.status_code, error, exc.message)
         response.headers.update(exc.headers)
         return response
-    view = result_view(answer, t, method="code" if code else "barcode")
+    view = result_view(answer, t, method="code" if code else "barcode", allowed=party.fields)
     html = pages.templates.get_template("verifier/_result.html").render(
         t=t, result=view, home_url=_root(request) + HOME
     )
     return JSONResponse({**answer, "html": html}, headers={"Cache-Control": "no-store"})
+
+
+def _unread(party: Party, source: str) -> None:
+    """Nothing was read that could be verified: no verification record (nothing was verified), only this log line;
+    the read was counted against the party's rate limit like a check."""
+    log.info("web_verification_unread", party=party.id, source=source)
 
 
 @router.post("/verify/upload", name="verifier_upload", dependencies=relying_party())
@@ -256,6 +285,14 @@ async def verifier_upload(
         limit = f"{container.settings.max_upload_bytes / (1024 * 1024):.0f}"
         return _check_page(request, pages, party, error=t("verify.upload_too_large", limit_mb=limit), status_code=413)
     typed = form_text(form, "typed", 64)
+    if not data and not typed:
+        return _check_page(request, pages, party, error=t("verify.upload_nothing"), status_code=400)
+    try:  # counted before the image is decoded: a retry costs the party a check, and decoding stays rate-limited
+        await run_in_threadpool(count_check, container, party, t)
+    except Refused as exc:
+        return _check_page(
+            request, pages, party, error=exc.message, typed=typed, status_code=exc.status_code, headers=exc.headers
+        )
     if data:
         try:
             decoded = await container.image_workers.run(decode_image, data)
@@ -268,26 +305,15 @@ async def verifier_upload(
             return _check_page(request, pages, party, error=t("verify.upload_bad_image"), status_code=413)
         except ValueError:
             return _check_page(request, pages, party, error=t("verify.upload_bad_image"), status_code=400)
-        if decoded is None:
-            return _check_page(request, pages, party, result=refused_view("verify.reason_no_code", t), status_code=422)
-        code, barcode = split_scanned(*decoded)
-    elif typed:
-        if not BARCODE_TEXT.match(typed) and not typed.upper().startswith(CODE_PREFIX):
-            return _check_page(
-                request,
-                pages,
-                party,
-                result=refused_view("verify.reason_unreadable", t, method="barcode"),
-                typed=typed,
-                status_code=422,
-            )
-        code, barcode = split_scanned(typed)
+        code, barcode = split_scanned(*decoded) if decoded is not None else (None, None)
+        if code is None and (barcode is None or not barcode_well_formed(barcode)):
+            _unread(party, "image")
+            return _check_page(request, pages, party, retry=t("verify.reason_no_code"), status_code=422)
     else:
-        return _check_page(request, pages, party, error=t("verify.upload_nothing"), status_code=400)
-    try:
-        answer = await run_in_threadpool(run_check, container, party, request, code=code, barcode=barcode)
-    except Refused as exc:
-        return _check_page(
-            request, pages, party, error=exc.message, typed=typed, status_code=exc.status_code, headers=exc.headers
-        )
-    return _check_page(request, pages, party, result=result_view(answer, t, method="code" if code else "barcode"))
+        code, barcode = split_scanned(typed)
+        if code is None and (not BARCODE_TEXT.match(typed) or not barcode_well_formed(typed)):
+            _unread(party, "typed")
+            return _check_page(request, pages, party, retry=t("verify.retry_malformed"), typed=typed, status_code=422)
+    answer = await run_in_threadpool(run_check, container, party, request, code=code, barcode=barcode, counted=True)
+    view = result_view(answer, t, method="code" if code else "barcode", allowed=party.fields)
+    return _check_page(request, pages, party, result=view)

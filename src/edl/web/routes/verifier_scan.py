@@ -3,9 +3,14 @@ zxing-cpp), or a typed number, split into a signed code or a barcode number."""
 
 from __future__ import annotations
 
+import re
+
+from edl.credentials.barcode import LENGTH, normalise_barcode_text
 from edl.images import ImageUnreadable, open_image
 
 CODE_PREFIX = "EDL1:"
+_BARCODE_SHAPE = re.compile(rf"[0-9]{{{LENGTH}}}|[0-9a-f]{{32}}", re.ASCII)
+"""A barcode number as printed, or the fixed e-licence id (refused by the verifier with its own reason)."""
 
 
 def split_scanned(text: str, fmt: str | None = None) -> tuple[str | None, str | None]:
@@ -15,6 +20,16 @@ def split_scanned(text: str, fmt: str | None = None) -> tuple[str | None, str | 
     if fmt == "qr" or text.upper().startswith(CODE_PREFIX):
         return text, None
     return None, text
+
+
+def barcode_well_formed(text: str) -> bool:
+    """Whether a scanned or typed number has the shape of a barcode number (or the fixed e-licence id).
+
+    Syntax only, no key: what fails it names no e-licence and proves nothing either way, so the page asks to scan or
+    type again instead of answering "not valid" (and writes no verification record). Anything of the right shape goes
+    to the verifier, which checks its tag and logs the answer.
+    """
+    return _BARCODE_SHAPE.fullmatch(normalise_barcode_text(text)) is not None
 
 
 def decode_image(data: bytes) -> tuple[str, str] | None:

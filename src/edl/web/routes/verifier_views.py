@@ -61,17 +61,18 @@ FIELD_LABELS: dict[Field, str] = {
     Field.NATIONALITY: "field.nationality",
     Field.BIRTH_DATE: "field.birth_date",
     Field.ADDRESS: "field.address",
-    Field.LICENCE_NUMBER: "verify.f_licence_number",
+    Field.LICENCE_NUMBER: "field.licence_number",
     Field.FILE_NUMBER: "field.file_number",
     Field.CLASSES: "field.classes",
     Field.FIRST_ISSUE: "field.first_issue",
-    Field.VALID_FROM: "verify.f_valid_from",
-    Field.VALID_UNTIL: "verify.f_valid_until",
-    Field.ISSUING_AUTHORITY: "field.authority",
+    Field.VALID_FROM: "field.valid_from",
+    Field.VALID_UNTIL: "field.valid_until",
+    Field.ISSUING_AUTHORITY: "field.issuing_authority",
     Field.STATUS: "field.status",
     Field.POINTS: "field.points",
-    Field.DRIVING_RECORD: "verify.f_driving_record",
+    Field.DRIVING_RECORD: "field.driving_record",
 }
+"""Each field's label: the glossary's (edl.web.glossary), the same on every page."""
 PHOTO_DATA_URL = re.compile(r"^data:image/(jpeg|png|webp);base64,[A-Za-z0-9+/=]+$")
 
 
@@ -100,6 +101,8 @@ class ResultView:
     method: str
     checked_at: str
     record_id: str
+    allowed: str = ""
+    """The fields the party's purpose allows (what cut the result's fields), as one line; '' when not known."""
 
 
 def _plain(value: Any, t: Translator) -> str:
@@ -188,8 +191,16 @@ def _time(value: Any) -> str:
     return beijing_time(at if at.tzinfo else at.replace(tzinfo=UTC))
 
 
-def result_view(answer: Mapping[str, Any], t: Translator, *, method: str) -> ResultView:
-    """The page's reading of an online result (`OnlineResult.to_json_dict()`): verdict, reasons, allowed fields."""
+def allowed_text(fields: Sequence[Field], t: Translator) -> str:
+    """'姓名、准驾车型' / 'Name, Classes': the fields a party's purpose allows, in the purpose table's order."""
+    sep = "、" if t.lang.value == "zh" else ", "
+    return sep.join(t(FIELD_LABELS[f]) for f in FIELDS if f in fields)
+
+
+def result_view(answer: Mapping[str, Any], t: Translator, *, method: str, allowed: Sequence[Field] = ()) -> ResultView:
+    """The page's reading of an online result (`OnlineResult.to_json_dict()`): verdict, reasons, allowed fields.
+
+    `allowed` is the party's `Party.fields`, the same list the verifier cut the result's fields with."""
     valid = bool(answer.get("valid"))
     status = str(answer.get("status") or "unknown")
     warnings_ = _dedupe([localise(str(w), t.lang) for w in answer.get("warnings") or ()])
@@ -218,11 +229,5 @@ def result_view(answer: Mapping[str, Any], t: Translator, *, method: str) -> Res
         method=t("verify.method_code") if answer.get("method", method) == "code" else t("verify.method_barcode"),
         checked_at=_time(answer.get("checked_at")),
         record_id=str(answer.get("verification_id") or ""),
-    )
-
-
-def refused_view(reason_key: str, t: Translator, *, method: str = "code") -> ResultView:
-    """A red result for input that never reached verification (no code in the image)."""
-    return result_view(
-        {"valid": False, "status": "unknown", "errors": [{"code": "", "message": t(reason_key)}]}, t, method=method
+        allowed=allowed_text(allowed, t),
     )
