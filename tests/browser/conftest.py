@@ -85,7 +85,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     from edl.web.app import create_app
 
     data = tmp_path_factory.mktemp("browser") / "data"
-    settings = Settings(data_dir=data, face_provider="dlib", demo=False)
+    # Every simulated phone of the whole browser suite signs in from 127.0.0.1: the per-address code limit (tested
+    # in tests/integration/test_auth.py) would stop the suite once it has more than 20 sign-ins in an hour.
+    settings = Settings(data_dir=data, face_provider="dlib", demo=False, otp_per_client_per_hour=1000)
     container = bootstrap(settings, migrate=True)
     container.sms = LogSmsSender(dev_inbox=True)
     now = datetime.now(UTC)

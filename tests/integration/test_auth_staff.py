@@ -244,7 +244,7 @@ def test_admin_disables_a_user_and_their_sessions_end(container: Container, clie
         sign_in_staff_page(reviewer, container, "rev1")
         assert reviewer.get("/test/staff").status_code == 200
         token = admin_client(container, client)
-        r = client.post("/review/staff/rev1/disable", data={"csrf": token})
+        r = client.post("/review/staff/rev1/disable", data={"csrf": token, "confirm": "yes"})
         assert r.status_code == 303 and r.headers["location"] == "/review/staff"
         assert reviewer.get("/test/staff").status_code == 303
         assert sign_in(reviewer, "rev1", TEST_STAFF_PASSWORD).status_code == 401
@@ -262,7 +262,7 @@ def test_disabling_without_csrf_changes_nothing(container: Container, client: Te
 def test_admins_cannot_disable_themselves(container: Container, client: TestClient) -> None:
     token = admin_client(container, client)
     assert "/review/staff/boss/disable" not in client.get("/review/staff").text
-    r = client.post("/review/staff/boss/disable", data={"csrf": token})
+    r = client.post("/review/staff/boss/disable", data={"csrf": token, "confirm": "yes"})
     assert r.status_code == 400 and "不能停用自己的账号" in r.text
     assert staff_row(container, "boss").disabled_at is None
 

@@ -25,6 +25,7 @@ from edl.credentials.barcode import BarcodeRefused
 from edl.credentials.livecode import CodeResult, verify_code
 from edl.db.models import ElicenceRow
 from edl.issuance.elicences import issue_elicence
+from edl.rendering import cjk_font, fonts
 from edl.web import create_app
 from tests.auth_helpers import sign_in_holder
 from tests.workflow import prepare, seed_account, seed_licence
@@ -183,7 +184,7 @@ def test_without_an_elicence_there_is_no_code_and_no_download(client: TestClient
     assert png.status_code == 404 and "没有有效的电子驾驶证" in png.text
 
 
-def test_without_a_chinese_font_downloads_answer_503_with_the_reason(
+def test_without_a_system_chinese_font_downloads_use_the_shipped_font(
     client: TestClient, container: Container, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _holder_with_elicence(client, container)
@@ -191,13 +192,43 @@ def test_without_a_chinese_font_downloads_answer_503_with_the_reason(
     empty.write_text(f"<fontconfig><cachedir>{tmp_path / 'fc'}</cachedir></fontconfig>", encoding="utf-8")
     monkeypatch.setenv("FONTCONFIG_FILE", str(empty))
     try:
+        assert cjk_font().family == fonts.SHIPPED_FAMILY, "the empty configuration is the one rendering uses"
+        for path, kind in (
+            ("/app/licence/front.png", b"\x89PNG"),
+            ("/app/licence/secondary.png", b"\x89PNG"),
+            ("/app/licence.pdf", b"%PDF"),
+        ):
+            r = client.get(path)
+            assert r.status_code == 200, path
+            assert r.content.startswith(kind), path
+    finally:
+        monkeypatch.delenv("FONTCONFIG_FILE")
+
+
+def test_with_the_shipped_font_broken_and_no_system_font_downloads_answer_503_with_the_reason(
+    client: TestClient, container: Container, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _holder_with_elicence(client, container)
+    _no_usable_font(tmp_path, monkeypatch)
+    try:
         for path in ("/app/licence/front.png", "/app/licence/secondary.png", "/app/licence.pdf"):
             r = client.get(path)
             assert r.status_code == 503, path
-            assert "fonts-noto-cjk" in r.text and "中文字体" in r.text
+            assert "fonts-noto-cjk" in r.text and "中文字体" in r.text and "随附字体" in r.text
         assert client.get("/app/licence").status_code == 200, "the page itself needs no server font"
     finally:
         monkeypatch.delenv("FONTCONFIG_FILE")
+
+
+def _no_usable_font(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty fontconfig configuration and a shipped font directory holding a broken file only."""
+    empty = tmp_path / "fonts.conf"
+    empty.write_text(f"<fontconfig><cachedir>{tmp_path / 'fc'}</cachedir></fontconfig>", encoding="utf-8")
+    broken = tmp_path / "shipped"
+    broken.mkdir()
+    (broken / fonts.SHIPPED_FILES[0]).write_bytes(b"not a font")
+    monkeypatch.setattr(fonts, "SHIPPED_DIR", broken)
+    monkeypatch.setenv("FONTCONFIG_FILE", str(empty))
 
 
 # --- edl credential render --------------------------------------------------------------------------------------
@@ -278,7 +309,7 @@ def test_cli_refuses_a_licence_without_an_elicence_or_an_unknown_one(
     assert not (tmp_path / "x.png").exists()
 
 
-def test_cli_refuses_without_a_chinese_font(
+def test_cli_renders_with_the_shipped_font_without_a_system_chinese_font(
     container: Container, issued: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     number, _ = issued
@@ -287,7 +318,21 @@ def test_cli_refuses_without_a_chinese_font(
     monkeypatch.setenv("FONTCONFIG_FILE", str(empty))
     try:
         code, _, stderr = invoke(container, number, "--out", str(tmp_path / "x.png"))
+        assert cjk_font().family == fonts.SHIPPED_FAMILY
     finally:
         monkeypatch.delenv("FONTCONFIG_FILE")
-        assert code == 2 and "fonts-noto-cjk" in stderr
+    assert code == 0, stderr
+    assert (tmp_path / "x.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_cli_refuses_with_the_shipped_font_broken_and_no_system_font(
+    container: Container, issued: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    number, _ = issued
+    _no_usable_font(tmp_path, monkeypatch)
+    try:
+        code, _, stderr = invoke(container, number, "--out", str(tmp_path / "x.png"))
+    finally:
+        monkeypatch.delenv("FONTCONFIG_FILE")
+    assert code == 2 and "fonts-noto-cjk" in stderr
     assert not (tmp_path / "x.png").exists()

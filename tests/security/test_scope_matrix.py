@@ -209,12 +209,14 @@ ACTIONS: dict[str, Action] = {
         lambda c, w: form(c, "/review/staff", username="new5", role="admin", authorities=f"{QINGDAO}, {CHENGDU}"),
         _added("new5"),
     ),
-    "disable_national_admin": Action(lambda c, w: form(c, "/review/staff/nat2/disable"), _disabled("nat2")),
+    "disable_national_admin": Action(
+        lambda c, w: form(c, "/review/staff/nat2/disable", confirm="yes"), _disabled("nat2")
+    ),
     "disable_account_in_own_scope": Action(
-        lambda c, w: form(c, "/review/staff/qdtarget/disable"), _disabled("qdtarget")
+        lambda c, w: form(c, "/review/staff/qdtarget/disable", confirm="yes"), _disabled("qdtarget")
     ),
     "disable_last_national_admin": Action(
-        lambda c, w: form(c, "/review/staff/nat/disable"), _disabled("nat"), setup=_disable_nat2_first
+        lambda c, w: form(c, "/review/staff/nat/disable", confirm="yes"), _disabled("nat"), setup=_disable_nat2_first
     ),
     "register_police_party_in_own_scope": Action(
         lambda c, w: form(c, "/review/relying-parties", name="own-police", purpose="police", authorities=""),

@@ -1,8 +1,9 @@
 """The licence pages as files: PNG (one page) and PDF (both pages, one PDF page each), drawn by cairosvg.
 
-Before drawing, a font for Chinese must be known to fontconfig (`edl.rendering.fonts`); otherwise FontMissing is
-raised, with what to install, rather than a picture of empty boxes. cairosvg runs in its safe mode: no XML entities,
-no external files or URLs (the photo is embedded as a data URI).
+Before drawing, `edl.rendering.fonts.cjk_font` picks the font for Chinese (a system Noto Sans CJK SC, else the
+Noto Sans SC shipped in the package, registered with fontconfig in this process) and its family is named first in
+the SVG; only when neither can be used is FontMissing raised, with what to do, rather than a picture of empty boxes.
+cairosvg runs in its safe mode: no XML entities, no external files or URLs (the photo is embedded as a data URI).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class PageName(StrEnum):
 
 
 def raster_pages(card: Card, names: Sequence[PageName] = (PageName.FRONT, PageName.SECONDARY)) -> list[Page]:
-    """The pages for drawing: the installed CJK family named first, the photo embedded (raises FontMissing)."""
+    """The pages for drawing: the CJK family (system or shipped) first, the photo embedded (raises FontMissing)."""
     family = f"{cjk_font().family}, sans-serif"
     photo = photo_data_uri(card.photo) if card.photo else None
     built = {
@@ -71,11 +72,11 @@ class _PdfPage(PDFSurface):  # type: ignore[misc]
 
 
 def render_png(card: Card, page: PageName, *, scale: float = PNG_SCALE) -> bytes:
-    """One licence page as PNG (raises FontMissing without a Chinese font)."""
+    """One licence page as PNG (raises FontMissing only without any usable Chinese font)."""
     (built,) = raster_pages(card, (page,))
     return svg_to_png(built, scale=scale)
 
 
 def render_pdf(card: Card, pages: Sequence[PageName] = (PageName.FRONT, PageName.SECONDARY)) -> bytes:
-    """The licence pages as one PDF (raises FontMissing without a Chinese font)."""
+    """The licence pages as one PDF (raises FontMissing only without any usable Chinese font)."""
     return svgs_to_pdf(raster_pages(card, pages))

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from edl.applications.errors import AlreadyDecided, NotFound
 from edl.domain import DomainError, InvalidIdNumber
 from edl.registry.queries import LicenceNotFound
+from edl.web.audience import Audience
 from edl.web.i18n import Lang, Translator, negotiate
 from edl.web.masking import mask_numbers_in
 from edl.web.rendering import Pages
@@ -45,9 +46,45 @@ def localise(message: str, lang: Lang) -> str:
     return zh.strip() if lang is Lang.ZH else en.strip()
 
 
+AUDIENCE_PREFIXES: tuple[tuple[str, Audience], ...] = (
+    ("/app", Audience.DRIVER),
+    ("/holder", Audience.DRIVER),
+    ("/privacy", Audience.DRIVER),
+    ("/dev/sms", Audience.DRIVER),
+    ("/review", Audience.STAFF),
+    ("/registry", Audience.STAFF),
+    ("/verify", Audience.RELYING_PARTY),
+)
+"""Whose pages live under a path: the driver app (with its sign-in pages, the old `/holder/…` aliases, the privacy
+notice read before signing in and the demo's SMS inbox), the staff console (review, staff and relying-party admin,
+registry), the verifier page. The prefixes the routes are declared under with their audience (`edl.web.audience`;
+a test walks the route table); anything else is public."""
+
+ERROR_PAGES: dict[Audience, tuple[str, str, str]] = {
+    Audience.DRIVER: ("holder/error.html", "/app", "error.home_app"),
+    Audience.STAFF: ("staff/error.html", "/review", "error.home_console"),
+    Audience.RELYING_PARTY: ("verifier/error.html", "/verify", "error.home_verify"),
+    Audience.PUBLIC: ("error.html", "/", "error.home_public"),
+}
+"""Each audience's error page: its template (in that audience's chrome), the home it links back to, and the label."""
+
+
+def audience_at(path: str) -> Audience:
+    """The audience whose chrome a page at this path (inside the app) wears: decided from the path alone, as an
+    error may come before any route or guard ran."""
+    for prefix, audience in AUDIENCE_PREFIXES:
+        if path == prefix or path.startswith(prefix + "/"):
+            return audience
+    return Audience.PUBLIC
+
+
 def error_page(request: Request, status_code: int, title: str, detail: str) -> Response:
+    """The error page in the chrome of the audience the path belongs to, linking to that audience's home only."""
     pages: Pages = request.app.state.pages
-    return pages.render(request, "error.html", {"title": title, "detail": detail}, status_code=status_code)
+    template, home, label = ERROR_PAGES[audience_at(_path(request))]
+    root = str(request.scope.get("root_path", ""))
+    context = {"title": title, "detail": detail, "home_url": root + home, "home_label": label}
+    return pages.render(request, template, context, status_code=status_code)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -127,12 +164,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def answers_json(request: Request) -> bool:
     """Whether errors are answered as JSON: every path under /api/, and callers that ask for JSON only."""
+    accept = request.headers.get("accept", "")
+    return _path(request).startswith(API_PREFIX) or ("application/json" in accept and "text/html" not in accept)
+
+
+def _path(request: Request) -> str:
+    """The request's path inside the app (without the mount's root_path)."""
     path = str(request.scope.get("path", ""))
     root = str(request.scope.get("root_path", ""))
     if root and path.startswith(root):
         path = path[len(root) :]
-    accept = request.headers.get("accept", "")
-    return path.startswith(API_PREFIX) or ("application/json" in accept and "text/html" not in accept)
+    return path
 
 
 def _describe(error: dict[str, Any]) -> str:

@@ -40,8 +40,6 @@ COOKIE_MAX_AGE = 365 * 24 * 3600
 
 # key -> (中文, English). Placeholders use str.format names.
 _REGISTRY_MESSAGES: Mapping[str, tuple[str, str]] = {
-    "site.title": ("电子驾驶证登记库", "eDL registry"),
-    "site.subtitle": ("工作人员查询（演示）", "Staff browser (demo)"),
     "site.skip": ("跳到正文", "Skip to content"),
     "lang.switch": ("English", "中文"),
     "lang.switch_label": ("Switch to English", "切换到中文"),
@@ -164,7 +162,14 @@ _REGISTRY_MESSAGES: Mapping[str, tuple[str, str]] = {
         "正在处理的图片太多，请 {seconds} 秒后重新提交。本次提交未做任何处理，也未保存任何内容。",
         "Too many pictures are being processed right now: submit again in {seconds} s. Nothing was done or stored.",
     ),
-    "error.home": ("返回查询页面", "Back to the search page"),
+    "error.home_public": ("返回首页", "Back to the home page"),
+    "error.home_app": ("返回驾驶人端首页", "Back to the driver app"),
+    "error.home_console": ("返回审核工作台", "Back to the review console"),
+    "error.home_verify": ("返回核验页面", "Back to the verifier page"),
+    "footer.public": (
+        "电子驾驶证服务：驾驶人端、审核工作台与核验页面。",
+        "Electronic driving licence service: the driver app, the review console and the verifier page.",
+    ),
 }
 
 

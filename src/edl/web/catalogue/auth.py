@@ -77,6 +77,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "auth.authorities_all": ("全部", "all"),
     "auth.disable": ("停用", "Disable"),
     "auth.disable_label": ("停用 {username}", "Disable {username}"),
+    "auth.confirm_disable": (
+        "确认停用：该账号立即不能登录，已登录的会话随即结束",
+        "Confirm: the account can no longer sign in and its sessions end at once",
+    ),
+    "auth.confirm_disable_required": (
+        "停用账号前请先勾选确认框。本次未做任何更改。",
+        "Tick the confirmation box before disabling the account. Nothing was done.",
+    ),
     "auth.add_title": ("添加工作人员", "Add a staff member"),
     "auth.name_label": ("姓名", "Name"),
     "auth.name_hint": ("可不填，默认为用户名", "Optional: the username when left empty"),

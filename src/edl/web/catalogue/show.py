@@ -23,6 +23,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Let the checker scan this QR code. It renews about every minute and cannot be used once expired; do not "
         "send screenshots of it.",
     ),
+    "show.mark_label": ("防伪动态标识，随二维码更新", "Moving security mark, renewed with the code"),
+    "show.mark_now": ("当前时间", "Time now"),
+    "show.card_holder": ("持证人", "Holder"),
+    "show.more_title": ("记分、下载与更换照片", "Points, downloads and photo change"),
     "show.downloads_title": ("下载电子驾驶证", "Download the e-licence"),
     "show.download_pdf": ("正页和副页（PDF）", "Front and secondary page (PDF)"),
     "show.download_front": ("下载正页图片（PNG）", "Download the front page (PNG)"),

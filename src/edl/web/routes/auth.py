@@ -54,12 +54,15 @@ from edl.web.i18n import Translator, negotiate
 from edl.web.presenters import beijing_time
 from edl.web.rendering import Pages
 from edl.web.routes import holder_sign_in
+from edl.web.routes.review import console_context
 
 router = APIRouter(tags=["auth"])
 router.include_router(holder_sign_in.router)
 log = structlog.get_logger("edl.web.auth")
 CSRF = [Depends(require_csrf)]
 SIGN_IN_PAGES = {SessionKind.HOLDER: HOLDER_SIGN_IN, SessionKind.STAFF: STAFF_SIGN_IN, SessionKind.PARTY: "/verify"}
+CONFIRMED = "yes"
+"""The value of the required `confirm` box a disabling must carry (a confirmation that needs no script)."""
 
 
 def _root(request: Request) -> str:
@@ -159,8 +162,10 @@ def _staff_admin_page(
     *,
     added: tuple[str, str] | None = None,
     error: AccountError | None = None,
+    problem: str | None = None,
     form: dict[str, Any] | None = None,
 ) -> Response:
+    """The staff accounts page in the console's chrome; `error` (or the already-worded `problem`, a 400) refused."""
     t = Translator(negotiate(request))
     root = _root(request)
     with container.sessions() as s:
@@ -182,6 +187,7 @@ def _staff_admin_page(
         request,
         "auth/staff_list.html",
         {
+            **console_context(request, admin, container, t, "staff"),
             "csrf": csrf_token(request),
             "me": admin,
             "rows": rows,
@@ -190,11 +196,10 @@ def _staff_admin_page(
             "my_scope": t("auth.authorities_all") if admin.authorities is None else own_codes,
             "may_grant_all": admin.scope.is_national,
             "added": added,
-            "error": _message(request, error) if error else None,
+            "error": _message(request, error) if error else problem,
             "add_action": f"{root}/review/staff",
-            "sign_out_action": f"{root}/review/sign-out",
         },
-        status_code=error.status_code if error else 200,
+        status_code=error.status_code if error else 400 if problem else 200,
     )
 
 
@@ -250,10 +255,16 @@ def staff_admin_add(
 def staff_admin_disable(
     request: Request,
     username: str,
+    confirm: str = Form(""),
     admin: StaffSession = Depends(admin_only),
     container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
 ) -> Response:
+    """Disable a staff account (its sessions end) once the form's confirmation box is ticked; without it nothing
+    changes (400)."""
+    if confirm != CONFIRMED:  # the form's required box; a hand-made POST without it disables nobody
+        problem = Translator(negotiate(request))("auth.confirm_disable_required")
+        return _staff_admin_page(request, pages, container, admin, problem=problem)
     try:
         with transaction(container.sessions) as s:
             disable_staff_user(

@@ -47,8 +47,20 @@ VOID_KEYS: dict[str, str] = {
 }
 
 
+VIEWS = ("code", "front", "back")
+"""The page's views (tabs): 亮码, 正页, 副页; `?view=` picks one without JavaScript (livecode.js switches in place)."""
+MARK_HUES, MARK_PHASES = 12, 4
+
+
 def _iso(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
+
+
+def mark_classes(issued_at: datetime) -> str:
+    """The security mark's colour and phase classes for a code issued at `issued_at` (its epoch second): the same
+    rule as livecode.js, so the mark changes with every code, also without JavaScript."""
+    second = int(issued_at.timestamp())
+    return f"mark-h{second % MARK_HUES} mark-p{(second // MARK_HUES) % MARK_PHASES}"
 
 
 def _no_licence_page(
@@ -66,6 +78,7 @@ def _no_licence_page(
 @router.get("/app/licence", name="holder_licence", dependencies=driver())
 def licence_page(
     request: Request,
+    view: str = "code",
     holder: HolderSession = Depends(current_holder),
     container: AppServices = Depends(get_container),
     pages: Pages = Depends(get_pages),
@@ -80,6 +93,8 @@ def licence_page(
         **page_context(request, holder.account_id),
         "home_url": app_url(request, "/app"),
         "elicence": ov.elicence,
+        "view": view if view in VIEWS else "code",
+        "view_urls": {v: app_url(request, f"/app/licence?view={v}") for v in VIEWS},
     }
     if ov.elicence is None:
         return _no_licence_page(request, container, pages, ctx, number)
@@ -111,7 +126,13 @@ def licence_page(
                 "refresh_seconds": settings.code_refresh_seconds,
                 "url": app_url(request, "/app/licence/code"),
                 "refresh_url": app_url(request, "/app/licence"),
+                "issued_at": _iso(card.code.issued_at),
+                "mark": mark_classes(card.code.issued_at),
+                "now_local": beijing_clock(card.generated_at),
             },
+            "holder_name": card.name,
+            "holder_number": card.number,
+            "photo_url": app_url(request, "/app/licence/photo"),
             "front": front_page(card, photo_href=app_url(request, "/app/licence/photo"), live=True).svg,
             "back": secondary_page(card, live=True).svg,
             "downloads": {

@@ -3,7 +3,123 @@
    count down to its expiry (mm:ss). The countdown is measured from when each code arrived, with the code's own
    lifetime (expires_at - issued_at), so a phone whose clock is wrong still counts right. If renewing fails (offline)
    the old code keeps counting down and, once it lapses, the page says so ("已过期，请刷新") and dims the QR so it
-   cannot be scanned. Texts come from data attributes (zh or en as the page). No inline scripts (CSP). */
+   cannot be scanned. Texts come from data attributes (zh or en as the page). No inline scripts (CSP).
+   The security mark under the QR takes its colour and phase classes from each code's issued-at second (the rule of
+   mark_classes in routes/holder_licence.py) and shows the time now (Beijing), ticking.
+   The 亮码 / 正页 / 副页 tabs (links to ?view=… without JavaScript) switch in place here; while the 亮码 view is shown
+   and the page visible the screen is kept awake (Screen Wake Lock, where the browser has it). */
+(function () {
+  "use strict";
+
+  var tabs = Array.prototype.slice.call(document.querySelectorAll("[data-view-tab]"));
+  var panels = Array.prototype.slice.call(document.querySelectorAll("[data-view-panel]"));
+  if (!tabs.length || !panels.length) {
+    return;
+  }
+  var lock = null;
+  var current = "code";
+
+  function wantLock() {
+    return current === "code" && document.visibilityState === "visible";
+  }
+
+  function keepAwake() {
+    var wake = navigator.wakeLock;
+    if (!wantLock() || lock || !wake || typeof wake.request !== "function") {
+      return;
+    }
+    lock = "pending";
+    Promise.resolve()
+      .then(function () {
+        return wake.request("screen");
+      })
+      .then(function (sentinel) {
+        lock = sentinel;
+        if (sentinel && typeof sentinel.addEventListener === "function") {
+          sentinel.addEventListener("release", function () {
+            if (lock === sentinel) {
+              lock = null;
+            }
+          });
+        }
+        if (!wantLock()) {
+          letSleep();
+        }
+      })
+      .catch(function () {
+        lock = null;
+      });
+  }
+
+  function letSleep() {
+    var held = lock;
+    if (!held || held === "pending") {
+      return;
+    }
+    lock = null;
+    Promise.resolve()
+      .then(function () {
+        return held.release();
+      })
+      .catch(function () {});
+  }
+
+  function show(view, push) {
+    current = view;
+    tabs.forEach(function (tab) {
+      var on = tab.getAttribute("data-view-tab") === view;
+      tab.setAttribute("aria-selected", on ? "true" : "false");
+      tab.setAttribute("tabindex", on ? "0" : "-1");
+      if (on) {
+        tab.setAttribute("aria-current", "page");
+      } else {
+        tab.removeAttribute("aria-current");
+      }
+    });
+    panels.forEach(function (panel) {
+      panel.hidden = panel.getAttribute("data-view-panel") !== view;
+    });
+    if (push && window.history && history.replaceState) {
+      var tab = tabs.filter(function (t) {
+        return t.getAttribute("data-view-tab") === view;
+      })[0];
+      history.replaceState(null, "", tab.getAttribute("href"));
+    }
+    if (wantLock()) {
+      keepAwake();
+    } else {
+      letSleep();
+    }
+  }
+
+  tabs.forEach(function (tab, i) {
+    tab.addEventListener("click", function (event) {
+      event.preventDefault();
+      show(tab.getAttribute("data-view-tab"), true);
+    });
+    tab.addEventListener("keydown", function (event) {
+      var step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
+      if (step) {
+        event.preventDefault();
+        var next = tabs[(i + step + tabs.length) % tabs.length];
+        show(next.getAttribute("data-view-tab"), true);
+        next.focus();
+      }
+    });
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (wantLock()) {
+      keepAwake();
+    } else {
+      letSleep();
+    }
+  });
+  var selected = tabs.filter(function (t) {
+    return t.getAttribute("aria-selected") === "true";
+  })[0];
+  show(selected ? selected.getAttribute("data-view-tab") : "code", false);
+})();
+
 (function () {
   "use strict";
 
@@ -20,7 +136,11 @@
   var countdown = box.querySelector("[data-code-countdown]");
   var status = box.querySelector("[data-code-status]");
   var refreshLink = box.querySelector("[data-code-refresh]");
+  var mark = box.querySelector("[data-live-mark]");
+  var now = box.querySelector("[data-live-now]");
   var RETRY_MS = 15000;
+  var MARK_HUES = 12;
+  var MARK_PHASES = 4;
   var timer = null;
   var lastFetch = Date.now();
   var busy = false;
@@ -48,7 +168,27 @@
     });
   }
 
+  function setMark(issuedAt) {
+    var second = Math.floor(Date.parse(issuedAt) / 1000);
+    if (!mark || isNaN(second)) {
+      return;
+    }
+    var keep = Array.prototype.filter.call(mark.classList, function (name) {
+      return !/^mark-[hp]\d+$/.test(name);
+    });
+    keep.push("mark-h" + (second % MARK_HUES), "mark-p" + (Math.floor(second / MARK_HUES) % MARK_PHASES));
+    mark.className = keep.join(" ");
+    mark.setAttribute("data-issued-at", issuedAt);
+  }
+
+  function tickClock() {
+    if (now) {
+      now.textContent = new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(11, 19); // Beijing, UTC+8
+    }
+  }
+
   function tick() {
+    tickClock();
     var left = deadline - Date.now();
     if (left <= 0) {
       if (!box.classList.contains("is-expired")) {
@@ -95,6 +235,7 @@
       var template = el.getAttribute("data-template") || "{time}";
       el.textContent = template.replace("{time}", data.issued_local);
     });
+    setMark(data.issued_at);
     deadline = Date.now() + lifetime;
     if (data.refresh_seconds > 0) {
       refreshMs = data.refresh_seconds * 1000;
