@@ -17,7 +17,6 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from edl.accounts import (
     AccountError,
-    RateLimited,
     Role,
     add_staff_user,
     disable_staff_user,
@@ -49,11 +48,12 @@ from edl.web.auth_deps import (
 )
 from edl.web.csrf import CsrfCookieMiddleware, CsrfRefused, csrf_token, require_csrf
 from edl.web.deps import AppServices, get_container, get_pages
-from edl.web.errors import error_page, localise
+from edl.web.errors import error_page
 from edl.web.i18n import Translator, negotiate
 from edl.web.presenters import beijing_time
 from edl.web.rendering import Pages
 from edl.web.routes import holder_sign_in
+from edl.web.routes.holder_sign_in import account_message, client_address, request_root, retry_after_headers
 from edl.web.routes.review import console_context
 
 router = APIRouter(tags=["auth"])
@@ -63,23 +63,6 @@ CSRF = [Depends(require_csrf)]
 SIGN_IN_PAGES = {SessionKind.HOLDER: HOLDER_SIGN_IN, SessionKind.STAFF: STAFF_SIGN_IN, SessionKind.PARTY: "/verify"}
 CONFIRMED = "yes"
 """The value of the required `confirm` box a disabling must carry (a confirmation that needs no script)."""
-
-
-def _root(request: Request) -> str:
-    return str(request.scope.get("root_path", ""))
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def _message(request: Request, exc: AccountError) -> str:
-    return localise(str(exc), negotiate(request))
-
-
-def _retry_after(exc: AccountError) -> dict[str, str]:
-    seconds = exc.retry_after if isinstance(exc, RateLimited) else None
-    return {"Retry-After": str(seconds)} if seconds else {}
 
 
 # ---- staff sign-in ------------------------------------------------------------------------------------------------
@@ -95,11 +78,11 @@ def _staff_sign_in_page(
             "csrf": csrf_token(request),
             "next": next_path,
             "username": username,
-            "error": _message(request, error) if error else None,
-            "action": _root(request) + STAFF_SIGN_IN,
+            "error": account_message(request, error) if error else None,
+            "action": request_root(request) + STAFF_SIGN_IN,
         },
         status_code=error.status_code if error else 200,
-        headers=_retry_after(error) if error else None,
+        headers=retry_after_headers(error) if error else None,
     )
 
 
@@ -109,7 +92,7 @@ def staff_sign_in_page(
 ) -> Response:
     next_path = safe_next(next_, "")
     if optional_staff(request) is not None:
-        return RedirectResponse(next_path or _root(request) + STAFF_HOME, 303)
+        return RedirectResponse(next_path or request_root(request) + STAFF_HOME, 303)
     return _staff_sign_in_page(request, pages, next_path=next_path)
 
 
@@ -128,14 +111,14 @@ def staff_sign_in_submit(
             container.sessions,
             username,
             password,
-            client=_client(request),
+            client=client_address(request),
             at=container.clock(),
             session_hours=container.settings.session_hours,
             previous_token=request.cookies.get(STAFF_COOKIE),
         )
     except AccountError as exc:
         return _staff_sign_in_page(request, pages, next_path=next_path, username=username.strip()[:64], error=exc)
-    response = RedirectResponse(next_path or _root(request) + STAFF_HOME, 303)
+    response = RedirectResponse(next_path or request_root(request) + STAFF_HOME, 303)
     hours = container.settings.session_hours
     set_session_cookie(response, request, STAFF_COOKIE, signed.token, max_age=hours * 3600)
     return response
@@ -143,8 +126,10 @@ def staff_sign_in_submit(
 
 @router.post("/review/sign-out", name="staff_sign_out", dependencies=[*staff(), *CSRF])
 def staff_sign_out(request: Request, container: AppServices = Depends(get_container)) -> Response:
-    sign_out_staff(container.sessions, request.cookies.get(STAFF_COOKIE), client=_client(request), at=container.clock())
-    response = RedirectResponse(_root(request) + STAFF_SIGN_IN, 303)
+    sign_out_staff(
+        container.sessions, request.cookies.get(STAFF_COOKIE), client=client_address(request), at=container.clock()
+    )
+    response = RedirectResponse(request_root(request) + STAFF_SIGN_IN, 303)
     clear_session_cookie(response, request, STAFF_COOKIE)
     return response
 
@@ -167,7 +152,7 @@ def _staff_admin_page(
 ) -> Response:
     """The staff accounts page in the console's chrome; `error` (or the already-worded `problem`, a 400) refused."""
     t = Translator(negotiate(request))
-    root = _root(request)
+    root = request_root(request)
     with container.sessions() as s:
         users = list_staff_users(s, within=admin.scope)  # a scoped admin sees and manages only its own scope
     own_codes = " ".join(sorted(admin.authorities)) if admin.authorities is not None else ""
@@ -196,7 +181,7 @@ def _staff_admin_page(
             "my_scope": t("auth.authorities_all") if admin.authorities is None else own_codes,
             "may_grant_all": admin.scope.is_national,
             "added": added,
-            "error": _message(request, error) if error else problem,
+            "error": account_message(request, error) if error else problem,
             "add_action": f"{root}/review/staff",
         },
         status_code=error.status_code if error else 400 if problem else 200,
@@ -243,7 +228,7 @@ def staff_admin_add(
                 actor_kind=ActorKind.STAFF,
                 actor=admin.username,
                 at=container.clock(),
-                client=_client(request),
+                client=client_address(request),
                 by_user_id=admin.user_id,
             )
     except AccountError as exc:
@@ -274,11 +259,11 @@ def staff_admin_disable(
                 actor=admin.username,
                 at=container.clock(),
                 by_user_id=admin.user_id,
-                client=_client(request),
+                client=client_address(request),
             )
     except AccountError as exc:
         return _staff_admin_page(request, pages, container, admin, error=exc)
-    return RedirectResponse(_root(request) + "/review/staff", 303)
+    return RedirectResponse(request_root(request) + "/review/staff", 303)
 
 
 # ---- handlers -----------------------------------------------------------------------------------------------------
@@ -291,7 +276,7 @@ def install_auth_handlers(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
     async def on_sign_in_required(request: Request, exc: SignInRequired) -> Response:
         target = SIGN_IN_PAGES[exc.kind]
-        url = _root(request) + target
+        url = request_root(request) + target
         if wants_json(request):
             t = Translator(negotiate(request))
             return JSONResponse(

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from edl.accounts.privacy import PRIVACY_NOTICE_VERSION, consent_of
+from edl.domain.licence import mask_mobile
 from edl.web.audience import driver, public
 from edl.web.auth_deps import HolderSession, current_holder, optional_holder
 from edl.web.deps import AppServices, get_container, get_pages
@@ -26,11 +27,6 @@ router = APIRouter(tags=["holder"])
 ME = "/app/me"
 UNBIND_CONFIRM = "/app/me/unbind"
 PRIVACY = "/privacy"
-
-
-def masked_mobile(mobile: str) -> str:
-    """'13800138000' → '138****8000'."""
-    return f"{mobile[:3]}****{mobile[-4:]}" if len(mobile) >= 8 else "****"
 
 
 def masked_licence(number: str) -> str:
@@ -55,7 +51,7 @@ def me_page(
         "holder/account.html",
         {
             **page_context(request, holder.account_id),
-            "mobile": masked_mobile(holder.mobile),
+            "mobile": mask_mobile(holder.mobile),
             "licence": masked_licence(number) if number else None,
             "consent": t("me.consent_on_record", at=beijing_time(consent.at), version=consent.version)
             if consent

@@ -52,19 +52,19 @@ log = structlog.get_logger("edl.web.auth")
 CSRF = [Depends(require_csrf)]
 
 
-def _root(request: Request) -> str:
+def request_root(request: Request) -> str:
     return str(request.scope.get("root_path", ""))
 
 
-def _client(request: Request) -> str:
+def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _message(request: Request, exc: AccountError) -> str:
+def account_message(request: Request, exc: AccountError) -> str:
     return localise(str(exc), negotiate(request))
 
 
-def _retry_after(exc: AccountError) -> dict[str, str]:
+def retry_after_headers(exc: AccountError) -> dict[str, str]:
     seconds = exc.retry_after if isinstance(exc, RateLimited) else None
     return {"Retry-After": str(seconds)} if seconds else {}
 
@@ -83,7 +83,11 @@ def _accepted(consent: str) -> str:
 
 
 def _consent_context(request: Request, consent: str) -> dict[str, Any]:
-    return {"consent": consent, "notice_version": PRIVACY_NOTICE_VERSION, "privacy_url": _root(request) + "/privacy"}
+    return {
+        "consent": consent,
+        "notice_version": PRIVACY_NOTICE_VERSION,
+        "privacy_url": request_root(request) + "/privacy",
+    }
 
 
 def _mobile_page(
@@ -102,13 +106,13 @@ def _mobile_page(
             "csrf": csrf_token(request),
             "next": next_path,
             "mobile": mobile,
-            "error": _message(request, error) if error else None,
-            "action": _root(request) + "/app/sign-in/code",
+            "error": account_message(request, error) if error else None,
+            "action": request_root(request) + "/app/sign-in/code",
             **_consent_context(request, ""),  # the box is always shown on this page; ticked again after an error
             "consent_checked": bool(consent),
         },
         status_code=error.status_code if error else 200,
-        headers=_retry_after(error) if error else None,
+        headers=retry_after_headers(error) if error else None,
     )
 
 
@@ -125,7 +129,7 @@ def _code_page(
 ) -> Response:
     """The code form. `resend_wait` is how long the resend button stays disabled (counted down in the page): the
     same moment the server's throttle allows the next code (asked of the service when not given)."""
-    root = _root(request)
+    root = request_root(request)
     if resend_wait is None:
         resend_wait = container.holder_sign_in.resend_wait(mobile, at=container.clock())
     return pages.render(
@@ -137,7 +141,7 @@ def _code_page(
             "mobile": mobile,
             "shown_mobile": display_mobile(mobile),
             "minutes": max(1, container.settings.otp_ttl_seconds // 60),
-            "error": _message(request, error) if error else None,
+            "error": account_message(request, error) if error else None,
             "verify_action": root + "/app/sign-in/verify",
             "resend_action": root + "/app/sign-in/code",
             "change_url": root + HOLDER_SIGN_IN + (f"?{urlencode({'next': next_path})}" if next_path else ""),
@@ -146,7 +150,7 @@ def _code_page(
             **_consent_context(request, consent),
         },
         status_code=error.status_code if error else 200,
-        headers=_retry_after(error) if error else None,
+        headers=retry_after_headers(error) if error else None,
     )
 
 
@@ -157,7 +161,7 @@ def holder_sign_in_page(
     """The mobile-number form (already signed in: straight on to `next`)."""
     next_path = safe_next(next_, "")
     if optional_holder(request) is not None:
-        return RedirectResponse(next_path or _root(request) + HOLDER_HOME, 303)
+        return RedirectResponse(next_path or request_root(request) + HOLDER_HOME, 303)
     return _mobile_page(request, pages, next_path=next_path)
 
 
@@ -175,7 +179,7 @@ def holder_send_code(
     accepted = _accepted(consent)
     at = container.clock()
     try:
-        sent = container.holder_sign_in.request_code(mobile, client=_client(request), at=at)
+        sent = container.holder_sign_in.request_code(mobile, client=client_address(request), at=at)
     except CodeTooSoon as exc:  # a code is on its way: let them type it
         log.info("otp_refused", reason=type(exc).__name__)
         number = normalise_mobile(mobile)
@@ -207,7 +211,7 @@ def holder_verify(
         _account, signed = container.holder_sign_in.sign_in(
             mobile,
             code,
-            client=_client(request),
+            client=client_address(request),
             at=container.clock(),
             previous_token=request.cookies.get(HOLDER_COOKIE),
             consent_version=accepted or None,
@@ -220,7 +224,7 @@ def holder_verify(
     except AccountError as exc:
         number = normalise_mobile(mobile)
         return _code_page(request, pages, container, mobile=number, next_path=next_path, consent=accepted, error=exc)
-    response = RedirectResponse(next_path or _root(request) + HOLDER_HOME, 303)
+    response = RedirectResponse(next_path or request_root(request) + HOLDER_HOME, 303)
     hours = container.settings.session_hours
     set_session_cookie(response, request, HOLDER_COOKIE, signed.token, max_age=hours * 3600)
     return response
@@ -228,8 +232,10 @@ def holder_verify(
 
 @router.post("/app/sign-out", name="holder_sign_out", dependencies=[*driver(), *CSRF])
 def holder_sign_out(request: Request, container: AppServices = Depends(get_container)) -> Response:
-    sign_out(container.sessions, request.cookies.get(HOLDER_COOKIE), client=_client(request), at=container.clock())
-    response = RedirectResponse(_root(request) + HOLDER_SIGN_IN, 303)
+    sign_out(
+        container.sessions, request.cookies.get(HOLDER_COOKIE), client=client_address(request), at=container.clock()
+    )
+    response = RedirectResponse(request_root(request) + HOLDER_SIGN_IN, 303)
     clear_session_cookie(response, request, HOLDER_COOKIE)
     return response
 
@@ -247,6 +253,6 @@ def dev_sms(
         "auth/dev_sms.html",
         {
             "messages": [(beijing_time(m.at), display_mobile(m.mobile), m.text) for m in sms.messages],
-            "back_url": _root(request) + HOLDER_SIGN_IN,
+            "back_url": request_root(request) + HOLDER_SIGN_IN,
         },
     )
