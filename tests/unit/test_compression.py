@@ -46,6 +46,7 @@ APP = Starlette(
         Route("/css", lambda r: _respond(TEXT, "text/css")),
         Route("/js", lambda r: _respond(TEXT, "text/javascript")),
         Route("/json", lambda r: _respond(TEXT, "application/json")),
+        Route("/api/v1/verifications", lambda r: _respond(TEXT, "application/json"), methods=["POST"]),
         Route("/small", lambda r: _respond(b"x" * (MINIMUM_SIZE - 1), "text/html")),
         Route("/png", lambda r: _respond(PNG, "image/png")),
         Route("/jpeg", lambda r: _respond(JPEG, "image/jpeg")),
@@ -127,3 +128,9 @@ def test_a_streamed_page_outside_static_is_passed_through(client: TestClient) ->
         raw = b"".join(r.iter_raw())
     assert "content-encoding" not in r.headers
     assert raw == TOKEN.encode() + TEXT * 5
+
+
+def test_the_verification_api_is_never_gzipped(client: TestClient) -> None:
+    """Its CPU per request is the national throughput; its JSON is small and a portrait in it is JPEG already."""
+    r = client.post("/api/v1/verifications", headers={"Accept-Encoding": "gzip"})
+    assert r.status_code == 200 and "content-encoding" not in r.headers and r.content == TEXT

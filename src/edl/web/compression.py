@@ -46,6 +46,9 @@ MINIMUM_SIZE = 1024
 """Smaller bodies fit in a packet or two anyway; gzip's header and checksum would eat most of the gain."""
 COMPRESS_LEVEL = 6
 STREAMED_PREFIX = "/static/"
+UNCOMPRESSED_PREFIXES = ("/api/v1/verifications",)
+"""The online verification API: its answers are small JSON (a portrait in it is JPEG already), and it is the path
+whose CPU per request sets the national throughput (issue 14): no gzip there."""
 
 
 class CompressionMiddleware:
@@ -56,7 +59,11 @@ class CompressionMiddleware:
         self.minimum_size = minimum_size
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] == "HEAD":
+        if (
+            scope["type"] != "http"
+            or scope["method"] == "HEAD"
+            or str(scope.get("path", "")).startswith(UNCOMPRESSED_PREFIXES)
+        ):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

@@ -18,6 +18,7 @@ from edl.web.audience import driver, public
 from edl.web.auth_deps import HolderSession, current_holder, optional_holder
 from edl.web.deps import AppServices, get_container, get_pages
 from edl.web.i18n import Translator, negotiate
+from edl.web.masking import mask_number
 from edl.web.presenters import beijing_time
 from edl.web.rendering import Pages
 from edl.web.routes.holder_pages import app_url, page_context
@@ -27,11 +28,6 @@ router = APIRouter(tags=["holder"])
 ME = "/app/me"
 UNBIND_CONFIRM = "/app/me/unbind"
 PRIVACY = "/privacy"
-
-
-def masked_licence(number: str) -> str:
-    """'11010519491231002X' → '1101**********002X': enough for the owner to recognise it, not to copy it."""
-    return f"{number[:4]}{'*' * (len(number) - 8)}{number[-4:]}" if len(number) > 8 else "****"
 
 
 @router.get(ME, name="holder_me", dependencies=driver())
@@ -52,7 +48,7 @@ def me_page(
         {
             **page_context(request, holder.account_id),
             "mobile": mask_mobile(holder.mobile),
-            "licence": masked_licence(number) if number else None,
+            "licence": mask_number(number) if number else None,
             "consent": t("me.consent_on_record", at=beijing_time(consent.at), version=consent.version)
             if consent
             else "",
@@ -81,7 +77,7 @@ def unbind_confirm(
         "holder/unbind_confirm.html",
         {
             **page_context(request, holder.account_id),
-            "licence": masked_licence(holder.licence_number),
+            "licence": mask_number(holder.licence_number),
             "action": app_url(request, "/app/unbind"),
             "cancel_url": app_url(request, ME),
         },
