@@ -202,3 +202,19 @@ def test_the_error_chrome_prefixes_match_the_routes_declared_audiences(client: T
                 assert audience_at(route.path) is audience, route.path
                 checked += 1
     assert checked > 30
+
+
+@pytest.mark.parametrize("path", ["/registry", "/review", "/review/staff"])
+def test_every_signed_in_console_page_carries_the_console_navigation(
+    container: Container, client: TestClient, path: str
+) -> None:
+    """Before: the registry pages wore the console's title but not its navigation (no way back to the queue, no
+    sign-out); every console page now carries the same navigation, with the current page marked."""
+    sign_in_staff(client, container, "boss", "admin")
+    html = client.get(path).text
+    nav = re.search(r'<nav class="console-nav"[^>]*>(.*?)</nav>', html, re.S)
+    assert nav, f"{path}: no console navigation"
+    links = re.findall(r'href="([^"]+)"', nav.group(1))
+    assert {"/review", "/registry", "/review/staff", "/review/relying-parties"} <= set(links)
+    assert 'aria-current="page"' in nav.group(1)
+    assert 'action="/review/sign-out"' in nav.group(1)

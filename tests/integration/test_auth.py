@@ -16,6 +16,7 @@ from edl.accounts import OtpPolicy, TooManyCodesForClient
 from edl.accounts.privacy import PRIVACY_NOTICE_VERSION
 from edl.bootstrap import Container
 from edl.db.models import AccountRow, AuditRow, OtpChallengeRow, WebSessionRow
+from edl.web.csrf import unmask_token
 from tests.auth_helpers import Clock, app_with_probes, csrf_of, last_code, sign_in_holder, sms_inbox
 
 pytestmark = pytest.mark.integration
@@ -356,8 +357,11 @@ def test_form_pages_set_the_csrf_cookie_strict_once(client: TestClient) -> None:
     first = client.get("/app/sign-in")
     header = set_cookie_of(first, "edl_csrf").lower()
     assert "samesite=strict" in header and "path=/" in header
-    assert re.search(r'name="csrf" value="([^"]+)"', first.text).group(1) == client.cookies.get("edl_csrf")
+    shown = re.search(r'name="csrf" value="([^"]+)"', first.text).group(1)
+    assert unmask_token(shown) == client.cookies.get("edl_csrf"), "the page carries a mask of the cookie's token"
+    assert client.cookies.get("edl_csrf") not in first.text, "never the token itself (BREACH)"
     again = client.get("/app/sign-in")
+    assert re.search(r'name="csrf" value="([^"]+)"', again.text).group(1) != shown, "a fresh mask each time"
     assert "edl_csrf" not in again.headers.get("set-cookie", "")
     assert "set-cookie" not in client.get("/healthz").headers
 

@@ -18,7 +18,7 @@ from edl.db.models import AccountRow, NotificationRow, PushSubscriptionRow
 from edl.notifications.inbox import Message, notify, unread_count
 from edl.notifications.push import WebPushNotifier
 from edl.web import create_app
-from edl.web.routes.holder_pages import badge_text, unread_badge_count
+from edl.web.holder.home import badge_text, unread_badge_count
 from tests.auth_helpers import sign_in_holder
 from tests.integration.test_push import Browser, PushService, b64url, push_service  # noqa: F401 - the fixture
 

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from edl.bootstrap import Container
 from edl.issuance.elicences import issue_elicence
 from edl.web import create_app
-from edl.web.routes.holder_licence import mark_classes
+from edl.web.holder.licence import mark_classes
 from tests.auth_helpers import sign_in_holder
 from tests.workflow import prepare, seed_account, seed_licence
 

@@ -5,6 +5,7 @@ allows. Real codes (H1), real relying parties (H3), real registry events; the pa
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -389,6 +390,33 @@ def test_no_code_in_the_image_or_a_malformed_number_is_a_neutral_retry_and_write
     assert verifications(world) == [], "nothing was verified, so nothing is logged as a verification"
 
 
+def test_a_qr_code_that_is_not_an_e_licence_code_is_a_neutral_retry(world: Container) -> None:
+    """Before: any QR code the camera or an upload read (a payment code, a web link) went to the verifier as a code
+    and came back "✕ 无效" with a verification record; it names no e-licence, so it is a retry that says what it is."""
+    import segno
+
+    key = party_key(world, Purpose.RENTAL, "租车行")
+    buf = io.BytesIO()
+    segno.make("https://example.com/pay?order=42", error="m").save(buf, kind="png", scale=6, border=4)
+    with client_for(world) as client:
+        sign_in(client, key)
+        camera = client.post(
+            "/verify/check",
+            json={"text": "https://example.com/pay?order=42", "format": "qr"},
+            headers={"X-CSRF-Token": csrf(client)},
+        )
+        assert camera.status_code == 422 and camera.json()["error"] == "unreadable"
+        _neutral(camera.json()["html"])
+        assert "不是电子驾驶证亮码" in camera.json()["html"]
+        upload = client.post(
+            "/verify/upload", data={"csrf": csrf(client)}, files={"image": ("pay.png", buf.getvalue())}
+        )
+        assert upload.status_code == 422
+        _neutral(upload.text)
+        assert "不是电子驾驶证亮码" in upload.text
+    assert verifications(world) == [], "nothing was verified, so nothing is logged as a verification"
+
+
 def test_a_read_code_that_fails_stays_invalid_and_audited(world: Container) -> None:
     number, _eid = issued(world)
     key = party_key(world, Purpose.RENTAL, "租车行")
@@ -433,7 +461,7 @@ def test_a_neutral_retry_still_counts_against_the_rate_limit(world: Container) -
 def test_the_result_names_the_fields_the_purpose_allows(world: Container) -> None:
     from edl.verification.purposes import RULES
     from edl.web.i18n import Lang, Translator
-    from edl.web.routes.verifier_views import FIELD_LABELS
+    from edl.web.verifier.views import FIELD_LABELS
 
     number, _eid = issued(world)
     key = party_key(world, Purpose.RENTAL, "平安租车")

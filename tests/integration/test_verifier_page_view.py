@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from edl.verification.purposes import FIELDS
 from edl.web.i18n import Lang, Translator
 from edl.web.presenters import Tone
-from edl.web.routes.verifier_scan import split_scanned
-from edl.web.routes.verifier_views import field_views, result_view
+from edl.web.verifier.scan import split_scanned
+from edl.web.verifier.views import field_views, result_view
 
 ZH = Translator(Lang.ZH)
 EN = Translator(Lang.EN)
@@ -72,6 +72,8 @@ def test_never_a_field_the_result_does_not_hold(fields: dict[str, str]) -> None:
 
 def test_what_was_scanned_picks_the_path() -> None:
     assert split_scanned("EDL1:ABC", "code128") == ("EDL1:ABC", None)
-    assert split_scanned("whatever", "qr") == ("whatever", None)
+    assert split_scanned("whatever", "qr") == (None, None), "a QR code without the prefix names no e-licence"
+    assert split_scanned("https://example.com/pay?id=1", "qr") == (None, None)
+    assert split_scanned("EDL1:ABC", "qr") == ("EDL1:ABC", None)
     assert split_scanned(" 0123abcd ", "code128") == (None, "0123abcd")
     assert split_scanned("edl1:abc") == ("edl1:abc", None)

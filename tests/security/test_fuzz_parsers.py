@@ -928,7 +928,7 @@ def _photo(data: bytes) -> None:
 
 
 def _decode(data: bytes) -> None:
-    from edl.web.routes.verifier_scan import decode_image
+    from edl.web.verifier.scan import decode_image
 
     try:
         found = decode_image(data)
@@ -963,7 +963,7 @@ def test_uploaded_code_image_is_read_or_refused(images: Images, tried: Counter, 
 
 def test_the_genuine_images_pass(images: Images) -> None:
     """The inputs the image fuzz mutates are accepted as they are (so mutations start from something real)."""
-    from edl.web.routes.verifier_scan import decode_image
+    from edl.web.verifier.scan import decode_image
 
     assert check_photo(images.photo_jpeg).width > 0
     assert decode_image(images.qr_png) == ("EDL1:6BFOXN*TS0BI$ZD", "qr")

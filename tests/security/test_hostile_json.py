@@ -29,9 +29,9 @@ from edl.db.session import transaction
 from edl.verification.parties import register_party
 from edl.verification.purposes import Purpose
 from edl.web import create_app
-from edl.web.routes.api_verify import MAX_BODY
-from edl.web.routes.inbox import MAX_SUBSCRIPTION_BODY
-from edl.web.routes.verifier import MAX_JSON_BYTES
+from edl.web.verifier.api import MAX_BODY
+from edl.web.holder.inbox import MAX_SUBSCRIPTION_BODY
+from edl.web.verifier.pages import MAX_JSON_BYTES
 from tests.auth_helpers import csrf_of, run_async, sign_in_holder
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)

@@ -272,3 +272,20 @@ def test_the_graph_sees_imports_inside_functions_and_type_checking_blocks() -> N
     graph = _graph()
     assert "edl.bootstrap" in graph["edl.cli.common"]
     assert "edl.issuance.status" in graph["edl.bootstrap"]  # imported inside a cached property
+
+
+def test_the_web_layer_is_organised_by_audience() -> None:
+    """Issue 13, item 1: route modules live in one folder per audience (holder, staff, verifier, public), and so do
+    their templates; nothing is left in a shared routes folder."""
+    web = SRC / "web"
+    assert not (web / "routes").exists()
+    for audience in ("holder", "staff", "verifier", "public"):
+        assert (web / audience / "__init__.py").is_file(), audience
+        assert list((web / audience).glob("*.py")) != [web / audience / "__init__.py"], audience
+        assert (web / "templates" / audience).is_dir(), audience
+    loose = sorted(p.name for p in (web / "templates").glob("*.html"))
+    assert loose == ["_badges.html", "_error_panel.html", "base.html"], "only the shared skeleton and partials"
+    for audience in ("holder", "staff", "verifier"):
+        own = web / "templates" / audience
+        assert (own / "_base.html").is_file() or (own / "_layout.html").is_file(), audience
+        assert (own / "error.html").is_file(), audience

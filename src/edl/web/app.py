@@ -17,27 +17,22 @@ from edl.bootstrap import Container
 from edl.web.bodylimit import BodyLimitMiddleware
 from edl.web.compression import CompressionMiddleware
 from edl.web.errors import install_error_handlers
+from edl.web.holder import checks as holder_checks
+from edl.web.holder import inbox
+from edl.web.holder import pages as holder
+from edl.web.holder import sign_in as holder_sign_in
+from edl.web.holder.common import MULTIPART_SLACK
 from edl.web.observability import ObservabilityMiddleware, RequestMetrics, configure_logging
 from edl.web.party_auth import install_party_handlers
+from edl.web.public import api_docs, health, landing, language, status
 from edl.web.rendering import STATIC_DIR, Pages
-from edl.web.routes import (
-    api_docs,
-    api_verify,
-    auth,
-    health,
-    holder,
-    holder_checks,
-    inbox,
-    landing,
-    language,
-    parties_admin,
-    registry,
-    review,
-    status,
-    verifier,
-)
-from edl.web.routes.holder_common import MULTIPART_SLACK
 from edl.web.security import SecurityHeadersMiddleware
+from edl.web.sign_in_handlers import install_auth_handlers
+from edl.web.staff import accounts as staff_accounts
+from edl.web.staff import parties as parties_admin
+from edl.web.staff import registry, review
+from edl.web.verifier import api as api_verify
+from edl.web.verifier import pages as verifier
 
 PLACEHOLDER_PORTRAIT = "portrait-placeholder.svg"
 UPLOAD_PATHS = ("/app/apply/photo", "/app/bind", "/app/verify-face", "/verify/upload")
@@ -65,7 +60,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(landing.router)
     app.include_router(health.router)
     app.include_router(registry.router)
-    app.include_router(auth.router)
+    app.include_router(staff_accounts.router)
+    app.include_router(holder_sign_in.router)
     app.include_router(inbox.router)
     app.include_router(holder.router)
     app.include_router(review.router)
@@ -79,7 +75,7 @@ def create_app(container: Container) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
     install_party_handlers(app)
-    auth.install_auth_handlers(app)
+    install_auth_handlers(app)
     # Last added runs first: observability sees every response, including the security headers.
     upload_limit = container.settings.max_upload_bytes + MULTIPART_SLACK
     app.add_middleware(BodyLimitMiddleware, limits=dict.fromkeys(UPLOAD_PATHS, upload_limit))

@@ -7,7 +7,7 @@ Use them in route signatures:
     def act(staff: StaffSession = Depends(require_role(Role.SUPERVISOR, Role.ADMIN))) -> Response: ...
 
 and put `csrf_token(request)` into every page with a form. Not signed in → `SignInRequired`, which the handlers of
-`edl.web.routes.auth.install_auth_handlers` turn into a 303 to the sign-in page (401 JSON for JSON requests).
+`edl.web.sign_in_handlers.install_auth_handlers` turn into a 303 to the sign-in page (401 JSON for JSON requests).
 """
 
 from __future__ import annotations

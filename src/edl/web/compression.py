@@ -6,12 +6,13 @@ and anything else are passed on as they are: they are compressed already, or not
 
 BREACH: an attacker who can make a victim's browser send many requests, and can see the size of the compressed
 answers, learns a secret that sits in the same compressed body as text the attacker controls (a reflected search
-term, a form value shown again). The secret that matters here is the CSRF token (`edl.web.csrf`): every form carries
-it, and it stays the same for a browser for 30 days. So a body that contains this browser's CSRF token (the one its
-cookie holds, or the one this response sets) is never compressed. The check is made on the body itself, so a page
-that gains a form later is covered without a list of routes to keep up to date. Sign-in sessions are in HttpOnly
-cookies and never in a body; the e-licence's live code changes with every request, so it cannot be guessed
-byte by byte across requests.
+term, a form value shown again). The secret that matters here is the CSRF token (`edl.web.csrf`), which stays the
+same for a browser for 30 days. Pages carry it only under a fresh one-time mask (`csrf.mask_token`), so no two bodies
+share its bytes and form pages are compressed like any other. As a second line, a body that still contains this
+browser's token itself (the one its cookie holds, or the one this response sets) is never compressed: the check is
+made on the body, so a page that ever prints the raw token is covered without a list of routes. Sign-in sessions
+are in HttpOnly cookies and never in a body; the e-licence's live code changes with every request, so it cannot be
+guessed byte by byte across requests.
 
 A body that arrives in pieces (a streamed response: Starlette's FileResponse sends static files in 64 KiB chunks) is
 compressed piece by piece only under `/static/`, whose files hold no secret; other streamed bodies pass unchanged,

@@ -4,10 +4,17 @@ The cookie `edl_csrf` (random, SameSite=Strict) must equal the form field `csrf`
 (compared in constant time). The same token serves before and after sign-in. `CsrfCookieMiddleware` sets the
 cookie on a response only when a page asked for the token (`csrf_token`) and the browser had none, so static
 files and JSON answers never carry a Set-Cookie.
+
+Pages never show the token itself: `csrf_token` hands out a fresh mask of it each time (a random pad, then the token
+XOR the pad, as Django and Rails do), so no two responses carry the same secret bytes and a compressed page leaks
+nothing about the token (BREACH); `require_csrf` unmasks what is sent. A script may also send the cookie's value
+as it is.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import re
 import secrets
@@ -27,6 +34,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ALLOWED_FETCH_SITES = frozenset({"same-origin", "none"})
 _STATE_KEY = "edl_csrf"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
+_TOKEN_MASKED = re.compile(r"^[A-Za-z0-9_-]{86,344}$")
+"""A masked token: twice the token's bytes in base64url (43 characters of token give 115)."""
 
 
 class CsrfRefused(Exception):
@@ -85,12 +94,39 @@ def _state(request: Request) -> _CsrfState:
 
 
 def csrf_token(request: Request) -> str:
-    """This browser's token, for `<input type="hidden" name="csrf">`; a new one (and its cookie) when it had none."""
+    """A fresh mask of this browser's token, for `<input type="hidden" name="csrf">` (a new token, and its cookie,
+    when the browser had none). Every call gives other bytes; each unmasks to the same token."""
     state = _state(request)
     if state.token is None:
         state.token = secrets.token_urlsafe(32)
         state.issued = True
-    return state.token
+    return mask_token(state.token)
+
+
+def mask_token(token: str) -> str:
+    """`token` under a one-time pad: base64url(pad + (token XOR pad)), no padding characters."""
+    raw = token.encode("ascii")
+    pad = secrets.token_bytes(len(raw))
+    masked = bytes(a ^ b for a, b in zip(raw, pad, strict=True))
+    return base64.urlsafe_b64encode(pad + masked).rstrip(b"=").decode("ascii")
+
+
+def unmask_token(sent: str) -> str | None:
+    """The token inside a masked value, or None when `sent` is not one (wrong length, not base64url)."""
+    if not _TOKEN_MASKED.match(sent):
+        return None
+    try:
+        both = base64.urlsafe_b64decode(sent + "=" * (-len(sent) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    half = len(both) // 2
+    if len(both) % 2 or half == 0:
+        return None
+    raw = bytes(a ^ b for a, b in zip(both[half:], both[:half], strict=True))
+    try:
+        return raw.decode("ascii")
+    except UnicodeDecodeError:
+        return None
 
 
 def cross_site(request: Request) -> str | None:
@@ -136,5 +172,8 @@ async def require_csrf(request: Request) -> None:
             form = None
         value = form.get(CSRF_FIELD) if form is not None else None
         sent = value if isinstance(value, str) else None
-    if not sent or not hmac.compare_digest(sent.encode(), expected.encode()):
-        raise CsrfRefused("token_mismatch" if sent else "no_token")
+    if not sent:
+        raise CsrfRefused("no_token")
+    unmasked = unmask_token(sent) if len(sent) > len(expected) else sent  # a page's masked copy, or a script's raw one
+    if unmasked is None or not hmac.compare_digest(unmasked.encode(), expected.encode()):
+        raise CsrfRefused("token_mismatch")

@@ -64,7 +64,7 @@ ERROR_PAGES: dict[Audience, tuple[str, str, str]] = {
     Audience.DRIVER: ("holder/error.html", "/app", "error.home_app"),
     Audience.STAFF: ("staff/error.html", "/review", "error.home_console"),
     Audience.RELYING_PARTY: ("verifier/error.html", "/verify", "error.home_verify"),
-    Audience.PUBLIC: ("error.html", "/", "error.home_public"),
+    Audience.PUBLIC: ("public/error.html", "/", "error.home_public"),
 }
 """Each audience's error page: its template (in that audience's chrome), the home it links back to, and the label."""
 

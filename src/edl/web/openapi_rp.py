@@ -3,7 +3,7 @@
 
 Written by hand (FastAPI's generated document would describe a handler that takes a raw `Request`), but every
 enumeration and limit comes from the code that answers: error codes from `ErrorCode`, purposes and fields from
-`edl.verification.purposes`, limits and refusal codes from `edl.web.routes.api_verify`. The live server is checked
+`edl.verification.purposes`, limits and refusal codes from `edl.web.verifier.api`. The live server is checked
 against this document by schemathesis (tests/security/test_api_schema.py); docs/verification-api.md explains it in
 words.
 """
@@ -19,7 +19,7 @@ from edl.domain.credential_status import CredentialStatus
 from edl.verification.purposes import Field, Purpose
 from edl.verification.result import ELICENCE_NOT_FOUND, METHOD_BARCODE, METHOD_CODE, OUTSIDE_SCOPE
 from edl.web.glossary import GLOSSARY
-from edl.web.routes.api_verify import MAX_BODY, MAX_TEXT, PATH
+from edl.web.verifier.api import MAX_BODY, MAX_TEXT, PATH
 
 DOCUMENT_PATH: Final = "/api/v1/openapi.json"
 VERSION: Final = "1.0.0"

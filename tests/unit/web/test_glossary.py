@@ -95,8 +95,8 @@ def test_the_labels_the_templates_use_are_the_glossary() -> None:
 
 
 def test_the_verifier_and_the_admin_pages_take_the_glossary_labels() -> None:
-    from edl.web.routes.parties_admin import field_label
-    from edl.web.routes.verifier_views import FIELD_LABELS
+    from edl.web.staff.parties import field_label
+    from edl.web.verifier.views import FIELD_LABELS
 
     for lang in Lang:
         t = Translator(lang)

@@ -18,8 +18,8 @@ from edl.verification import lookup, online, result
 from edl.verification.purposes import Field, Purpose
 from edl.verification.result import ELICENCE_NOT_FOUND, OUTSIDE_SCOPE, Problem
 from edl.web.openapi_rp import DOCUMENT_PATH, REFUSALS, RESULT_ERROR_CODES, relying_party_openapi
-from edl.web.routes import api_docs
-from edl.web.routes.api_verify import MAX_TEXT, MESSAGES, PATH, parse_body
+from edl.web.public import api_docs
+from edl.web.verifier.api import MAX_TEXT, MESSAGES, PATH, parse_body
 
 
 def _schema(name: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "review.brand_tag": ("交警部门工作人员", "Traffic police staff"),
     "review.nav_label": ("审核工作台导航", "Review console"),
     "review.nav_queue": ("待审核", "Queue"),
+    "review.nav_registry": ("登记库查询", "Registry"),
     "review.nav_overdue": ("已超期", "Overdue"),
     "review.nav_staff": ("工作人员管理", "Staff"),
     "review.footer_note": (

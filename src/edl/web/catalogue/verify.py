@@ -97,6 +97,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This is not an e-licence barcode number: it has 24 digits (you may type the groups as printed). Check it "
         "and type it again, or scan the holder's code.",
     ),
+    "verify.retry_not_edl": (
+        "这个二维码不是电子驾驶证亮码（例如付款码或网址）。请让持证人打开交管 12123 的电子驾驶证亮码后再扫描。",
+        "This QR code is not an e-licence code (a payment code or a web link, say). Ask the holder to open the "
+        "e-licence code in the app, then scan again.",
+    ),
     "verify.warnings": ("提示", "Note"),
     "verify.status_line": ("驾驶证状态：{status}", "Licence status: {status}"),
     "verify.status_valid": ("正常", "valid"),
