@@ -120,6 +120,22 @@ def test_a_damaged_samples_file_shows_no_samples_and_no_error(demo_web: TestClie
     assert "暂无可推荐的驾驶人" in r.text
 
 
+def test_the_demo_home_page_says_how_many_applications_wait_for_review(
+    demo_web: TestClient, container: Container
+) -> None:
+    """The demo seeds applications waiting for review; the front door says so beside the staff credentials."""
+    assert "待审核申请" not in demo_web.get("/").text, "nothing seeded: nothing said"
+    document = {**SAMPLES, "review_queue": {"waiting": 3, "seeded": []}}
+    (container.settings.data_dir / SAMPLES_FILE).write_text(json.dumps(document, ensure_ascii=False), "utf-8")
+    assert "审核台已有 3 份待审核申请" in demo_web.get("/").text
+    assert "3 applications are waiting for review" in demo_web.get("/?lang=en").text
+    for bad in ("3", -1, True, None, 10**9):
+        document["review_queue"] = {"waiting": bad}
+        (container.settings.data_dir / SAMPLES_FILE).write_text(json.dumps(document, ensure_ascii=False), "utf-8")
+        r = demo_web.get("/")
+        assert r.status_code == 200 and "待审核申请" not in r.text, bad
+
+
 # --- favicon ---------------------------------------------------------------------------------------------------------
 
 

@@ -1,25 +1,37 @@
 """`edl demo`: the main job. Prepares the demo (keys, synthetic drivers with portraits imported into the registry,
-demo staff and relying parties; idempotent), then serves it on 127.0.0.1."""
+demo staff and relying parties, sample drivers for the landing page, applications waiting for review; idempotent),
+then serves it on 127.0.0.1."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from edl.accounts.staff import Role, add_staff_user, list_staff_users
+from edl.applications.errors import ApplicationRefused
+from edl.applications.realperson import FacePurpose
 from edl.audit import ActorKind
 from edl.bootstrap import Container
 from edl.cli.common import open_container, run_server
-from edl.db.models import ApplicationRow, LicenceRow
+from edl.db.models import AccountRow, ApplicationRow, ElicenceRow, LicenceRow
 from edl.db.session import transaction
+from edl.domain import DomainError
+from edl.domain.application import ApplicationState, PhotoSource
+from edl.domain.liveness import LiveCapture, TimedFrame
 from edl.pki import Authority
 from edl.pki.files import PRIVATE_FILE_MODE, write_atomic
+from edl.worker_pool import PoolBusy
 
 
 def demo(
@@ -72,13 +84,16 @@ def prepare_demo(container: Container, *, count: int, seed: int, echo: Callable[
     staff_file = _demo_staff(container, echo=echo)
     parties_file = _demo_parties(container, echo=echo)
     root = authority.root_certificate()
-    samples = _demo_samples(container)
+    samples = _pick_samples(container)
+    queue = _seed_reviews(container, wanted=DEMO_REVIEWS, exclude={d["number"] for d in samples}, echo=echo)
+    _write_samples(container, samples, queue.document())
     return [
         f"data directory: {data_dir.resolve()}",
         f"database: {container.engine.url.render_as_string(hide_password=True)}",
         f"registry: {existing:,} licences",
         f"trust anchor: {root.subject.rfc4514_string()} (export with `edl trust export --out DIR`)",
         f"review console: /review (demo staff accounts and passwords in {staff_file}, owner-only)",
+        queue.summary(),
         "driver app: /app (sign-in codes appear on /dev/sms in the demo)",
         f"verifier page: /verify (demo relying-party API keys in {parties_file}, owner-only)",
         "trust bundle: /.well-known/edl/trust · status list: /status-lists/1",
@@ -99,9 +114,9 @@ SAMPLE_MIN_VALIDITY_DAYS = 180
 """A sample's licence stays valid at least this long, so it is still eligible while someone tries the demo."""
 
 
-def _demo_samples(container: Container) -> list[dict[str, str]]:
-    """Three eligible drivers, one per photo case, written to SAMPLES_FILE for the landing page; chosen again on
-    each start, so a sample who has since applied or been suspended is replaced. Synthetic people only."""
+def _pick_samples(container: Container) -> list[dict[str, str]]:
+    """Three eligible drivers, one per photo case, for the landing page; chosen again on each start, so a sample
+    who has since applied or been suspended is replaced. Synthetic people only."""
     from edl.registry.mapping import licence_from_row
 
     today = container.clock().date()
@@ -132,11 +147,20 @@ def _demo_samples(container: Container) -> list[dict[str, str]]:
                 picked[case] = {"case": case, "name": row.name, "mobile": row.mobile or "", "number": row.number}
                 taken.add(row.number)
                 break
-    samples = [picked[c] for c in SAMPLE_CASES if c in picked]
+    return [picked[c] for c in SAMPLE_CASES if c in picked]
+
+
+def _write_samples(container: Container, samples: list[dict[str, str]], review_queue: dict[str, object]) -> None:
+    """SAMPLES_FILE for the landing page: the samples, the credential files' names, and the review queue the demo
+    seeded (`review_queue`: how many applications wait, and whose the seeded ones are)."""
     path = container.settings.data_dir / SAMPLES_FILE
-    document = {"samples": samples, "staff_file": "demo-staff.txt", "parties_file": "demo-parties.txt"}
+    document = {
+        "samples": samples,
+        "staff_file": "demo-staff.txt",
+        "parties_file": "demo-parties.txt",
+        "review_queue": review_queue,
+    }
     write_atomic(path, json.dumps(document, ensure_ascii=False, indent=1).encode(), mode=PRIVATE_FILE_MODE)
-    return samples
 
 
 DEMO_STAFF = (
@@ -200,3 +224,176 @@ def _demo_parties(container: Container, *, echo: Callable[[str], None]) -> Path:
     write_atomic(path, ("\n".join(lines) + "\n").encode(), mode=PRIVATE_FILE_MODE)
     echo(f"created demo relying parties ({', '.join(p for _n, p in DEMO_PARTIES)}; API keys in {path})")
     return path
+
+
+# --- applications waiting for review ------------------------------------------------------------------------------
+
+DEMO_REVIEWS = 3
+"""Applications the review queue holds when the demo starts: topped up to this on each start, so a reviewer who
+decided them all finds new ones after a restart."""
+DEMO_PORTRAITS = (
+    ("portrait-collins.jpg", PhotoSource.CAMERA),
+    ("portrait-hopper.jpg", PhotoSource.ALBUM),
+    ("portrait-collins.jpg", PhotoSource.ALBUM),
+)
+"""The new photo each seeded driver submits, and where the app says it came from. The portraits are public-domain
+photos of real people made into white-wall ID photos (src/edl/demo_data/README.txt, scripts/build_demo_portraits.py):
+the drivers' drawn portraits cannot pass the photo checks, real faces do."""
+SEED_CLIENT = "edl-demo-seed"
+"""The client address the seeded drivers' steps are audited and rate-limited under."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewQueue:
+    waiting: int
+    """Applications waiting for review after seeding (the seeded ones and any a visitor submitted)."""
+    seeded: tuple[dict[str, str], ...]
+    """The drivers whose applications this start added: name, number, photo source."""
+    skipped: str | None = None
+    """Why nothing was seeded although the queue was short (None: nothing was missing, or all went through)."""
+
+    def document(self) -> dict[str, object]:
+        return {"waiting": self.waiting, "seeded": list(self.seeded)}
+
+    def summary(self) -> str:
+        line = f"review queue: {self.waiting} application(s) waiting for review"
+        if self.seeded:
+            line += " (just added: " + ", ".join(f"{d['name']} {d['number']}" for d in self.seeded) + ")"
+        return line + (f"; not seeded: {self.skipped}" if self.skipped else "")
+
+
+class _Handset:
+    """Where the seeded drivers' sign-in codes arrive: kept in memory, never sent anywhere (an `SmsSender`)."""
+
+    def __init__(self) -> None:
+        self.texts: dict[str, str] = {}
+
+    def send(self, mobile: str, text: str) -> None:
+        self.texts[mobile] = text
+
+    def code(self, mobile: str) -> str:
+        found = re.search(r"\b(\d{6})\b", self.texts.get(mobile, ""))
+        if found is None:
+            raise RuntimeError("no sign-in code arrived")
+        return found.group(1)
+
+
+def _seed_reviews(container: Container, *, wanted: int, exclude: set[str], echo: Callable[[str], None]) -> ReviewQueue:
+    """Top the review queue up to `wanted` applications: each missing one is a driver who signs in (consenting to
+    the privacy notice), binds their licence, passes real-person authentication and submits a new ID photo, through
+    the same services as the driver's app; the photo passes the automatic checks and waits for review.
+
+    Needs the demo's lenient real-person provider: the registry's photos are drawn portraits that a real face
+    comparison rejects. A driver whose step is refused is reported and the next one tried."""
+    from edl.applications.face import FaceVerifierUnavailable
+
+    with container.sessions() as s:
+        waiting = _pending_count(s)
+    if waiting >= wanted:
+        return ReviewQueue(waiting, ())
+    try:
+        lenient = container.face_verifier.lenient
+    except FaceVerifierUnavailable as exc:
+        return ReviewQueue(waiting, (), str(exc))
+    if not lenient:
+        why = f"the drivers' drawn portraits need the lenient-demo provider, not {container.face_verifier.name}"
+        return ReviewQueue(waiting, (), why)
+    seeded: list[dict[str, str]] = []
+    for row in _review_candidates(container, exclude=exclude, limit=3 * (wanted - waiting)):
+        if waiting + len(seeded) >= wanted:
+            break
+        file_name, source = DEMO_PORTRAITS[(waiting + len(seeded)) % len(DEMO_PORTRAITS)]
+        try:
+            _apply_as_driver(container, row, portrait(file_name), source)
+        except (DomainError, PoolBusy) as exc:
+            echo(f"could not seed an application for demo driver {row.number}: {exc}")
+            continue
+        seeded.append({"name": row.name, "number": row.number, "source": source.value})
+    if seeded:
+        echo(f"seeded {len(seeded)} application(s) waiting for review (public-domain test portraits)")
+    with container.sessions() as s:
+        waiting = _pending_count(s)
+    return ReviewQueue(waiting, tuple(seeded), None if waiting >= wanted else "not enough eligible drivers")
+
+
+def portrait(file_name: str) -> bytes:
+    """One of the demo's ID portraits, from the installed package (src/edl/demo_data)."""
+    return (resources.files("edl") / "demo_data" / file_name).read_bytes()
+
+
+def _pending_count(session: Session) -> int:
+    query = select(func.count()).select_from(ApplicationRow)
+    return int(session.scalar(query.where(ApplicationRow.state == ApplicationState.PENDING_REVIEW.value)) or 0)
+
+
+def _review_candidates(container: Container, *, exclude: set[str], limit: int) -> list[LicenceRow]:
+    """Eligible drivers who have no account, application or e-licence yet, with a registered mobile and a stored
+    photo (real-person authentication compares with it): the old-photo (non-compliant) women first, since the
+    portraits are of two women and these drivers have a reason to send a new photo; from the end of the registry,
+    away from the landing page's samples."""
+    from edl.registry.mapping import licence_from_row
+
+    today = container.clock().date()
+    with container.sessions() as s:
+        busy = set(s.scalars(select(ApplicationRow.licence_number))) | set(exclude)
+        busy |= {n for n in s.scalars(select(AccountRow.licence_number)) if n}
+        busy |= set(s.scalars(select(ElicenceRow.licence_number)))
+        accounts = set(s.scalars(select(AccountRow.mobile)))
+        rows = s.scalars(
+            select(LicenceRow)
+            .where(LicenceRow.statuses == "A", LicenceRow.photo_ref.is_not(None), LicenceRow.mobile.is_not(None))
+            .order_by(LicenceRow.number.desc())
+            .limit(200)
+        ).all()
+        found = []
+        for row in rows:
+            lic = licence_from_row(row)
+            if row.number in busy or row.mobile in accounts or not lic.eligibility(today, container.rollout).eligible:
+                continue
+            if lic.validity.end is not None and (lic.validity.end - today).days < SAMPLE_MIN_VALIDITY_DAYS:
+                continue
+            found.append(row)
+    found.sort(key=lambda r: (bool(r.photo_compliant), r.sex != 2))  # stable: number order within each group
+    return found[:limit]
+
+
+def _apply_as_driver(container: Container, row: LicenceRow, photo: bytes, source: PhotoSource) -> None:
+    """What a driver does in the app, step by step: sign in with the code texted to the registered mobile (first
+    sign-in, privacy notice accepted), bind the licence (number, name, a live capture), authenticate again before
+    applying, submit `photo`; then sign out. The live captures are the portrait itself, as the camera's frames."""
+    from edl.accounts.holders import HolderSignIn, sign_out
+    from edl.accounts.otp import OtpPolicy
+    from edl.accounts.privacy import PRIVACY_NOTICE_VERSION
+
+    mobile = row.mobile or ""
+    handset = _Handset()
+    sign_in = HolderSignIn(
+        container.sessions,
+        handset,
+        otp_key=container.secret("otp"),
+        policy=OtpPolicy.from_settings(container.settings),
+        session_hours=container.settings.session_hours,
+    )
+    sign_in.request_code(mobile, client=SEED_CLIENT, at=container.clock())
+    account, signed = sign_in.sign_in(
+        mobile, handset.code(mobile), client=SEED_CLIENT, at=container.clock(), consent_version=PRIVACY_NOTICE_VERSION
+    )
+    try:
+        checks = container.face_checks
+        bind = _live_capture(container, account.id, FacePurpose.BIND, photo)
+        checks.bind_licence(account.id, row.number, row.name, bind, at=container.clock(), client=SEED_CLIENT)
+        apply = _live_capture(container, account.id, FacePurpose.APPLY, photo)
+        result = checks.authenticate(account.id, apply, at=container.clock(), client=SEED_CLIENT)
+        if not result.passed:
+            raise ApplicationRefused(result.comparison.outcome.value, result.comparison.message_en)
+        container.applications.submit_photo(
+            account.id, photo, source=source, idempotency_key=uuid.uuid4().hex, at=container.clock(), client=SEED_CLIENT
+        )
+    finally:
+        sign_out(container.sessions, signed.token, client=SEED_CLIENT, at=container.clock())
+
+
+def _live_capture(container: Container, account_id: str, purpose: str, frame: bytes) -> LiveCapture:
+    """A burst answering a fresh challenge: `frame` at each of the times the page takes its frames."""
+    challenge = container.face_checks.issue_challenge(account_id, purpose, at=container.clock())
+    return LiveCapture(challenge.nonce, tuple(TimedFrame(t, frame) for t in challenge.frame_times))

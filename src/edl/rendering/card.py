@@ -168,7 +168,8 @@ def card_of(
 
 
 def beijing(at: datetime, *, seconds: bool = True) -> str:
-    """'YYYY-MM-DD HH:MM:SS' in Beijing time."""
+    """'YYYY-MM-DD HH:MM:SS' in Beijing time: for file names and the command line. The pages print moments in the
+    glossary's format instead (`edl.domain.glossary.format_datetime`, to the minute)."""
     return at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 

@@ -6,6 +6,10 @@ One source for every place the licence is shown: inline in the holder's phone pa
 
 Text is laid out here (cairosvg and SVG 1.1 do not wrap): widths are estimated from the font's design (CJK glyphs
 are 1 em; Latin and digits at most 0.62 em), so lines wrap a little early rather than overflow.
+
+Field labels are the glossary's (`edl.domain.glossary.GLOSSARY`), Chinese with the English beside it, as on the
+plastic card; dates and moments are in the glossary's formats (`2020-01-01`, `2020-01-01 08:30`), as on the web
+pages. Only the live code's expiry is a clock time to the second: the code lives for minutes.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ import base64
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from markupsafe import Markup, escape
 
-from edl.rendering.card import Card, StatusLine, beijing, beijing_clock
+from edl.domain.glossary import GLOSSARY, format_date, format_datetime
+from edl.rendering.card import Card, StatusLine, beijing_clock
 from edl.rendering.codes import barcode_caption, code128_svg, qr_svg
 
 WIDTH = 600
@@ -39,6 +45,34 @@ TONES: dict[str, tuple[str, str]] = {  # tone -> (background, ink)
 }
 QR_TITLE = "电子驾驶证二维码（亮码） E-licence QR code (live code)"
 BARCODE_TITLE = "电子驾驶证条形码 E-licence barcode"
+
+CARD_LANG = "zh"
+"""Whose date formats the bilingual card uses: Chinese first (the glossary's English formats are the same today)."""
+FRONT_FIELDS: tuple[str, ...] = tuple(
+    "licence_number name sex nationality birth_date first_issue classes validity status".split()
+)
+SECONDARY_FIELDS: tuple[str, ...] = tuple(
+    "licence_number address issuing_authority file_number status points driving_record".split()
+)
+"""The glossary fields each page names (tests/unit/web/test_glossary.py checks the labels drawn are the glossary's)."""
+CARD_LABELS: dict[str, tuple[str, str]] = {
+    "live_code": ("亮码", "Live code"),
+    "code_valid_until": ("有效至", "Valid until"),  # the live code's expiry, not the licence's (valid_until)
+    "classes_explained": (f"{GLOSSARY['classes'][0]}说明", GLOSSARY["classes"][1]),
+    "elicence_id": ("电子驾驶证编号", "E-licence ID"),
+    "issued": ("签发时间", "Issued"),
+    "generated": ("生成时间", "Generated"),
+}
+"""What only the card names (the code, the e-licence): labels that are not licence fields, kept in one place."""
+
+
+def _date(value: date) -> str:
+    return format_date(value, CARD_LANG)
+
+
+def _moment(at: datetime) -> str:
+    """A moment as the pages print it: Beijing time, to the minute."""
+    return format_datetime(at, CARD_LANG)
 
 
 # --- text measurement and wrapping -----------------------------------------------------------------------------
@@ -112,9 +146,13 @@ class _Svg:
         self.parts.append(f"<text{a}>{escape(content)}</text>")
 
     def label(self, x: float, y: float, zh: str, en: str, *, size: float = 15) -> None:
-        """A field label as on the card: Chinese, then the English name smaller."""
+        """A label as on the card: Chinese, then the English name smaller."""
         self.text(x, y, zh, size=size, fill=MUTED)
         self.text(x + text_width(zh, size) + 6, y, en, size=size - 3, fill=MUTED)
+
+    def field_label(self, x: float, y: float, field: str, *, size: float = 15) -> None:
+        """The glossary's name of licence field `field`, in both languages."""
+        self.label(x, y, *GLOSSARY[field], size=size)
 
     def lines(self, x: float, y: float, lines: Iterable[str], *, size: float, step: float, fill: str = INK) -> float:
         """Lines from baseline `y`, `step` apart; returns the baseline of the last one."""
@@ -173,8 +211,8 @@ def _frame(svg: _Svg, height: float, page_zh: str, page_en: str, *, blocked: boo
     svg.rect(1.5, 1.5, WIDTH - 3, height - 3, rx=23, fill="none", stroke=border, stroke_width=6 if blocked else 3)
 
 
-def _field(svg: _Svg, x: float, y: float, zh: str, en: str, value: str, *, width: float, size: float = 22) -> None:
-    svg.label(x, y, zh, en)
+def _field(svg: _Svg, x: float, y: float, field: str, value: str, *, width: float, size: float = 22) -> None:
+    svg.field_label(x, y, field)
     svg.text(x, y + 30, value, size=fit_size(value, size, width, smallest=12))
 
 
@@ -183,8 +221,14 @@ def _status_text(statuses: tuple[StatusLine, ...]) -> str:
 
 
 def _validity(card: Card) -> str:
-    end = card.valid_until.isoformat() if card.valid_until else "长期 long-term"
-    return f"{card.valid_from.isoformat()} 至 {end}"
+    end = _date(card.valid_until) if card.valid_until else "长期 long-term"
+    return f"{_date(card.valid_from)} 至 {end}"
+
+
+def _heading(svg: _Svg, y: float, zh: str, en: str) -> None:
+    """A section heading on the secondary page: Chinese in bold, the English beside it."""
+    svg.text(MARGIN, y, zh, size=18, fill=BLUE, font_weight="bold")
+    svg.text(MARGIN + text_width(zh, 18) + 8, y, en, size=15, fill=BLUE)
 
 
 def _worst_tone(statuses: tuple[StatusLine, ...]) -> str:
@@ -213,7 +257,7 @@ def front_page(card: Card, *, photo_href: str | None, font_family: str = FONT_ST
     height = FRONT_HEIGHT
     _frame(svg, height, "正页", "Front page", blocked=card.blocked)
 
-    svg.label(MARGIN, 170, "证号", "No.")
+    svg.field_label(MARGIN, 170, "licence_number")
     svg.text(MARGIN, 204, card.number, size=28, font_weight="bold", letter_spacing=1)
 
     px, py, pw, ph = 420, 150, 148, 182
@@ -224,16 +268,16 @@ def front_page(card: Card, *, photo_href: str | None, font_family: str = FONT_ST
         svg.text(px + pw / 2, py + ph / 2, "无照片 No photo", size=14, fill=MUTED, text_anchor="middle")
 
     narrow = px - MARGIN - 16
-    svg.label(MARGIN, 250, "姓名", "Name")
+    svg.field_label(MARGIN, 250, "name")
     svg.text(MARGIN, 284, card.name, size=fit_size(card.name, 28, narrow, smallest=12), font_weight="bold")
-    _field(svg, MARGIN, 318, "性别", "Sex", card.sex, width=150)
-    _field(svg, 200, 318, "国籍", "Nationality", card.nationality, width=narrow - 168)
-    _field(svg, MARGIN, 386, "出生日期", "Date of birth", card.birth_date.isoformat(), width=narrow)
-    _field(svg, MARGIN, 454, "初次领证日期", "Date of first issue", card.first_issue.isoformat(), width=INNER)
+    _field(svg, MARGIN, 318, "sex", card.sex, width=150)
+    _field(svg, 200, 318, "nationality", card.nationality, width=narrow - 168)
+    _field(svg, MARGIN, 386, "birth_date", _date(card.birth_date), width=narrow)
+    _field(svg, MARGIN, 454, "first_issue", _date(card.first_issue), width=INNER)
     classes = " ".join(card.classes)
-    svg.label(MARGIN, 522, "准驾车型", "Class")
+    svg.field_label(MARGIN, 522, "classes")
     svg.text(MARGIN, 554, classes, size=fit_size(classes, 28, INNER, smallest=12), font_weight="bold")
-    _field(svg, MARGIN, 590, "有效期限", "Valid period", _validity(card), width=INNER)
+    _field(svg, MARGIN, 590, "validity", _validity(card), width=INNER)
     svg.line(646)
 
     live_attr: dict[str, object] = {"data_live_qr": ""} if live else {}
@@ -243,13 +287,14 @@ def front_page(card: Card, *, photo_href: str | None, font_family: str = FONT_ST
 
     cx = MARGIN + 224 + 22
     right = WIDTH - MARGIN - cx
-    svg.text(cx, 694, "亮码", size=20, fill=BLUE, font_weight="bold")
-    svg.text(cx + 48, 694, "Live code", size=15, fill=BLUE)
-    svg.label(cx, 730, "有效至", "Valid until", size=14)
+    code_zh, code_en = CARD_LABELS["live_code"]
+    svg.text(cx, 694, code_zh, size=20, fill=BLUE, font_weight="bold")
+    svg.text(cx + text_width(code_zh, 20) + 8, 694, code_en, size=15, fill=BLUE)
+    svg.label(cx, 730, *CARD_LABELS["code_valid_until"], size=14)
     expiry = beijing_clock(card.code.expires_at)
     svg.text(cx, 762, expiry, size=26, font_weight="bold", **({"data_code_expiry_time": ""} if live else {}))
     svg.text(cx + text_width(expiry, 26) + 4, 762, "北京时间", size=13, fill=MUTED)
-    svg.label(cx, 800, "状态", "Status", size=14)
+    svg.field_label(cx, 800, "status", size=14)
     status = _status_text(card.statuses)
     svg.text(cx, 830, status, size=fit_size(status, 20, right, smallest=11), fill=TONES[_worst_tone(card.statuses)][1])
     svg.text(cx, 866, "查验请扫描二维码", size=13, fill=MUTED)
@@ -262,12 +307,12 @@ def front_page(card: Card, *, photo_href: str | None, font_family: str = FONT_ST
     caption = barcode_caption(card.code.barcode)
     number_attr: dict[str, object] = {"data_live_bar_number": ""} if live else {}
     svg.text(WIDTH / 2, 976, caption, size=14, fill=INK, text_anchor="middle", letter_spacing=1, **number_attr)
-    generated = "生成时间 Generated {time} 北京时间 Beijing time"
+    generated = "{} {} {{time}} 北京时间 Beijing time".format(*CARD_LABELS["generated"])
     live_time: dict[str, object] = {"data_code_issued_time": "", "data_template": generated} if live else {}
     svg.text(
         WIDTH / 2,
         1010,
-        generated.format(time=beijing(card.generated_at)),
+        generated.format(time=_moment(card.generated_at)),
         size=14,
         fill=MUTED,
         text_anchor="middle",
@@ -288,18 +333,18 @@ def secondary_page(card: Card, *, font_family: str = FONT_STACK, live: bool = Fa
     y = 170.0
     step = 28
 
-    def section(zh: str, en: str, text: str, *, size: float = 20) -> None:
+    def section(field: str, text: str, *, size: float = 20) -> None:
         nonlocal y
-        svg.label(MARGIN, y, zh, en)
+        svg.field_label(MARGIN, y, field)
         last = svg.lines(MARGIN, y + 30, wrap(text, size, INNER), size=size, step=step)
         y = last + 38
 
-    section("证号", "No.", card.number, size=24)
-    section("住址", "Address", card.address)
-    section("发证机关", "Issuing authority", card.authority)
-    section("档案编号", "File No.", card.file_number)
+    section("licence_number", card.number, size=24)
+    section("address", card.address)
+    section("issuing_authority", card.authority)
+    section("file_number", card.file_number)
 
-    svg.label(MARGIN, y, "状态", "Status")
+    svg.field_label(MARGIN, y, "status")
     y += 14
     x = float(MARGIN)
     for s in card.statuses:
@@ -313,17 +358,16 @@ def secondary_page(card: Card, *, font_family: str = FONT_STACK, live: bool = Fa
         svg.text(x + 12, y + 21, text, size=16, fill=ink)
         x += w + 10
     y += 30 + 36
-    svg.label(MARGIN, y, "记分", "Points")
+    svg.field_label(MARGIN, y, "points")
     points_tone = "block" if card.points >= card.points_limit else "warn" if card.points else "ok"
     svg.text(MARGIN, y + 30, f"{card.points} / {card.points_limit} 分 points", size=22, fill=TONES[points_tone][1])
-    cycle = f"本记分周期 Cycle {card.cycle_start.isoformat()} 至 {card.cycle_end.isoformat()}"
+    cycle = f"本记分周期 Cycle {_date(card.cycle_start)} 至 {_date(card.cycle_end)}"
     svg.text(MARGIN, y + 56, cycle, size=15, fill=MUTED)
     y += 56 + 26
     svg.line(y)
     y += 40
 
-    svg.text(MARGIN, y, "准驾车型说明", size=18, fill=BLUE, font_weight="bold")
-    svg.text(MARGIN + 18 * 6 + 8, y, "Vehicle classes", size=15, fill=BLUE)
+    _heading(svg, y, *CARD_LABELS["classes_explained"])
     y += 34
     for c in card.class_lines:
         svg.text(MARGIN, y, c.code, size=20, font_weight="bold")
@@ -333,14 +377,13 @@ def secondary_page(card: Card, *, font_family: str = FONT_STACK, live: bool = Fa
         y = last + 34
     y += 6
 
-    svg.text(MARGIN, y, "驾驶记录", size=18, fill=BLUE, font_weight="bold")
-    svg.text(MARGIN + 18 * 4 + 8, y, "Driving record", size=15, fill=BLUE)
+    _heading(svg, y, *GLOSSARY["driving_record"])
     y += 32
     if not card.record:
         svg.text(MARGIN, y, "没有驾驶记录 No entries", size=15, fill=MUTED)
         y += 30
     for r in card.record:
-        svg.text(MARGIN, y, r.on.isoformat(), size=15, fill=MUTED)
+        svg.text(MARGIN, y, _date(r.on), size=15, fill=MUTED)
         points = f"（记 {r.points} 分 {r.points} pts）" if r.points else ""
         entry = f"{r.kind_zh} {r.kind_en} · {r.description}{points}"
         last = svg.lines(MARGIN + 112, y, wrap(entry, 15, INNER - 112), size=15, step=22)
@@ -352,17 +395,17 @@ def secondary_page(card: Card, *, font_family: str = FONT_STACK, live: bool = Fa
     svg.line(y)
     y += 36
 
-    svg.label(MARGIN, y, "电子驾驶证编号", "E-licence ID", size=14)
+    svg.label(MARGIN, y, *CARD_LABELS["elicence_id"], size=14)
     svg.text(MARGIN, y + 26, card.elicence_id, size=16, letter_spacing=1)
     y += 26 + 34
-    svg.text(
-        MARGIN, y, f"签发时间 Issued {beijing(card.elicence_issued_at)} 北京时间 Beijing time", size=14, fill=MUTED
-    )
+    issued_zh, issued_en = CARD_LABELS["issued"]
+    issued = f"{issued_zh} {issued_en} {_moment(card.elicence_issued_at)} 北京时间 Beijing time"
+    svg.text(MARGIN, y, issued, size=14, fill=MUTED)
     y += 24
     svg.text(
         MARGIN,
         y,
-        f"状态和记分为生成时（{beijing(card.generated_at)}）登记库信息",
+        f"状态和记分为生成时（{_moment(card.generated_at)}）登记库信息",
         size=13,
         fill=MUTED,
     )

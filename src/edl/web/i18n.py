@@ -16,8 +16,8 @@ from typing import Any
 from markupsafe import Markup, escape
 from starlette.requests import Request
 
+from edl.domain.glossary import field_messages, format_date, format_datetime
 from edl.web.catalogue import account, auth, holder, inbox, landing, parties, review, show, verify
-from edl.web.glossary import field_messages, format_date, format_datetime
 
 
 class Lang(StrEnum):
@@ -75,7 +75,7 @@ _REGISTRY_MESSAGES: Mapping[str, tuple[str, str]] = {
     "list.next": ("下一页", "Next page"),
     "list.pagination": ("分页", "Pagination"),
     "list.results": ("查询结果", "Results"),
-    # field labels: edl.web.glossary (`field.<id>`)
+    # field labels: edl.domain.glossary (`field.<id>`)
     "sex.1": ("男", "male"),
     "sex.2": ("女", "female"),
     "nationality.CHN": ("中国", "China"),
@@ -232,11 +232,11 @@ class Translator:
         return escape(plurals(text, params)).format(**spans)
 
     def format_date(self, value: date) -> str:
-        """A date in this language's one format (`edl.web.glossary.format_date`)."""
+        """A date in this language's one format (`edl.domain.glossary.format_date`)."""
         return format_date(value, self.lang)
 
     def format_time(self, value: datetime) -> str:
-        """A moment in Beijing time in this language's one format (`edl.web.glossary.format_datetime`)."""
+        """A moment in Beijing time in this language's one format (`edl.domain.glossary.format_datetime`)."""
         return format_datetime(value, self.lang)
 
     def pick(self, zh: str, en: str) -> str:

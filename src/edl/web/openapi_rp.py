@@ -16,9 +16,9 @@ from edl.credentials.barcode import LENGTH as BARCODE_LENGTH
 from edl.credentials.errors import ErrorCode
 from edl.domain.classes import VehicleClass
 from edl.domain.credential_status import CredentialStatus
+from edl.domain.glossary import GLOSSARY
 from edl.verification.purposes import Field, Purpose
 from edl.verification.result import ELICENCE_NOT_FOUND, METHOD_BARCODE, METHOD_CODE, OUTSIDE_SCOPE
-from edl.web.glossary import GLOSSARY
 from edl.web.verifier.api import MAX_BODY, MAX_TEXT, PATH
 
 DOCUMENT_PATH: Final = "/api/v1/openapi.json"
@@ -89,7 +89,7 @@ def _request_schema() -> dict[str, Any]:
 
 
 def _title(f: Field) -> str:
-    """The field's name on the pages (edl.web.glossary): '姓名 / Name'."""
+    """The field's name on the pages (edl.domain.glossary): '姓名 / Name'."""
     zh, en = GLOSSARY[f.value]
     return f"{zh} / {en}"
 

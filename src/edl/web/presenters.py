@@ -13,8 +13,8 @@ from enum import StrEnum
 
 from edl.domain import CLASS_TABLE, STATUS_TABLE, Licence, Status, Validity, VehicleClass
 from edl.domain.dates import add_years, china_date
+from edl.domain.glossary import format_datetime
 from edl.domain.points import POINTS_LIMIT, cycle_start
-from edl.web.glossary import format_datetime
 from edl.web.i18n import Translator
 
 beijing_today = china_date
@@ -22,7 +22,7 @@ beijing_today = china_date
 
 
 def beijing_time(at: datetime) -> str:
-    """A moment in Beijing time, in the pages' one format (`edl.web.glossary.DATETIME_FORMATS`)."""
+    """A moment in Beijing time, in the pages' one format (`edl.domain.glossary.DATETIME_FORMATS`)."""
     return format_datetime(at, "zh")
 
 

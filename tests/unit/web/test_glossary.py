@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
+from edl.domain.glossary import ALIASES, GLOSSARY, VARIANTS, format_date, format_datetime
 from edl.verification.purposes import Field
-from edl.web.glossary import ALIASES, GLOSSARY, VARIANTS, format_date, format_datetime
 from edl.web.i18n import MESSAGES, Lang, Translator
 from edl.web.rendering import TEMPLATES_DIR
 
@@ -132,3 +133,55 @@ def test_the_api_document_names_the_fields_as_the_pages_do() -> None:
     for f in Field:
         zh, en = GLOSSARY[f.value]
         assert properties[f.value]["title"] == f"{zh} / {en}"
+
+
+def _licence_pages() -> list[tuple[str, list[str]]]:
+    """The texts of both licence pages (正页, 副页) as the renderer draws them, in drawing order."""
+    import xml.etree.ElementTree as ET
+
+    from edl.registry.portraits import render_portrait
+    from edl.rendering import CodeView, card_of, front_page, secondary_page
+    from tests.factories import licence
+
+    at = datetime(2026, 3, 16, 2, 0, 5, tzinfo=UTC)
+    lic = licence()
+    card = card_of(
+        lic,
+        elicence_id="0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+        elicence_issued_at=at,
+        code=CodeView("EDL1:TEST", at, at, "000000004217123456789012"),
+        photo=render_portrait(7, str(lic.number)),
+        at=at,
+    )
+    pages = [("front", front_page(card, photo_href=None).svg), ("secondary", secondary_page(card).svg)]
+    return [
+        (name, ["".join(t.itertext()) for t in ET.fromstring(str(svg)).iter("{http://www.w3.org/2000/svg}text")])
+        for name, svg in pages
+    ]
+
+
+def test_the_licence_pages_label_their_fields_with_the_glossary_in_both_languages() -> None:
+    """The card prints each label in Chinese with the English beside it (before: 证号 No., 准驾车型 Class,
+    初次领证日期 Date of first issue, 档案编号 File No., 有效期限 Valid period)."""
+    from edl.rendering.pages import FRONT_FIELDS, SECONDARY_FIELDS
+
+    for (name, texts), fields in zip(_licence_pages(), (FRONT_FIELDS, SECONDARY_FIELDS), strict=True):
+        pairs = set(pairwise(texts))
+        missing = [f for f in fields if GLOSSARY[f] not in pairs]
+        assert missing == [], f"{name} page: not labelled as the glossary says"
+        wrong = [
+            f"{name} page: 「{zh}」 {en!r} (the glossary's {_ZH[zh]} is {GLOSSARY[_ZH[zh]][1]!r})"
+            for zh, en in pairs
+            if zh in _ZH and en.isascii() and en.lower() != GLOSSARY[_ZH[zh]][1].lower()
+        ]
+        assert wrong == []
+        rest = _without_glossary_spellings(" ".join(texts))
+        assert [v for v in VARIANTS if v in rest] == [], f"{name} page names a field in another spelling"
+
+
+def test_the_licence_pages_print_moments_as_the_pages_do() -> None:
+    """Generation and issue time to the minute (`2026-03-16 10:00`), not to the second as before."""
+    shown = "\n".join(text for _name, texts in _licence_pages() for text in texts)
+    assert format_datetime(datetime(2026, 3, 16, 2, 0, 5, tzinfo=UTC), "zh") in shown
+    assert re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", shown) == []
+    assert format_date(date(1990, 5, 17), "zh") in shown  # the factory's birth date

@@ -55,6 +55,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Usernames and passwords of the reviewer, supervisor and admin: {file} in the data directory (readable by "
         "its owner only).",
     ),
+    "landing.review_waiting": (
+        "审核台已有 {n} 份待审核申请（演示驾驶人提交的证件照），用其中的审核员账号登录即可处理。",
+        "{n} {n:plural:application is|applications are} waiting for review (ID photos sent by demo drivers): "
+        "sign in with the reviewer account from that file to decide {n:plural:it|them}.",
+    ),
     "landing.credentials_parties": (
         "各用途核验机构的 API 密钥：数据目录中的 {file}（仅本机所有者可读）。",
         "API keys of the relying parties, one per purpose: {file} in the data directory (readable by its owner only).",

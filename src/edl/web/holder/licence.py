@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from edl.db.session import transaction
+from edl.domain.glossary import format_datetime
 from edl.issuance.livecodes import LiveCodeRefused, NoActiveElicence, make_live_code
 from edl.rendering import FontMissing, PageName, cjk_font, front_page, render_pdf, render_png, secondary_page
 from edl.rendering.card import beijing, beijing_clock
@@ -180,7 +181,7 @@ def licence_code(
             "svg": str(qr_svg(live.text, title=t("holder.card_qr"))),
             "issued_at": _iso(live.issued_at),
             "expires_at": _iso(live.expires_at),
-            "issued_local": beijing(live.issued_at),
+            "issued_local": format_datetime(live.issued_at, lang),
             "expires_local": beijing_clock(live.expires_at),
             "refresh_seconds": container.settings.code_refresh_seconds,
             "barcode": live.barcode,

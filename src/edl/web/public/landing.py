@@ -48,6 +48,8 @@ class DemoInfo:
     samples: tuple[Sample, ...]
     staff_file: str
     parties_file: str
+    waiting: int = 0
+    """Applications the demo seeded that wait for a reviewer (`review_queue.waiting`)."""
 
 
 def read_demo_info(data_dir: Path) -> DemoInfo:
@@ -71,7 +73,10 @@ def read_demo_info(data_dir: Path) -> DemoInfo:
         f if isinstance(f, str) and f and "/" not in f else d
         for f, d in zip(files, (info.staff_file, info.parties_file), strict=True)
     ]
-    return DemoInfo(tuple(samples), names[0], names[1])
+    queue = document.get("review_queue")
+    waiting = queue.get("waiting") if isinstance(queue, dict) else None
+    count = waiting if isinstance(waiting, int) and not isinstance(waiting, bool) and 0 <= waiting < 10_000 else 0
+    return DemoInfo(tuple(samples), names[0], names[1], count)
 
 
 @router.get("/", name="home", include_in_schema=False, dependencies=public())

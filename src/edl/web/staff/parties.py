@@ -53,7 +53,7 @@ def _client(request: Request) -> str | None:
 
 
 def field_label(f: Field, t: Translator) -> str:
-    return t(FIELD_LABELS[f])  # the glossary's label (edl.web.glossary), as on the verifier's result
+    return t(FIELD_LABELS[f])  # the glossary's label (edl.domain.glossary), as on the verifier's result
 
 
 def purpose_label(p: Purpose, t: Translator) -> str:

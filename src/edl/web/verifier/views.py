@@ -72,7 +72,7 @@ FIELD_LABELS: dict[Field, str] = {
     Field.POINTS: "field.points",
     Field.DRIVING_RECORD: "field.driving_record",
 }
-"""Each field's label: the glossary's (edl.web.glossary), the same on every page."""
+"""Each field's label: the glossary's (edl.domain.glossary), the same on every page."""
 PHOTO_DATA_URL = re.compile(r"^data:image/(jpeg|png|webp);base64,[A-Za-z0-9+/=]+$")
 
 

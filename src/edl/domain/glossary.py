@@ -1,14 +1,17 @@
 """One name per licence field, in each language (术语表), and one date format per language.
 
-Every page that names a field (the registry, the review console, the driver's app, the verifier's result, the
-relying-party admin's field list) takes its label from here through the catalogue keys `field.<id>`: the same field
-reads the same everywhere. The ids are those of `edl.verification.purposes.Field` (what a relying party may see),
-plus a few the registry pages show. A unit test (tests/unit/web/test_glossary.py) checks that no catalogue entry or
-template names a glossary field in another spelling.
+Every place that names a field takes its label from here: the pages (the registry, the review console, the driver's
+app, the verifier's result, the relying-party admin's field list) through the catalogue keys `field.<id>`, the
+licence pages drawn as SVG / PNG / PDF (`edl.rendering.pages`, which prints both languages side by side, as on the
+plastic card) and the relying-party API document (`edl.web.openapi_rp`): the same field reads the same everywhere.
+The ids are those of `edl.verification.purposes.Field` (what a relying party may see), plus a few the registry pages
+show. Plain Python in the domain core, so the renderer and the web layer can both use it. A unit test
+(tests/unit/web/test_glossary.py) checks that no catalogue entry, template or rendered licence page names a
+glossary field in another spelling.
 
-Dates: one format per language, `format_date` / `format_datetime` (Beijing time), used by the pages; the formats are
-ISO-like in both languages (`2020-01-01`, `2020-01-01 08:30`), as on the licence card, so a date reads the same on
-the card, the pages and the API.
+Dates: one format per language, `format_date` / `format_datetime` (Beijing time), used by the pages and the licence
+pages; the formats are ISO-like in both languages (`2020-01-01`, `2020-01-01 08:30`), as on the licence card, so a
+date reads the same on the card, the pages and the API.
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ def field_messages() -> dict[str, tuple[str, str]]:
 
 DATE_FORMATS: Final[Mapping[str, str]] = {"zh": "%Y-%m-%d", "en": "%Y-%m-%d"}
 DATETIME_FORMATS: Final[Mapping[str, str]] = {"zh": "%Y-%m-%d %H:%M", "en": "%Y-%m-%d %H:%M"}
-"""One format per language (keys: `edl.web.i18n.Lang` values)."""
+"""One format per language (keys: the language codes of `edl.web.i18n.Lang`, 'zh' and 'en')."""
 
 
 def format_date(value: date, lang: str) -> str:
