@@ -180,3 +180,37 @@ def test_without_wake_lock_the_page_still_works(live_server: LiveServer, narrow:
     page.click("#tab-code")
     _check_view(page, "code")
     assert errors == []
+
+
+def _swipe(page: Any, dx: int, dy: int = 0) -> None:
+    box = page.locator("[data-view-panel]:not([hidden])").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + min(box["height"] / 2, 200)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx / 2, y + dy / 2, steps=4)
+    page.mouse.move(x + dx, y + dy, steps=4)
+    page.mouse.up()
+
+
+def test_a_swipe_moves_between_the_pages_and_stops_at_the_ends(live_server: LiveServer, narrow: Any) -> None:
+    """Before: the pages could only be switched with the tabs; a wallet swipes between them."""
+    mobile = _holder(live_server, 936)
+    page = narrow.new_page()
+    live_server.sign_in(page, mobile)
+    page.goto(f"{live_server.url}/app/licence")
+    _check_view(page, "code")
+    _swipe(page, 120)  # to the right on the first page: nothing before it
+    _check_view(page, "code")
+    _swipe(page, -150)
+    _check_view(page, "front")
+    assert page.url.endswith("/app/licence?view=front")
+    _swipe(page, -150)
+    _check_view(page, "back")
+    _swipe(page, -150)  # the last page: nothing after it
+    _check_view(page, "back")
+    _swipe(page, -40)  # too short to be a swipe
+    _check_view(page, "back")
+    _swipe(page, 150, dy=200)  # mostly vertical: a scroll, not a swipe
+    _check_view(page, "back")
+    _swipe(page, 150)
+    _check_view(page, "front")

@@ -107,6 +107,41 @@
       }
     });
   });
+  // Swipe between the pages, as in a wallet: a mostly horizontal stroke of at least SWIPE_MIN px over a panel goes
+  // to the next page (right to left) or the previous one (left to right); it stops at the ends; vertical
+  // scrolling is left alone (touch-action: pan-y on the panels).
+  var SWIPE_MIN = 60;
+  var start = null;
+  function viewIndex() {
+    return tabs
+      .map(function (t) {
+        return t.getAttribute("data-view-tab");
+      })
+      .indexOf(current);
+  }
+  panels.forEach(function (panel) {
+    panel.addEventListener("pointerdown", function (event) {
+      start = event.isPrimary ? { x: event.clientX, y: event.clientY } : null;
+    });
+    panel.addEventListener("pointercancel", function () {
+      start = null;
+    });
+    panel.addEventListener("pointerup", function (event) {
+      if (!start) {
+        return;
+      }
+      var dx = event.clientX - start.x;
+      var dy = event.clientY - start.y;
+      start = null;
+      if (Math.abs(dx) < SWIPE_MIN || Math.abs(dx) < 2 * Math.abs(dy)) {
+        return;
+      }
+      var next = tabs[viewIndex() + (dx < 0 ? 1 : -1)];
+      if (next) {
+        show(next.getAttribute("data-view-tab"), true);
+      }
+    });
+  });
   document.addEventListener("visibilitychange", function () {
     if (wantLock()) {
       keepAwake();
