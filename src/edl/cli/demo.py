@@ -53,6 +53,8 @@ def demo(
     summary = prepare_demo(container, count=count, seed=seed, echo=typer.echo)
     for line in summary:
         typer.echo(line)
+    for line in demo_credentials(container.settings.data_dir):
+        typer.echo(line)  # to this terminal only (stdout), never to the log: the visitor needs them to sign in
     if no_serve:
         container.dispose()
         return
@@ -103,6 +105,26 @@ def prepare_demo(container: Container, *, count: int, seed: int, echo: Callable[
         ),
         f"landing page: / (lists the entry points and these drivers; samples in {data_dir / SAMPLES_FILE})",
     ]
+
+
+def demo_credentials(data_dir: Path) -> list[str]:
+    """The demo's sign-in secrets, for the terminal that started it: a first-time visitor can sign in to the console
+    and the verifier page without opening a file. Read back from the owner-only files the demo wrote."""
+    lines = ["demo sign-in (shown in this terminal only):"]
+    try:
+        staff = (data_dir / "demo-staff.txt").read_text(encoding="utf-8").splitlines()
+        parties = (data_dir / "demo-parties.txt").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    for row in staff:
+        parts = row.split("\t")
+        if len(parts) == 3:
+            lines.append(f"  review console /review/sign-in  {parts[1]:<10} user {parts[0]}  password {parts[2]}")
+    for row in parties:
+        parts = row.split("\t")
+        if len(parts) >= 2:
+            lines.append(f"  verifier page /verify            {parts[0]:<10} API key {parts[1]}")
+    return lines if len(lines) > 1 else []
 
 
 SAMPLES_FILE = "demo-samples.json"

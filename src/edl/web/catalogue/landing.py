@@ -51,9 +51,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "landing.dev_inbox": ("开发收件箱（短信验证码）", "Dev inbox (sign-in codes)"),
     "landing.credentials": ("工作人员与核验机构账号", "Staff and relying-party accounts"),
     "landing.credentials_staff": (
-        "审核员、主管和管理员的用户名和密码：数据目录中的 {file}（仅本机所有者可读）。",
-        "Usernames and passwords of the reviewer, supervisor and admin: {file} in the data directory (readable by "
-        "its owner only).",
+        "审核员、主管和管理员的用户名和密码：启动 edl demo 的终端里已经列出，也保存在数据目录中的 {file}（仅本机所有者可读）。",
+        "Usernames and passwords of the reviewer, supervisor and admin: listed in the terminal where edl demo "
+        "started, and kept in {file} in the data directory (readable by its owner only).",
     ),
     "landing.review_waiting": (
         "审核台已有 {n} 份待审核申请（演示驾驶人提交的证件照），用其中的审核员账号登录即可处理。",
@@ -61,8 +61,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "sign in with the reviewer account from that file to decide {n:plural:it|them}.",
     ),
     "landing.credentials_parties": (
-        "各用途核验机构的 API 密钥：数据目录中的 {file}（仅本机所有者可读）。",
-        "API keys of the relying parties, one per purpose: {file} in the data directory (readable by its owner only).",
+        "各用途核验机构的 API 密钥：同样列在启动 edl demo 的终端里，也保存在数据目录中的 {file}（仅本机所有者可读）。",
+        "API keys of the relying parties, one per purpose: listed in the same terminal, and kept in {file} in the "
+        "data directory (readable by its owner only).",
     ),
     "landing.credentials_never": (
         "本页面不会显示任何密码或密钥。",
