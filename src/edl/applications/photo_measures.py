@@ -99,6 +99,20 @@ def _measure_face(rgb: np.ndarray, face: FaceBox, rules: PhotoRules) -> dict[str
     }
 
 
+def _shading_removed(strips: list[tuple[slice, slice]], lum: np.ndarray) -> np.ndarray:
+    """The wall's luminance less a smooth quadratic surface fitted over the strips: light falling off towards the
+    corners or from a window is how a real white wall looks indoors, not a pattern; what is left is."""
+    ys = np.concatenate([np.repeat(np.arange(r.start, r.stop), c.stop - c.start) for r, c in strips])
+    xs = np.concatenate([np.tile(np.arange(c.start, c.stop), r.stop - r.start) for r, c in strips])
+    scale = float(max(ys.max(), xs.max(), 1))
+    y, x = ys / scale, xs / scale
+    basis = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=1)
+    sample, values = basis[::4], lum[::4]
+    coef = np.linalg.lstsq(sample.T @ sample, sample.T @ values, rcond=None)[0]  # normal equations: 6×6
+    residual: np.ndarray = lum - basis @ coef
+    return residual
+
+
 def _measure_background(rgb: np.ndarray, face: FaceBox) -> dict[str, Any]:
     strips = _background_strips(rgb.shape, face)
     if not strips:
@@ -110,7 +124,8 @@ def _measure_background(rgb: np.ndarray, face: FaceBox) -> dict[str, Any]:
         "background_strips": len(strips),
         "background_luminance": round(float(lum.mean()), 1),
         "background_saturation": round(float(hsv[:, 1].mean()), 1),
-        "background_stddev": round(float(lum.std()), 1),
+        "background_shading": round(float(lum.std()), 1),
+        "background_stddev": round(float(_shading_removed(strips, lum.astype(np.float64)).std()), 1),
     }
 
 

@@ -2,9 +2,10 @@
 
 `check_photo(data)` is a pure function on the uploaded bytes: it refuses with `PhotoRejected(code, 中文, English)` or
 returns a `CheckedPhoto` whose JPEG is the only thing that gets stored (orientation applied, no metadata at all).
-Every threshold lives in `PhotoRules` (`photo_rules`, with the refusals), so a wrong one is corrected there without
-touching the logic; the measurements on the decoded picture are `photo_measures`. docs/photos.md lists the rules and
-the refusal codes with their messages.
+Every threshold lives in `PhotoRules` (`photo_rules`, with the refusals and the reviewer flags), so a wrong one is
+corrected there without touching the logic; the measurements on the decoded picture are `photo_measures` (face,
+light, wall) and `photo_content` (clothes, mask, hat, tilt, mouth, ears, retouching, text). docs/photos.md lists
+the rules, the refusal and flag codes with their messages, and the bench figures behind each threshold.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
-from edl.applications.photo_measures import analyse
+from edl.applications.photo_content import check_content
+from edl.applications.photo_measures import FaceBox, analyse
+from edl.applications.photo_metadata import software_names
 from edl.applications.photo_rules import DEFAULT_RULES, GREY, MIB, CheckedPhoto, PhotoRejected, PhotoRules, refusal
 from edl.images import ImageTooLarge, ImageUnreadable, open_image
 
@@ -232,9 +235,13 @@ def check_photo(data: bytes, *, rules: PhotoRules = DEFAULT_RULES) -> CheckedPho
     if len(data) > rules.max_bytes:
         raise refusal("file_too_large", size_mb=f"{len(data) / MIB:.1f}", limit_mb=f"{rules.max_bytes / MIB:g}")
     img = _check_header(data, rules)
+    software = software_names(img)  # before the metadata is dropped: an editing app is a flag for the reviewer
     upright, notes = _decode_upright(img, rules)
     rgb = np.asarray(upright)
-    measurements = {**notes, **analyse(rgb, rules), "size": [upright.width, upright.height]}
+    quality = analyse(rgb, rules)
+    content, flags = check_content(rgb, FaceBox(*quality["face_box"]), rules, software=software)
+    measurements = {**notes, **quality, **content, "size": [upright.width, upright.height]}
+    measurements["flags"] = [f.as_dict() for f in flags]
     out = io.BytesIO()
     upright.save(out, "JPEG", quality=rules.output_quality, optimize=True)
-    return CheckedPhoto(out.getvalue(), upright.width, upright.height, measurements)
+    return CheckedPhoto(out.getvalue(), upright.width, upright.height, measurements, tuple(flags))

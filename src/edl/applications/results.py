@@ -35,6 +35,13 @@ class Application:
     reject_note: str | None
     elicence_id: str | None
 
+    @property
+    def photo_flags(self) -> list[Mapping[str, str]]:
+        """What the automatic checks could not judge, for the reviewer: each {code, message_zh, message_en}, kept in
+        `photo_checks["flags"]` (no column of its own; older applications have none)."""
+        flags = self.photo_checks.get("flags")
+        return [f for f in flags if isinstance(f, Mapping)] if isinstance(flags, list) else []
+
     @classmethod
     def of(cls, row: ApplicationRow) -> Application:
         return cls(

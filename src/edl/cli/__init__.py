@@ -16,6 +16,7 @@ from edl.cli.db import db_app
 from edl.cli.demo import demo
 from edl.cli.keys import keys_app
 from edl.cli.licence import licence_app
+from edl.cli.photo import photo_app
 from edl.cli.registry import registry_app
 from edl.cli.relying_party import relying_app
 from edl.cli.serve import serve
@@ -42,6 +43,7 @@ app.add_typer(credential_app, name="credential")
 app.add_typer(staff_app, name="staff")
 app.add_typer(relying_app, name="relying-party")
 app.add_typer(accounts_app, name="accounts")
+app.add_typer(photo_app, name="photo")
 app.command("verify")(verify_command)
 app.command("serve")(serve)
 app.command("demo")(demo)
