@@ -34,6 +34,8 @@ class Action(StrEnum):
     REGISTRY_VIEW = "registry_view"
     UNBIND = "unbind"
     RELEASE = "release_binding"
+    SANCTION = "sanction"
+    """Issue 16: a sanction proposed, confirmed, declined, lifted, ended, or a refused attempt (the outcome says)."""
 
 
 class ActorKind(StrEnum):

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from edl.applications.face import FaceVerifier
     from edl.applications.face_checks import FaceChecks
     from edl.applications.review import Reviews
+    from edl.applications.sanctions import Sanctions
     from edl.applications.service import Applications
     from edl.credentials.barcode import BarcodeScheme
     from edl.domain.calendar import WorkingCalendar
@@ -219,6 +220,13 @@ class Container:
         from edl.applications.review import Reviews
 
         return Reviews(self.sessions, self.readers, issuer=self.issuer)
+
+    @property
+    def sanctions(self) -> Sanctions:
+        """Sanctions for malicious uploads (停止电子驾驶证申请使用): confirm, decline, lift, close ended ones."""
+        from edl.applications.sanctions import Sanctions
+
+        return Sanctions(self.sessions, self.readers)
 
     # The issuer side (edl.issuance): what issuing, live codes and publication use, built once.
 

@@ -33,8 +33,8 @@ import sqlalchemy as sa
 from edl.applications.face import FaceOutcome
 from edl.db.models import AccountRow
 from edl.domain.liveness import PROMPTS, Action, Failure, Verdict
-from edl.web.i18n import Lang, Translator
 from edl.web.holder.common import FACE_OUTCOME_KEYS
+from edl.web.i18n import Lang, Translator
 from tests.browser.conftest import LIVENESS_PHONE, START, LiveServer, Shots, run_liveness
 from tests.liveness_synth import registry_photo
 from tests.workflow import seed_licence

@@ -186,8 +186,8 @@ def test_a_change_during_a_build_is_not_lost(issuing: Container, monkeypatch: py
     real = status_publication.build_list
     calls = {"n": 0}
 
-    def build_then_change(session: object, *, today: object) -> bytearray:
-        lst = real(session, today=today)  # type: ignore[arg-type]
+    def build_then_change(session: object, *, today: object, at: object) -> bytearray:
+        lst = real(session, today=today, at=at)  # type: ignore[arg-type]
         calls["n"] += 1
         if calls["n"] == 1:  # the registry changes after the build read it, before it is stored, and by a
             with transaction(issuing.sessions) as s:  # writer whose clock is behind the builder's

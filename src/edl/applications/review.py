@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from edl import audit
 from edl.applications.errors import AlreadyDecided, ApplicationRefused, NotFound
 from edl.applications.results import Application, FaceCheck
+from edl.applications.sanctions import propose_in_session, refuse_if_sanctioned
 from edl.applications.staff_scope import Reviewer
 from edl.audit import Action, ActorKind
 from edl.db.models import AccountRow, ApplicationRow, FaceCheckRow, LicenceRow
@@ -22,6 +23,7 @@ from edl.db.scope import authority_in_scope
 from edl.db.session import transaction
 from edl.domain import Licence
 from edl.domain.application import ApplicationState, Decision, reject_reason
+from edl.domain.sanction import Proposal, check_duration, check_may_propose
 from edl.issuance.elicences import IssuanceRefused, Issuer, issue_in_session
 from edl.notifications import messages
 from edl.notifications.inbox import notify
@@ -138,10 +140,13 @@ class Reviews:
         *,
         reason_code: str | None = None,
         note: str | None = None,
+        propose: Proposal | None = None,
         at: datetime,
         client: str | None = None,
     ) -> Application:
-        """Approve (the e-licence is issued with the reviewed photo) or reject (with a standard reason and a note)."""
+        """Approve (the e-licence is issued with the reviewed photo) or reject (with a standard reason and a note);
+        a rejection for an abuse reason may `propose` a sanction (`edl.applications.sanctions`), in the same
+        transaction. An approval is refused while the licence is under a sanction."""
         if staff.role not in MAY_REVIEW:
             raise ApplicationRefused("forbidden", "您没有审核权限 / you may not review applications")
         note = (note or "").strip() or None
@@ -156,6 +161,11 @@ class Reviews:
             reason = reject_reason(reason_code)
             if reason.code == "other" and note is None:
                 raise ApplicationRefused("note_required", "选择“其他原因”时请填写说明 / explain the reason in the note")
+        if propose is not None:
+            if reason is None:
+                raise ApplicationRefused("propose_needs_reject", "只有退回时可以提出停止 / propose with a rejection")
+            check_may_propose(staff.role, reason.code)
+            check_duration(propose.days)
         new_state = ApplicationState.ISSUED if decision is Decision.APPROVE else ApplicationState.REJECTED
         with transaction(self._sessions) as session:
             app = _load_in_scope(session, staff, application_id)
@@ -177,6 +187,7 @@ class Reviews:
                 )
             session.refresh(app)
             if decision is Decision.APPROVE:
+                refuse_if_sanctioned(session, app.licence_number, at=at)
                 try:
                     issued = issue_in_session(
                         session,
@@ -197,6 +208,11 @@ class Reviews:
             else:
                 assert reason is not None
                 message = messages.rejected(reason.zh, reason.en, note)
+                if propose is not None:
+                    propose_in_session(
+                        session, staff, app, reason_code=reason.code, note=note, days=propose.days, at=at,
+                        client=client,
+                    )  # fmt: skip
             audit.record(
                 session,
                 at=at,

@@ -36,6 +36,7 @@ from edl.applications.holder_steps import (
 from edl.applications.photo_rules import DEFAULT_RULES
 from edl.applications.photos import check_photo
 from edl.applications.results import Application, ElicenceSummary
+from edl.applications.sanctions import Sanction, refuse_if_sanctioned, running_sanction
 from edl.audit import Action, ActorKind
 from edl.config import Settings
 from edl.db.models import AccountRow, ApplicationRow, ElicenceRow, LicenceRow
@@ -72,6 +73,8 @@ class Overview:
     applications: tuple[Application, ...]
     face_check_fresh: bool
     face_attempts_left: int
+    sanction: Sanction | None = None
+    """The sanction in force (停止电子驾驶证申请使用): the e-licence is stopped and applying is refused."""
 
     @property
     def bound(self) -> bool:
@@ -121,7 +124,7 @@ class Applications:
             account = load_account(session, account_id)
             licence = eligibility = None
             stored_ok = fresh = False
-            elicence = pending = None
+            elicence = pending = sanction = None
             apps: list[ApplicationRow] = []
             if account.licence_number is not None:
                 row = session.get(LicenceRow, account.licence_number)
@@ -140,6 +143,7 @@ class Applications:
                     )
                 )
                 fresh = self._face_check_fresh(session, account, at=at)
+                sanction = running_sanction(session, account.licence_number, at=at)
             left = realperson.attempts_left(session, account.id, at=at, per_day=self._settings.face_attempts_per_day)
             return Overview(
                 licence_number=account.licence_number,
@@ -151,6 +155,7 @@ class Applications:
                 applications=tuple(Application.of(a) for a in apps),
                 face_check_fresh=fresh,
                 face_attempts_left=left,
+                sanction=sanction,
             )
 
     def get_application(self, account_id: str, application_id: str) -> Application:
@@ -165,6 +170,11 @@ class Applications:
         with self._sessions() as session:
             account = session.get(AccountRow, account_id)
             return account.licence_number if account is not None else None
+
+    def running_sanction(self, number: str, *, at: datetime) -> Sanction | None:
+        """The sanction in force on licence `number` at `at` (its e-licence is stopped), or None."""
+        with self._sessions() as session:
+            return running_sanction(session, number, at=at)
 
     def latest_elicence(self, number: str) -> ElicenceSummary | None:
         """The newest e-licence of licence `number`, live or voided (its void reason says why there is none now)."""
@@ -195,6 +205,7 @@ class Applications:
                 row = bound_licence_row(session, account, lock=True)
                 licence = licence_from_row(row)
                 self._refuse_if_ineligible(licence, at=at)
+                refuse_if_sanctioned(session, row.number, at=at)
                 if not (licence.photo_ref and licence.photo_compliant):
                     raise ApplicationRefused(
                         "no_stored_photo",
@@ -275,6 +286,7 @@ class Applications:
                 account = load_account(session, account_id)
                 row = bound_licence_row(session, account)
                 self._refuse_if_ineligible(licence_from_row(row), at=at)
+                refuse_if_sanctioned(session, row.number, at=at)
                 if pending_application(session, account.id) is not None:
                     raise ApplicationRefused(
                         "pending",
@@ -288,6 +300,7 @@ class Applications:
             with transaction(self._sessions) as session:
                 account = load_account(session, account_id)
                 row = bound_licence_row(session, account, lock=True)
+                refuse_if_sanctioned(session, row.number, at=at)  # confirmed while the photo was being checked
                 if pending_application(session, account.id) is not None:
                     raise ApplicationRefused(
                         "pending", "您有一份申请正在审核中 / you already have an application in review"

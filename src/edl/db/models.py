@@ -149,6 +149,8 @@ class ElicenceRow(Base):
     issued_by: Mapped[str] = mapped_column(String(128))
     status_index: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     """This e-licence's index in the signed status list (Token Status List); a fresh one on every issuance."""
+    suspended_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    """Set while a sanction runs (`SanctionRow`): the e-licence answers as suspended until then; NULL when lifted."""
 
     __table_args__ = (Index("ix_elicences_active", "licence_number", "voided_at"),)
 
@@ -327,6 +329,31 @@ class ApplicationRow(Base):
         UniqueConstraint("account_id", "idempotency_key", name="uq_applications_account_idempotency"),
         Index("ix_applications_queue", "state", "due_at"),
     )
+
+
+class SanctionRow(Base):
+    """A sanction (停止电子驾驶证申请使用): rules in `edl.domain.sanction`; ends_at NULL: until lifted."""
+
+    __tablename__ = "sanctions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    licence_number: Mapped[str] = mapped_column(ForeignKey("licences.number", ondelete="RESTRICT"), index=True)
+    authority_code: Mapped[str] = mapped_column(String(6))
+    application_id: Mapped[str | None] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    reason_code: Mapped[str] = mapped_column(String(32))
+    reason_text: Mapped[str | None] = mapped_column(String(500))
+    duration_days: Mapped[int | None] = mapped_column(Integer)
+    proposed_by: Mapped[str] = mapped_column(String(64))
+    proposed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    lifted_by: Mapped[str | None] = mapped_column(String(64))
+    lifted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    lift_reason: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (Index("ix_sanctions_state_authority", "state", "authority_code"),)
 
 
 class NotificationRow(Base):

@@ -13,6 +13,10 @@
   blocking writers and is stored only if ``changed_at`` is still what it was when the build began
   (otherwise it is handed out once and the next request builds again). Only e-licences that are not
   valid are read (the rest are 0 in a zeroed array), so a million e-licences build quickly.
+* Sanctions (issue 16): an e-licence whose ``suspended_until`` is ahead of the build's moment is written as
+  SUSPENDED. Confirming and lifting call `mark_changed`; a sanction that ends by time needs no writer: a stored list
+  is stale once any ``suspended_until`` lies between its ``built_at`` and now (`_State.next_end`, one index probe),
+  so the next request after the end rebuilds it. Nothing has to run at the moment a sanction ends.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from edl.credentials.statuslist import build_status_list_token
 from edl.db.models import ElicenceRow, LicenceRow, StatusListRow, StatusSlotRow
 from edl.domain.credential_status import credential_status, list_value
 from edl.domain.dates import china_date
+from edl.domain.sanction import suspends
 from edl.domain.status import Status, parse_statuses
 from edl.pki import Authority
 
@@ -113,6 +118,8 @@ class _State:
     built_at: datetime | None
     expires_at: datetime | None
     changed_at: datetime
+    next_end: datetime | None = None
+    """The first e-licence suspension (sanction) ending after `built_at`: the list is stale once it has passed."""
 
 
 def _state(session: Session) -> _State | None:
@@ -124,13 +131,20 @@ def _state(session: Session) -> _State | None:
     if row is None:
         return None
     built_at, expires_at, changed_at = row
-    return _State(built_at, expires_at, changed_at)
+    next_end = None
+    if built_at is not None:
+        next_end = session.scalar(
+            sa.select(sa.func.min(ElicenceRow.suspended_until)).where(ElicenceRow.suspended_until > built_at)
+        )
+    return _State(built_at, expires_at, changed_at, next_end)
 
 
 def _fresh(state: _State | None, now: datetime, settings: Settings) -> bool:
     if state is None or state.built_at is None or state.expires_at is None:
         return False
     if state.changed_at > state.built_at:
+        return False
+    if state.next_end is not None and state.next_end <= now:  # a sanction ended since the build
         return False
     ttl = timedelta(seconds=settings.status_list_ttl_seconds)
     if now - state.built_at >= ttl:
@@ -186,7 +200,7 @@ class StatusListPublisher:
                     self._built_at, self._token = state.built_at, bytes(token)
                     return self._token
             # Read after the change mark: every change up to `state.changed_at` is committed and seen below.
-            lst = build_list(session, today=china_date(now))
+            lst = build_list(session, today=china_date(now), at=now)
             signer = self._authority.service_signer("status-list", now)
             expires = now + timedelta(hours=settings.status_list_validity_hours)
             token = build_status_list_token(
@@ -210,17 +224,22 @@ class StatusListPublisher:
         return token
 
 
-def build_list(session: Session, *, today: date) -> bytearray:
-    """The Status List byte array (2 bits per index) from the registry as it is now.
+def build_list(session: Session, *, today: date, at: datetime) -> bytearray:
+    """The Status List byte array (2 bits per index) from the registry as it is at `at` (`today`: its China date).
 
     Sized to cover the highest index allocated; only e-licences that are not plainly valid are read.
     """
+    at = _utc(at)
     highest = session.scalar(sa.select(sa.func.max(StatusSlotRow.id))) or 0
     highest = max(highest, session.scalar(sa.select(sa.func.max(ElicenceRow.status_index))) or 0)
     lst = bytearray(((highest + 1) * BITS + 7) // 8)
     stmt = (
         sa.select(
-            ElicenceRow.status_index, ElicenceRow.voided_at.is_not(None), LicenceRow.statuses, LicenceRow.valid_until
+            ElicenceRow.status_index,
+            ElicenceRow.voided_at.is_not(None),
+            LicenceRow.statuses,
+            LicenceRow.valid_until,
+            ElicenceRow.suspended_until,
         )
         .join(LicenceRow, LicenceRow.number == ElicenceRow.licence_number)
         .where(
@@ -229,14 +248,16 @@ def build_list(session: Session, *, today: date) -> bytearray:
                 ElicenceRow.voided_at.is_not(None),
                 LicenceRow.statuses != Status.NORMAL.value,
                 sa.and_(LicenceRow.valid_until.is_not(None), LicenceRow.valid_until < today),
+                ElicenceRow.suspended_until > at,
             ),
         )
     )
-    memo: dict[tuple[str, bool, bool], int] = {}
+    memo: dict[tuple[str, bool, bool, bool], int] = {}
     result = session.execute(stmt.execution_options(yield_per=10_000, stream_results=True))
-    for index, voided, statuses, valid_until in result:
+    for index, voided, statuses, valid_until, suspended_until in result:
         expired = valid_until is not None and valid_until < today
-        key = (statuses, bool(voided), expired)
+        sanctioned = suspends(suspended_until, at)
+        key = (statuses, bool(voided), expired, sanctioned)
         value = memo.get(key)
         if value is None:
             status = credential_status(
@@ -244,6 +265,7 @@ def build_list(session: Session, *, today: date) -> bytearray:
                 licence_valid_until=valid_until,
                 today=today,
                 voided=bool(voided),
+                elicence_suspended=sanctioned,
             )
             value = memo[key] = int(list_value(status))
         if value and index is not None:

@@ -105,3 +105,24 @@ def voided(reason: str) -> Message:
         f"Because {en}, your e-licence is no longer valid. Please apply for a new e-licence.",
         HOME,
     )
+
+
+def sanctioned(notice_zh: str, notice_en: str) -> Message:
+    """Issue 16: the e-licence and new applications are stopped (the notice says why, until when, how to appeal)."""
+    return Message("sanctioned", "电子驾驶证已停止使用", "E-licence stopped", notice_zh, notice_en, HOME)
+
+
+def sanction_lifted(*, ended: bool) -> Message:
+    """Issue 16: the sanction was lifted by a supervisor, or ran out; the e-licence is valid again."""
+    if ended:
+        zh, en = "停止期限已到", "The stop has run its term"
+    else:
+        zh, en = "交警部门已解除停止", "Staff lifted the stop"
+    return Message(
+        "sanction_lifted",
+        "电子驾驶证已恢复使用",
+        "E-licence in use again",
+        f"{zh}：您的电子驾驶证已恢复使用，也可以重新提交申请。",
+        f"{en}: your e-licence can be used again, and you may apply again.",
+        HOME,
+    )

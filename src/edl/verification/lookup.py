@@ -13,8 +13,10 @@ from __future__ import annotations
 import base64
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import bindparam, func, select
@@ -27,6 +29,7 @@ from edl.domain.classes import parse_classes
 from edl.domain.credential_status import CredentialStatus, credential_status
 from edl.domain.dates import china_date
 from edl.domain.points import PointsCycle
+from edl.domain.sanction import suspends
 from edl.domain.status import Status, format_statuses, normalise_statuses, parse_statuses
 from edl.storage.photos import PhotoNotFound, PhotoStore
 from edl.verification.purposes import RULES, Field, UnknownPolicy
@@ -107,6 +110,7 @@ _SELECT = select(
     ElicenceRow.voided_at,
     ElicenceRow.void_reason,
     ElicenceRow.photo_ref.label("elicence_photo_ref"),
+    ElicenceRow.suspended_until,  # issue 16 (sanction): the e-licence answers as suspended while it is ahead
     LicenceRow.name,
     LicenceRow.sex,
     LicenceRow.nationality,
@@ -175,10 +179,31 @@ def judge(
     at: datetime,
 ) -> Verdict:
     """Status and fields of an identified e-licence (code verified: by id; current barcode: by status-list index)."""
-    warnings: tuple[str, ...] = (BARCODE_WARNING,) if method == METHOD_BARCODE else ()
     by_index = serial is not None
     statement = _lookup_statement(conn, party, by_index=by_index)
     row = conn.execute(statement, {"key": serial if by_index else elicence_id}).first()
+    records = None if conn.dialect.name == "postgresql" else partial(_records_of, conn)
+    return judge_row(
+        row, party, portraits, elicence_id=elicence_id, claims=claims, method=method, at=at, records=records
+    )
+
+
+def judge_row(
+    row: Any,
+    party: Party,
+    portraits: Portraits,
+    *,
+    elicence_id: str | None,
+    claims: CodeClaims | None,
+    method: str,
+    at: datetime,
+    records: Callable[[str], list[dict[str, Any]]] | None = None,
+) -> Verdict:
+    """The judgement of `judge` on a row already read (None: not found), for the asyncpg path
+    (`edl.verification.online_pg`) as for the SQLAlchemy one: the row has the columns of `lookup_columns`, as
+    attributes. `records` reads the driving record of a licence number (SQLite); None means the row carries it as
+    ``driving_record`` (the PostgreSQL statements)."""
+    warnings: tuple[str, ...] = (BARCODE_WARNING,) if method == METHOD_BARCODE else ()
     if row is None:
         if claims is None:  # a barcode: nothing was verified at all
             return Verdict(False, CredentialStatus.UNKNOWN, (NOT_FOUND,), warnings, {}, None, elicence_id, None)
@@ -195,7 +220,11 @@ def judge(
     if row.valid_until is not None and row.valid_until < today:
         statuses = normalise_statuses({*statuses, Status.RENEWAL_OVERDUE})
     status = credential_status(
-        statuses, licence_valid_until=row.valid_until, today=today, voided=row.voided_at is not None
+        statuses,
+        licence_valid_until=row.valid_until,
+        today=today,
+        voided=row.voided_at is not None,
+        elicence_suspended=(sanctioned := suspends(row.suspended_until, at)),  # issue 16: on the e-licence only
     )
     errors: tuple[Problem, ...] = () if status is CredentialStatus.VALID else (STATUS_PROBLEMS[status],)
     return Verdict(
@@ -203,15 +232,15 @@ def judge(
         status,
         errors,
         warnings,
-        _fields(conn, row, portraits, party.fields, status, today),
-        _registry_status(row, statuses, status),
+        _fields(records, row, portraits, party.fields, status, today),
+        _registry_status(row, statuses, status, sanctioned=sanctioned),
         row.id,
         row.licence_number,
     )
 
 
 def _fields(
-    conn: Connection,
+    records: Callable[[str], list[dict[str, Any]]] | None,
     row: Any,
     portraits: Portraits,
     allowed: tuple[Field, ...],
@@ -256,7 +285,7 @@ def _fields(
             cycle = PointsCycle(row.points_cycle_start, row.points) if row.points_cycle_start else None
             out[f.value] = cycle.points_on(today, row.first_issue) if cycle else 0
         elif f is Field.DRIVING_RECORD:
-            out[f.value] = _driving_record(conn, row)
+            out[f.value] = _driving_record(records, row)
     return out
 
 
@@ -277,13 +306,17 @@ def _status_names(statuses: frozenset[Status]) -> list[dict[str, str]]:
     return [{"code": s.value, "zh": s.info.name_zh, "en": s.info.name_en} for s in Status if s.value in held]
 
 
-def _registry_status(row: Any, statuses: frozenset[Status], status: CredentialStatus) -> dict[str, Any]:
+def _registry_status(
+    row: Any, statuses: frozenset[Status], status: CredentialStatus, *, sanctioned: bool = False
+) -> dict[str, Any]:
     names = _status_names(statuses)
     voided = row.voided_at is not None
     zh = "、".join(n["zh"] for n in names)
     en = ", ".join(n["en"] for n in names)
     if voided:
         zh, en = f"电子驾驶证已作废（{zh}）", f"e-licence voided ({en})"
+    elif sanctioned:  # issue 16: the e-licence is stopped; the licence's own statuses stay as they are
+        zh, en = f"电子驾驶证已停止使用（驾驶证：{zh}）", f"e-licence stopped (licence: {en})"
     return {
         "codes": format_statuses(statuses),
         "statuses": names,
@@ -296,14 +329,26 @@ def _registry_status(row: Any, statuses: frozenset[Status], status: CredentialSt
     }
 
 
-def _driving_record(conn: Connection, row: Any) -> list[dict[str, Any]]:
+def _driving_record(records: Callable[[str], list[dict[str, Any]]] | None, row: Any) -> list[dict[str, Any]]:
     """The driving record of the row's licence: from the lookup itself (PostgreSQL) or one more select."""
-    if conn.dialect.name == "postgresql":
+    if records is None:
         return [{"on": on, "kind": k, "description": d, "points": p} for on, k, d, p in row.driving_record or ()]
+    return records(row.licence_number)
+
+
+def _records_of(conn: Connection, number: str) -> list[dict[str, Any]]:
     return [
         {"on": r.on.isoformat(), "kind": r.kind, "description": r.description, "points": r.points}
-        for r in conn.execute(_RECORD, {"number": row.licence_number})
+        for r in conn.execute(_RECORD, {"number": number})
     ]
 
 
-__all__ = ["PORTRAIT_CACHE_SIZE", "Portraits", "Verdict", "judge"]
+def lookup_statements(party: Party) -> tuple[Any, Any]:
+    """(by e-licence id, by status-list index) on PostgreSQL for `party`'s purpose: the same statements `judge`
+    runs, for the asyncpg path to compile once (one source for the columns read)."""
+    if Field.DRIVING_RECORD in party.fields:
+        return _LOOKUP_PG_RECORD, _LOOKUP_BY_INDEX_PG_RECORD
+    return _LOOKUP, _LOOKUP_BY_INDEX
+
+
+__all__ = ["PORTRAIT_CACHE_SIZE", "Portraits", "Verdict", "judge", "judge_row", "lookup_statements"]

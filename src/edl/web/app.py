@@ -31,6 +31,7 @@ from edl.web.sign_in_handlers import install_auth_handlers
 from edl.web.staff import accounts as staff_accounts
 from edl.web.staff import parties as parties_admin
 from edl.web.staff import registry, review
+from edl.web.staff import sanctions as staff_sanctions
 from edl.web.verifier import api as api_verify
 from edl.web.verifier import pages as verifier
 
@@ -65,6 +66,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(inbox.router)
     app.include_router(holder.router)
     app.include_router(review.router)
+    app.include_router(staff_sanctions.router)
     app.include_router(status.router)
     app.include_router(api_verify.router)
     app.include_router(api_docs.router)

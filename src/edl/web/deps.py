@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from edl.applications.face import FaceVerifier
     from edl.applications.face_checks import FaceChecks
     from edl.applications.review import Reviews
+    from edl.applications.sanctions import Sanctions
     from edl.applications.service import Applications
     from edl.credentials.barcode import BarcodeScheme
     from edl.domain.calendar import WorkingCalendar
@@ -86,6 +87,8 @@ class AppServices(Protocol):
     def applications(self) -> Applications: ...
     @property
     def reviews(self) -> Reviews: ...
+    @property
+    def sanctions(self) -> Sanctions: ...
     @property
     def code_maker(self) -> CodeMaker: ...
     @property

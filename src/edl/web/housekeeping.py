@@ -1,5 +1,6 @@
-"""Background housekeeping of a serving process: the periodic purge of expired sign-in codes and ended sessions,
-and the outbox worker that delivers notices (`install_outbox_worker`).
+"""Background housekeeping of a serving process: the periodic purge of expired sign-in codes and ended sessions
+(and the closing of sanctions whose term has run out), and the outbox worker that delivers notices
+(`install_outbox_worker`).
 
 `install_purge(app, container, every=...)` wraps the app's lifespan (whatever it already is), so the loop starts
 with the server and is cancelled when it stops. `edl serve` and `edl demo` install it; tests that build the app
@@ -36,6 +37,9 @@ def _purge_round(container: AppServices) -> None:
     purged = purge_once(container)
     if purged.codes or purged.sessions:
         log.info("purge_done", codes=purged.codes, sessions=purged.sessions)
+    ended = container.sanctions.close_ended(at=container.clock())  # issue 16: record ended stops, tell the drivers
+    if ended:
+        log.info("sanctions_ended", count=ended)
 
 
 def _outbox_round(container: AppServices) -> None:

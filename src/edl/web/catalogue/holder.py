@@ -306,4 +306,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "驾驶证信息变更，原电子驾驶证已失效。",
         "Your licence record changed, so the e-licence is void.",
     ),
+    # issue 16: the e-licence stopped by a sanction (停止电子驾驶证申请使用)
+    "holder.stop_title": ("电子驾驶证已停止使用", "Your e-licence is stopped"),
+    "holder.stop_intro": (
+        "因上传的照片违反规定，交警部门已停止您的电子驾驶证申请和使用。停止期间电子驾驶证核验显示为暂停使用，"
+        "也不能提交新的申请。您的纸质驾驶证状态不受影响。",
+        "Because of the photos you uploaded, the traffic police stopped your e-licence and your applications. While "
+        "the stop runs your e-licence is checked as suspended and you cannot apply again. Your paper licence's "
+        "status is not affected.",
+    ),
+    "holder.stop_reason": ("原因", "Reason"),
+    "holder.stop_note": ("审核说明", "Reviewer's note"),
+    "holder.stop_until": ("期限", "Until"),
+    "holder.stop_appeal": (
+        "如有异议，请携带身份证到车管所业务窗口申请复核。",
+        "To appeal, bring your ID card to a counter of a vehicle administration office.",
+    ),
+    "holder.stop_home": ("返回首页", "Back to home"),
 }

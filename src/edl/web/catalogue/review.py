@@ -197,4 +197,68 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "review.open_application": ("查看该申请", "Open the application"),
     "review.by_holder": ("持证人本人", "the holder"),
+    # issue 16: the sanction for malicious uploads (停止电子驾驶证申请使用)
+    "sanction.nav": ("停止使用", "Sanctions"),
+    "sanction.list_title": ("停止电子驾驶证申请使用", "Stopped e-licences (sanctions)"),
+    "sanction.list_hint_supervisor": (
+        "审核员在退回恶意上传的照片时提出停止，由本辖区另一位主管确认后生效：电子驾驶证显示为暂停使用，驾驶人不能再申请，"
+        "纸质驾驶证状态不变。到期自动结束，或由主管解除。每一步均记入审计日志并通知驾驶人。",
+        "A reviewer proposes a stop when rejecting a malicious upload; it takes effect when another supervisor of this "
+        "authority confirms it: the e-licence answers as suspended, the driver cannot apply again, and the paper "
+        "licence's status is unchanged. It ends by its term or when a supervisor lifts it. Every step is audited and "
+        "the driver is told.",
+    ),
+    "sanction.list_hint_reviewer": (
+        "您提出的停止需由主管确认后才生效；主管也可以解除。",
+        "A stop you propose takes effect only when a supervisor confirms it; supervisors may also lift it.",
+    ),
+    "sanction.list_empty": ("没有待确认或执行中的停止。", "No proposed or running sanctions."),
+    "sanction.reason": ("原因", "Reason"),
+    "sanction.duration": ("停止期限", "Duration"),
+    "sanction.duration_days": ("{n} 天", "{n} {n:plural:day|days}"),
+    "sanction.duration_indefinite": ("直至主管解除", "Until a supervisor lifts it"),
+    "sanction.until_lifted": ("直至解除", "until lifted"),
+    "sanction.proposed": ("提出", "Proposed"),
+    "sanction.confirmed": ("确认", "Confirmed"),
+    "sanction.ends": ("到期时间", "Ends"),
+    "sanction.confirm": ("确认停止", "Confirm the stop"),
+    "sanction.confirm_box": (
+        "我已核实照片属于恶意上传，确认停止该驾驶人的电子驾驶证申请和使用",
+        "I checked that the upload is malicious and confirm stopping this driver's e-licence and applications",
+    ),
+    "sanction.decline": ("不予确认", "Decline"),
+    "sanction.decline_note": ("说明（可选）", "Note (optional)"),
+    "sanction.decline_box": ("确认不予停止", "I decline this proposal"),
+    "sanction.own_proposal": (
+        "这是您本人提出的停止，须由另一位主管确认。",
+        "You proposed this stop: another supervisor must confirm it.",
+    ),
+    "sanction.lift": ("解除停止", "Lift the stop"),
+    "sanction.lift_reason": (
+        "解除原因（必填，如窗口申诉核实）",
+        "Reason for lifting (required, e.g. appeal at the counter)",
+    ),
+    "sanction.lift_box": (
+        "确认解除，驾驶人的电子驾驶证立即恢复使用",
+        "Lift it: the driver's e-licence is valid again at once",
+    ),
+    "sanction.confirm_required": (
+        "请勾选确认框后再提交。",
+        "Tick the confirmation box before submitting.",
+    ),
+    "sanction.done_confirm": ("已确认，当前状态：{state}", "Confirmed; now {state}"),
+    "sanction.done_decline": ("已处理，当前状态：{state}", "Done; now {state}"),
+    "sanction.done_lift": ("已解除，当前状态：{state}", "Lifted; now {state}"),
+    "sanction.back_to_list": ("返回停止使用列表", "Back to sanctions"),
+    "sanction.abuse_tag": ("恶意上传", "abuse"),
+    "sanction.propose_title": ("提出停止使用（恶意上传）", "Propose a stop (malicious upload)"),
+    "sanction.propose_hint": (
+        "仅限标有“恶意上传”的原因。提出后须由主管确认才生效；生效期间该驾驶人的电子驾驶证暂停使用，也不能再申请。",
+        "Only with a reason marked “abuse”. It takes effect when a supervisor confirms it; while it runs the driver's "
+        "e-licence is suspended and they cannot apply again.",
+    ),
+    "sanction.propose_box": (
+        "同时提出停止该驾驶人的电子驾驶证申请和使用",
+        "Also propose stopping this driver's e-licence",
+    ),
 }

@@ -64,6 +64,9 @@ def _blocked(ov: Overview, t: Translator, *, stored: bool) -> list[str]:
         return [t("holder.no_licence")]
     if ov.eligibility is not None and not ov.eligibility.eligible:
         return [t.pick(zh, en) for _c, zh, en in ov.eligibility.reasons]
+    if ov.sanction is not None:  # issue 16: stopped; the reason, the term and the way to appeal
+        notice = ov.sanction.notice
+        return [t.pick(notice.zh, notice.en)]
     if ov.pending is not None:
         return [t("holder.apply_pending")]
     if stored and not ov.stored_photo_usable:

@@ -18,6 +18,7 @@ from starlette.types import Message
 
 from edl.applications.face import FaceOutcome, FaceVerifierUnavailable
 from edl.applications.results import Application
+from edl.applications.sanctions import Sanction
 from edl.domain.application import REJECT_REASONS_BY_CODE, STATE_NAMES, ApplicationState, PhotoSource
 from edl.domain.liveness import LiveCapture, TimedFrame
 from edl.web.auth_deps import require_csrf
@@ -251,4 +252,24 @@ def application_view(request: Request, app: Application, t: Translator) -> Appli
         pending=state is ApplicationState.PENDING_REVIEW,
         issued=state is ApplicationState.ISSUED,
         rejected=state is ApplicationState.REJECTED,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StopView:
+    """Issue 16: what the driver's pages say while a sanction runs: why, until when, and how to appeal."""
+
+    reason: str
+    note: str | None
+    until: str
+    appeal: str
+
+
+def stop_view(sanction: Sanction, t: Translator) -> StopView:
+    notice = sanction.notice
+    return StopView(
+        reason=t.pick(sanction.reason_zh, sanction.reason_en),
+        note=sanction.reason_text,
+        until=t.pick(notice.until_zh, notice.until_en),
+        appeal=t("holder.stop_appeal"),
     )

@@ -31,7 +31,7 @@ from edl.web.codes import barcode_caption, code128_svg, qr_svg
 from edl.web.deps import AppServices, get_container, get_pages
 from edl.web.errors import PageError, localise
 from edl.web.holder.apply import photo_response
-from edl.web.holder.common import application_view, local_time
+from edl.web.holder.common import application_view, local_time, stop_view
 from edl.web.holder.home import app_url, page_context
 from edl.web.i18n import Translator, negotiate
 from edl.web.presenters import Tone, beijing_today, points_view, status_badges
@@ -94,9 +94,13 @@ def licence_page(
         **page_context(request, holder.account_id),
         "home_url": app_url(request, "/app"),
         "elicence": ov.elicence,
+        "stopped": None,
         "view": view if view in VIEWS else "code",
         "view_urls": {v: app_url(request, f"/app/licence?view={v}") for v in VIEWS},
     }
+    if ov.sanction is not None:  # issue 16: the e-licence is stopped; no code is made, the page says why
+        ctx["stopped"] = stop_view(ov.sanction, t)
+        return pages.render(request, "holder/licence.html", ctx)
     if ov.elicence is None:
         return _no_licence_page(request, container, pages, ctx, number)
     try:
@@ -164,6 +168,8 @@ def licence_code(
         return JSONResponse(
             {"error": "no_elicence", "message": t("show.no_elicence")}, status_code=404, headers=NO_STORE
         )
+    if container.applications.running_sanction(number, at=container.clock()) is not None:  # issue 16
+        return JSONResponse({"error": "stopped", "message": t("holder.stop_title")}, status_code=403, headers=NO_STORE)
     try:
         with transaction(container.sessions) as session:
             live = make_live_code(session, container.code_maker, number, at=container.clock())
@@ -203,6 +209,8 @@ def _card_for_download(request: Request, container: AppServices, holder: HolderS
     number = container.applications.bound_licence_number(holder.account_id)
     if number is None:
         raise missing
+    if container.applications.running_sanction(number, at=container.clock()) is not None:  # issue 16: stopped
+        raise PageError(403, "holder.stop_title", Translator(lang)("holder.stop_intro"))
     try:
         return load_card(container.sessions, container.code_maker, container.photos, number, at=container.clock())
     except NoActiveElicence:

@@ -43,6 +43,7 @@ from edl.web.holder.common import (
     redirect,
     retry_later,
     safe_next,
+    stop_view,
     too_large_text,
     verifier_info,
     wants_json,
@@ -111,6 +112,7 @@ def _home_context(request: Request, holder: HolderSession, container: AppService
     if not ctx["bound"]:
         return ctx
     eligible = ov.eligibility is not None and ov.eligibility.eligible
+    stopped = stop_view(ov.sanction, t) if ov.sanction else None  # issue 16: no applying while a sanction runs
     pending: ApplicationView | None = application_view(request, ov.pending, t) if ov.pending else None
     latest = application_view(request, ov.applications[0], t) if ov.applications else None
     ctx.update(
@@ -122,8 +124,9 @@ def _home_context(request: Request, holder: HolderSession, container: AppService
             "elicence_issued": local_time(ov.elicence.issued_at) if ov.elicence else "",
             "pending": pending,
             "rejected": latest if latest and latest.rejected and pending is None else None,
-            "may_apply": eligible and pending is None and ov.elicence is None,
-            "may_change_photo": eligible and pending is None and ov.elicence is not None,
+            "stopped": stopped,
+            "may_apply": eligible and pending is None and ov.elicence is None and stopped is None,
+            "may_change_photo": eligible and pending is None and ov.elicence is not None and stopped is None,
             "stored_photo_usable": ov.stored_photo_usable,
             "face_fresh": ov.face_check_fresh,
             "notices": []

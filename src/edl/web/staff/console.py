@@ -1,5 +1,5 @@
 """What every console page shows in its header once a staff member is signed in: who, the role, the navigation
-(queue, overdue, registry, staff accounts, relying parties) with counts, and the sign-out form."""
+(queue, overdue, sanctions, registry, staff accounts, relying parties) with counts, and the sign-out form."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ def console_context(
         "urls": {
             "queue": root + "/review",
             "overdue": root + "/review/overdue",
+            "sanctions": root + "/review/sanctions",
             "staff_admin": root + "/review/staff",
             "sign_out": root + "/review/sign-out",
         },

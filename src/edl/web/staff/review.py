@@ -19,6 +19,7 @@ from edl.applications.errors import AlreadyDecided, ApplicationRefused, NotFound
 from edl.applications.review import QUEUE_LIMIT
 from edl.domain import DomainError
 from edl.domain.application import REJECT_REASONS, STATE_NAMES, ApplicationState, Decision
+from edl.domain.sanction import ABUSE_REASON_CODES, DEFAULT_DURATION_DAYS, DURATION_DAYS, MAY_PROPOSE, Proposal
 from edl.storage.photos import PhotoNotFound
 from edl.web.audience import staff
 from edl.web.auth_deps import StaffSession, current_staff, require_csrf
@@ -40,6 +41,8 @@ APPLICATION_ID = re.compile(r"^[0-9a-f]{32}$")
 RESULTS = {"approved": Decision.APPROVE, "rejected": Decision.REJECT}
 CONFIRMED = "yes"
 """The value of the required `confirm` box that a decision form must carry (a confirmation that needs no script)."""
+INDEFINITE = "indefinite"
+"""The `sanction_days` value of a proposed sanction that runs until a supervisor lifts it."""
 
 STATE_TONES = {
     ApplicationState.PENDING_REVIEW: Tone.WARN,
@@ -186,6 +189,10 @@ def _item_page(
             "checks": photo_check_rows(app.photo_checks or {}, t),
             "face": face_view(item.face_check, container.settings.face_match_threshold, t),
             "reasons": [(r.code, reason_names[r.code]) for r in REJECT_REASONS],
+            "abuse_codes": ABUSE_REASON_CODES,
+            "may_propose": staff.role in MAY_PROPOSE,
+            "durations": [(str(d) if d is not None else INDEFINITE, duration_label(d, t)) for d in DURATION_DAYS],
+            "default_duration": str(DEFAULT_DURATION_DAYS),
             "photo_url": url + "/photo",
             "registry_photo_url": url + "/registry-photo",
             "decision_url": url + "/decision",
@@ -288,9 +295,10 @@ async def review_decide(
     lang = negotiate(request)
     t = Translator(lang)
     form = await request.form()
-    fields = {k: str(form.get(k) or "") for k in ("decision", "reason", "note")}
+    fields = {k: str(form.get(k) or "") for k in ("decision", "reason", "note", "propose", "sanction_days")}
     try:
         decision = Decision(fields["decision"])
+        propose = _proposal(fields) if decision is Decision.REJECT else None
     except ValueError:
         return await run_in_threadpool(
             _item_page, request, staff, container, pages, application_id,
@@ -309,6 +317,7 @@ async def review_decide(
                 decision,
                 reason_code=(fields["reason"] or None) if decision is Decision.REJECT else None,
                 note=fields["note"] if decision is Decision.REJECT else None,
+                propose=propose,
                 at=container.clock(),
                 client=request.client.host if request.client else None,
             )
@@ -330,6 +339,18 @@ async def review_decide(
     result = "approved" if decision is Decision.APPROVE else "rejected"
     query = urlencode({"done": application_id, "result": result})
     return RedirectResponse(f"{_root(request)}/review?{query}", status_code=303)
+
+
+def duration_label(days: int | None, t: Translator) -> str:
+    return t("sanction.duration_days", n=days) if days is not None else t("sanction.duration_indefinite")
+
+
+def _proposal(fields: Mapping[str, str]) -> Proposal | None:
+    """The reject form's sanction proposal (issue 16): none unless its box is ticked; ValueError on a bad duration."""
+    if fields.get("propose") != CONFIRMED:
+        return None
+    days = fields.get("sanction_days", "")
+    return Proposal(None if days == INDEFINITE else int(days))
 
 
 def _already_decided(
