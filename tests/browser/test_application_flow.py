@@ -212,3 +212,29 @@ def test_a_bad_photo_is_rejected_with_its_reason(live_server: LiveServer, livene
     assert "模糊" in page.inner_text("main")
     with live_server.container.sessions() as s:
         assert s.scalar(sa.select(ApplicationRow).where(ApplicationRow.licence_number == number)) is None
+
+
+def test_a_photo_in_light_clothes_is_refused_with_the_rules_message_at_375_px(  # type: ignore[no-untyped-def]
+    live_server: LiveServer, liveness_phone, shots: Shots
+) -> None:
+    """Issue 16: a rule added to the automatic checks (light clothes merge with the white wall) refuses the photo on
+    the driver's phone with its own message, which says what to change; nothing is stored."""
+    from tests.faces import jpeg, shirt_photo_image
+
+    number = seed(live_server, stored=registry_photo("astronaut"), compliant=False, name="浅色衣")
+    page = liveness_phone("astronaut")
+    assert page.viewport_size["width"] == 375
+    sign_in(live_server, page, shots, number)
+    bind(live_server, page, shots, number, "浅色衣")
+    light = jpeg(shirt_photo_image("astronaut", (238, 238, 236)))
+    page.goto(f"{live_server.url}/app/apply/photo?source=album")
+    page.set_input_files("input[name=photo]", files=[jpeg_file("light.jpg", light)])
+    page.click("form button[data-plain-submit]")
+    page.wait_for_load_state()
+    shots(page, "photo-refused-light-clothes")
+    text = page.inner_text("main")
+    assert "衣服颜色太浅" in text and "深色的日常服装" in text, text
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the refusal scrolls sideways ({width} px)"
+    with live_server.container.sessions() as s:
+        assert s.scalar(sa.select(ApplicationRow).where(ApplicationRow.licence_number == number)) is None

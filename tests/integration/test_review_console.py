@@ -150,6 +150,30 @@ def test_review_page_shows_both_photos_checks_and_the_face_check(client: TestCli
     assert registry.content != photo.content
 
 
+def test_what_the_automatic_checks_could_not_judge_is_flagged_beside_the_photo(
+    client: TestClient, ready: Container
+) -> None:
+    """Issue 16: rules that only warn (an editing app named in the photo's metadata, a uniform's colour, text) reach
+    the reviewer as flags above the measurements; a photo with none shows no flag box."""
+    from tests.faces import edited_photo
+
+    clean = pending(ready, "干净照")
+    at = NOW - timedelta(hours=1)
+    number = seed_licence(ready, at, name="修图照", sequence=next(_sequence), area="120101", authority=TIANJIN)
+    account = seed_account(ready, at, number=number)
+    assert ready.face_checks.authenticate(account, capture(ready, account, at=at), at=at).passed
+    edited = ready.applications.submit_photo(
+        account, edited_photo(), source=PhotoSource.ALBUM, idempotency_key=uuid.uuid4().hex, at=at
+    )
+    reviewer_of(client, ready)
+    html = client.get(f"/review/applications/{edited.id}").text
+    assert "请人工核对" in html and "photo-flags" in html
+    assert "MeituXiuXiu" in html or "修图" in html, "the flag says what was found"
+    assert "photo-flags" not in client.get(f"/review/applications/{clean.id}").text
+    en = client.get(f"/review/applications/{edited.id}", headers={"Accept-Language": "en"}).text
+    assert "Check by eye" in en
+
+
 def test_english_page_is_available(client: TestClient, ready: Container) -> None:
     pending(ready, "张英文")
     reviewer_of(client, ready)

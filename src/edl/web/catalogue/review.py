@@ -9,6 +9,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "review.nav_label": ("审核工作台导航", "Review console"),
     "review.nav_queue": ("待审核", "Queue"),
     "review.nav_registry": ("登记库查询", "Registry"),
+    "review.flags_title": (
+        "请人工核对：自动检查无法判断以下几点",
+        "Check by eye: the automatic checks could not judge these",
+    ),
     "review.nav_overdue": ("已超期", "Overdue"),
     "review.nav_staff": ("工作人员管理", "Staff"),
     "review.footer_note": (

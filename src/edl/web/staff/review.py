@@ -187,6 +187,10 @@ def _item_page(
             "eligible": eligibility.eligible,
             "ineligible_reasons": [t.pick(zh, en) for _code, zh, en in eligibility.reasons],
             "checks": photo_check_rows(app.photo_checks or {}, t),
+            "flags": [
+                t.pick(str(f.get("message_zh", "")), str(f.get("message_en", ""))) or str(f.get("code", ""))
+                for f in app.photo_flags
+            ],
             "face": face_view(item.face_check, container.settings.face_match_threshold, t),
             "reasons": [(r.code, reason_names[r.code]) for r in REJECT_REASONS],
             "abuse_codes": ABUSE_REASON_CODES,
