@@ -241,6 +241,28 @@ def test_a_pending_application_cannot_be_approved_during_a_sanction(ready: Conta
     assert suspended_until(ready, elicence) is not None
 
 
+def test_no_path_issues_a_fresh_e_licence_during_a_sanction(ready: Container) -> None:
+    """Attack: an operator's `edl credential issue` (or any direct issuance) during a stop would make a new e-licence
+    row without `suspended_until`, i.e. a valid e-licence again. Every issuance is refused while the stop runs."""
+    from edl.issuance.elicences import IssuanceRefused, issue_elicence
+
+    app, elicence = holder_with_photo_change(ready, "钱绕过")
+    sanction_id = propose(ready, app)
+    ready.sanctions.confirm(SUPERVISOR, sanction_id, at=NOW)
+    with pytest.raises(IssuanceRefused, match="窗口申诉"):
+        issue_elicence(
+            ready.sessions, ready.issuer, app.licence_number, actor="operator", at=NOW + timedelta(minutes=1)
+        )
+    with ready.sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(ElicenceRow)) == 1, "nothing was issued"
+    assert suspended_until(ready, elicence) is not None
+    ready.sanctions.lift(SUPERVISOR, sanction_id, reason="申诉成立", at=NOW + timedelta(minutes=2))
+    issued = issue_elicence(
+        ready.sessions, ready.issuer, app.licence_number, actor="operator", at=NOW + timedelta(minutes=3)
+    )
+    assert issued.elicence_id != elicence
+
+
 # --- attacks and refusals --------------------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import cbor2
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from edl import audit
@@ -21,10 +22,11 @@ from edl.audit import Action, ActorKind
 from edl.credentials import MDL_DOCTYPE, IssuanceError, device_response, generate_device_key, issue_mdoc
 from edl.credentials.cose import cose_key
 from edl.credentials.licence_mdl import mdl_namespaces
-from edl.db.models import ElicenceRow
+from edl.db.models import ElicenceRow, SanctionRow
 from edl.db.session import transaction
 from edl.domain import DomainError, Rollout
 from edl.domain.dates import china_date
+from edl.domain.sanction import SanctionState
 from edl.issuance.status import allocate_index, mark_changed
 from edl.issuance.voiding import REISSUED, void_elicence
 from edl.notifications import messages
@@ -79,6 +81,27 @@ def load_device_public_key(path: Path) -> ec.EllipticCurvePublicKey:
     return key
 
 
+def refuse_if_stopped(session: Session, number: str, *, at: datetime) -> None:
+    """No e-licence while a sanction for malicious uploads is in force on licence `number` (issue 16): every path
+    that issues (an approved application, `edl credential issue`) is refused, so a stop cannot be side-stepped by
+    issuing afresh (a new e-licence row would start without `suspended_until`)."""
+    stop = session.execute(
+        select(SanctionRow.id, SanctionRow.ends_at)
+        .where(
+            SanctionRow.licence_number == number,
+            SanctionRow.state == SanctionState.ACTIVE.value,
+            SanctionRow.ends_at.is_(None) | (SanctionRow.ends_at > at),
+        )
+        .limit(1)
+    ).first()
+    if stop is not None:
+        raise IssuanceRefused(
+            "电子驾驶证已停止申请使用（恶意上传或使用不合规照片），请持身份证到车管所窗口申诉 / "
+            "the e-licence is stopped (malicious or non-compliant photos): appeal at a vehicle administration office "
+            "counter"
+        )
+
+
 def issue_elicence(
     sessions: sessionmaker[Session],
     issuer: Issuer,
@@ -125,6 +148,7 @@ def issue_in_session(
         raise IssuanceRefused(
             "；".join(r[1] for r in verdict.reasons) + " / " + " ".join(r[2] for r in verdict.reasons)
         )
+    refuse_if_stopped(session, row.number, at=now)
     portrait_ref = photo_ref or lic.photo_ref
     if not portrait_ref:
         raise IssuanceRefused("没有存档照片，请先提交照片 / no stored photo: submit a photo first")
