@@ -480,3 +480,28 @@ def test_the_result_names_the_fields_the_purpose_allows(world: Container) -> Non
     assert line.group(1) == "本次用途可查看：" + "、".join(labels)
     assert line.group(1).startswith("本次用途可查看：姓名、照片") and zh("field.address") not in line.group(1)
     assert "This purpose may see: Name, Photo" in en
+
+
+def test_a_database_outage_is_a_503_to_try_again_never_a_500(world: Container, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the scale-out tests (a PostgreSQL restart under load): the API answered 503 while the database was
+    down, the verifier page 500. Both pages now answer 503 with Retry-After, and nothing is recorded."""
+    from sqlalchemy.exc import OperationalError
+
+    number, _eid = issued(world)
+    key = party_key(world, Purpose.RENTAL, "租车行")
+    code = live_code(world, number)
+
+    def down(*_a: object, **_k: object) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+    with client_for(world) as client:
+        sign_in(client, key)
+        monkeypatch.setattr(world.online_verifier, "verify", down)
+        camera = client.post(
+            "/verify/check", json={"text": code, "format": "qr"}, headers={"X-CSRF-Token": csrf(client)}
+        )
+        assert camera.status_code == 503 and camera.json()["error"] == "unavailable"
+        assert camera.headers["retry-after"] == "5"
+        typed = client.post("/verify/upload", data={"csrf": csrf(client), "typed": code})
+        assert typed.status_code == 503 and "不能据此认可" not in typed.text
+    assert verifications(world) == []

@@ -28,6 +28,7 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, Depends, Form
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -107,9 +108,14 @@ def run_check(
     return the JSON answer. Database work: the async routes call it in the thread pool, never on the event loop."""
     if not counted:
         count_check(container, party, Translator(negotiate(request)))
-    result = container.online_verifier.verify(
-        party, code=code, barcode=barcode, channel="web", client=client_of(request), at=container.clock()
-    )
+    try:
+        result = container.online_verifier.verify(
+            party, code=code, barcode=barcode, channel="web", client=client_of(request), at=container.clock()
+        )
+    except SQLAlchemyError as exc:  # the database is down or restarting: no answer, no record; try again shortly
+        log.error("web_verification_unavailable", stage="database", error=type(exc).__name__)
+        t = Translator(negotiate(request))
+        raise Refused(503, t("verify.unavailable"), {"Retry-After": "5"}) from None
     answer: dict[str, Any] = result.to_json_dict()
     log.info("web_verification", party=party.id, method="code" if code else "barcode", valid=answer.get("valid"))
     return answer
@@ -315,6 +321,9 @@ async def verifier_upload(
         if code is None and (not BARCODE_TEXT.match(typed) or not barcode_well_formed(typed)):
             _unread(party, "typed")
             return _check_page(request, pages, party, retry=t("verify.retry_malformed"), typed=typed, status_code=422)
-    answer = await run_in_threadpool(run_check, container, party, request, code=code, barcode=barcode, counted=True)
+    try:
+        answer = await run_in_threadpool(run_check, container, party, request, code=code, barcode=barcode, counted=True)
+    except Refused as exc:
+        return _check_page(request, pages, party, error=exc.message, status_code=exc.status_code, headers=exc.headers)
     view = result_view(answer, t, method="code" if code else "barcode", allowed=party.fields)
     return _check_page(request, pages, party, result=view)
