@@ -2,9 +2,9 @@
 
 A `VerificationCache` holds only what a signer repeats, always keyed by exact bytes (or by the identity of the
 caller's certificate objects, which the entry keeps alive): parsed x5chain certificates (by DER), protected headers
-that passed their rules (by bytes), the facts of a signer certificate (its key, validity and names, by DER), the
-candidates and kid index of the 亮码's signer list. Nothing of a credential or a code itself (items, digests, MSO,
-claims, signature) is cached, and every table is bounded.
+that passed their rules (by bytes), the facts of a signer certificate (its key, the ECDSA algorithms its curve goes
+with, validity and names, by DER), the candidates and kid index of the 亮码's signer list. Nothing of a credential or
+a code itself (items, digests, MSO, claims, signature) is cached, and every table is bounded.
 
 The owner is passed in: `verify_mdoc`, `verify_code` and `verify_offline` take ``cache=``; without one they use
 the cache of their `TrustStore` (`VerificationCache.of(store)`), so a verifier that keeps its store keeps its
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Final, NamedTuple
 
@@ -22,7 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from edl.credentials.cose import ProtectedCache
+from edl.credentials.cose import ALGORITHMS_BY_ID, EcdsaAlgorithm, ProtectedCache
 from edl.credentials.result import SignerInfo
 from edl.pki.trust import TrustStore
 
@@ -44,18 +45,30 @@ class SignerFacts(NamedTuple):
     """The subject's countryName (an mdoc's issuing_country, a code's iss must equal it)."""
     state: str | None
     """The subject's stateOrProvinceName, if any (an mdoc's issuing_jurisdiction must equal it)."""
+    ecdsa: Mapping[int, EcdsaAlgorithm]
+    """The COSE ECDSA algorithms an EC key's curve goes with, by COSE id (empty for any other key)."""
+    signature_size: int
+    """Bytes in each of r and s of an ECDSA signature by this key (its curve's size; 0 for any other key)."""
 
     @classmethod
     def of(cls, cert: x509.Certificate) -> SignerFacts:
         """Read `cert` (cryptography parses subject and key lazily: a damaged certificate raises ValueError,
         TypeError or UnsupportedAlgorithm here)."""
+        key = cert.public_key()
+        ecdsa: dict[int, EcdsaAlgorithm] = {}
+        size = 0
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            ecdsa = {a.cose_id: a for a in ALGORITHMS_BY_ID.values() if a.accepts(key.curve)}
+            size = (key.curve.key_size + 7) // 8
         return cls(
             SignerInfo.of(cert),
-            cert.public_key(),
+            key,
             cert.not_valid_before_utc,
             cert.not_valid_after_utc,
             _subject(cert, NameOID.COUNTRY_NAME),
             _subject(cert, NameOID.STATE_OR_PROVINCE_NAME),
+            ecdsa,
+            size,
         )
 
 

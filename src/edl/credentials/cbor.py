@@ -16,7 +16,8 @@ Decoding (`decode`, `decode_envelope`) is strict:
 * tags 0 and 1004 are parsed exactly (see `InvalidDateError`); other tags cbor2 would interpret
   are kept as raw `CBORTag` so nothing is silently converted;
 * `decode_envelope` also requires the input to be in preferred serialization, by re-encoding the
-  decoded value and comparing bytes. That is what lets a verifier hash the *received* bytes of a
+  decoded value and comparing bytes (or, for the usual envelope, by `plain_preferred`, which proves
+  the same from the heads). That is what lets a verifier hash the *received* bytes of a
   tag-24 item as ``cbor2.dumps(CBORTag(24, inner))``: the equality proves the two are identical.
 """
 
@@ -167,6 +168,9 @@ def _reraise(exc: Exception) -> CborError:
 
 
 _decoders = threading.local()
+_READ_SIZE: Final = 512
+"""Bytes the decoder reads ahead from its stream: an IssuerSignedItem is ~100 bytes, and more read ahead is copied
+for nothing (the default, 4096, copied ~60 KB per mDL of 15 items)."""
 
 
 def _decoder() -> cbor2.CBORDecoder:
@@ -179,6 +183,7 @@ def _decoder() -> cbor2.CBORDecoder:
             max_depth=MAX_DEPTH,
             allow_indefinite=False,
             allow_duplicate_keys=False,
+            read_size=_READ_SIZE,
         )
         _decoders.decoder = decoder
     return decoder
@@ -250,9 +255,18 @@ def decode_envelope(data: bytes) -> Any:
     On top of `decode`'s rules the input must be in preferred serialization (shortest heads, as
     cbor2 writes them): re-encoding the result must give back `data` byte for byte. Tags keep
     their raw form here (nothing inside is interpreted), so the comparison is exact.
+
+    The usual envelope (integers, strings, arrays, maps, simple values and tag 24 only) is proved preferred by
+    `plain_preferred` on its bytes instead of by re-encoding (cbor2 re-encodes tags slowly); anything else, and
+    every refusal, goes through the re-encoding, so results and errors are those of the comparison.
     """
     if not isinstance(data, bytes):
         raise CborError("expected a byte string")
+    if plain_preferred(data):
+        try:  # (only tag 24, which cbor2 keeps raw, occurs: no tag decoder is needed)
+            return cbor2.loads(data, max_depth=MAX_DEPTH, allow_indefinite=False, allow_duplicate_keys=False)
+        except (cbor2.CBORError, ValueError, TypeError, RecursionError):
+            pass  # (the full path below says what is wrong)
     try:
         value = cbor2.loads(
             data,
@@ -267,3 +281,90 @@ def decode_envelope(data: bytes) -> Any:
     if again != data:
         raise CborError("not in preferred CBOR serialization (non-shortest heads, or trailing bytes)")
     return value
+
+
+_SHORTEST: Final = (24, 256, 65536, 2**32)
+"""The smallest argument each head size (1, 2, 4, 8 bytes after the initial byte) may carry in preferred form."""
+
+
+def _one_byte_heads() -> tuple[bytes, bytes]:
+    """For each initial byte that is a whole head (argument below 24) of an integer, a string, an array, a map or
+    a simple value: the bytes it spans (head and string content) and the items it adds (its elements, minus
+    itself); 0 bytes for every other initial byte."""
+    spans, adds = bytearray(256), bytearray(256)
+    for head in range(256):
+        major, info = head >> 5, head & 31
+        if info >= 24 or major == 6:
+            continue
+        spans[head] = 1 + info if major in (2, 3) else 1
+        adds[head] = {4: info, 5: 2 * info}.get(major, 0) + 1  # (stored +1: a byte holds no -1)
+    return bytes(spans), bytes(adds)
+
+
+_SPANS, _ADDS = _one_byte_heads()
+_TAG24_HEAD: Final = 0xD8
+_BYTES_HEAD_1: Final = 0x58
+
+
+def plain_preferred(data: bytes) -> bool:
+    """True when `data` is one CBOR item spanning all of it, every head of which is in its shortest form, made of
+    integers, byte and text strings, arrays, maps, simple values below 24 and tag 24 only; False for anything else
+    (another tag, a float, an indefinite length, a non-shortest head, trailing or missing bytes).
+
+    Decoded by cbor2 (definite lengths, valid UTF-8, no duplicate keys), such bytes re-encode to themselves: each
+    of those values is written back by cbor2 with its shortest head, its content unchanged and maps in their
+    order, which is what `decode_envelope` compares. Only the heads are read (strings are skipped), one item at
+    a time with a count of the items still due, so the walk is linear and bounded by ``len(data)``. A test holds
+    it to the re-encoding comparison.
+    """
+    pos = 0
+    due = 1
+    spans, adds = _SPANS, _ADDS
+    try:
+        while due:
+            head = data[pos]
+            span = spans[head]
+            if span:  # a whole one-byte head (the usual case)
+                pos += span
+                due += adds[head] - 2
+                continue
+            if head == _TAG24_HEAD:  # (tag 24 in its only preferred form: d8 18; its content is the next item)
+                if data[pos + 1] != ENCODED_CBOR:
+                    return False
+                if data[pos + 2] == _BYTES_HEAD_1:  # (with a byte string of 24 to 255 bytes: an IssuerSignedItem)
+                    size = data[pos + 3]
+                    if size < 24:
+                        return False
+                    pos += 4 + size
+                    due -= 1
+                    continue
+                pos += 2
+                continue
+            if head == _BYTES_HEAD_1:  # (a byte string of 24 to 255 bytes)
+                size = data[pos + 1]
+                if size < 24:
+                    return False
+                pos += 2 + size
+                due -= 1
+                continue
+            info = head & 31
+            if not 24 <= info <= 27:
+                return False  # (another tag, an indefinite length, a break, or a reserved value)
+            size = 1 << (info - 24)
+            argument = int.from_bytes(data[pos + 1 : pos + 1 + size], "big")
+            if argument < _SHORTEST[info - 24]:
+                return False
+            pos += 1 + size
+            due -= 1
+            major = head >> 5
+            if major == 2 or major == 3:
+                pos += argument
+            elif major == 4:
+                due += argument
+            elif major == 5:
+                due += 2 * argument
+            elif major != 0 and major != 1:
+                return False  # (another tag, a float, or a simple value in two bytes)
+    except IndexError:
+        return False
+    return pos == len(data)

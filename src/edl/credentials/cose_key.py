@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Final
+from typing import Final, NamedTuple
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, x448, x25519
@@ -69,10 +69,84 @@ def cose_key(public_key: DevicePublicKey) -> dict[int, object]:
     raise CoseKeyError(f"unsupported key type {type(public_key).__name__}")
 
 
-def public_key_from_cose(key: object) -> DevicePublicKey:
-    """Parse a COSE_Key strictly: EC2 on P-256/384/521 or brainpool with exact coordinate sizes and the point on
-    the curve, or OKP on X25519/X448/Ed25519/Ed448 with the exact key length; a public key only (no ``d``)."""
-    if not isinstance(key, Mapping):
+class CoseKey:
+    """A device key read from a COSE_Key that passed every check of `read_cose_key`; the `cryptography` object is
+    built when first asked for (`public_key`): verifying issuer data needs the key checked, not built."""
+
+    __slots__ = ("_built", "_curve", "_point")
+
+    def __init__(self, curve: ec.EllipticCurve | None, point: bytes, built: DevicePublicKey | None = None) -> None:
+        self._curve = curve
+        self._point = point
+        self._built = built
+
+    def public_key(self) -> DevicePublicKey:
+        built = self._built
+        if built is None:
+            assert self._curve is not None  # (only EC2 keys are built late, from a point known to be on the curve)
+            built = self._built = ec.EllipticCurvePublicKey.from_encoded_point(self._curve, self._point)
+        return built
+
+
+class _Equation(NamedTuple):
+    """A short Weierstrass curve y^2 = x^3 + a x + b over the prime field of p."""
+
+    p: int
+    a: int
+    b: int
+
+
+_EQUATIONS: Final[Mapping[int, _Equation]] = {
+    1: _Equation(  # P-256 (SEC 2)
+        0xFFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF,
+        -3,
+        0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B,
+    ),
+    2: _Equation(  # P-384
+        2**384 - 2**128 - 2**96 + 2**32 - 1,
+        -3,
+        0xB3312FA7E23EE7E4988E056BE3F82D19181D9C6EFE8141120314088F5013875AC656398D8A2ED19D2A85C8EDD3EC2AEF,
+    ),
+    3: _Equation(  # P-521
+        2**521 - 1,
+        -3,
+        0x051953EB9618E1C9A1F929A21A0B68540EEA2DA725B99B315F3B8B489918EF109E156193951EC7E937B1652C0BD3BB1BF073573DF883D2C34F1EF451FD46B503F00,
+    ),
+    256: _Equation(  # brainpoolP256r1 (RFC 5639)
+        0xA9FB57DBA1EEA9BC3E660A909D838D726E3BF623D52620282013481D1F6E5377,
+        0x7D5A0975FC2C3057EEF67530417AFFE7FB8055C126DC5C6CE94A4B44F330B5D9,
+        0x26DC5C6CE94A4B44F330B5D9BBD77CBF958416295CF7E1CE6BCCDC18FF8C07B6,
+    ),
+    258: _Equation(  # brainpoolP384r1
+        0x8CB91E82A3386D280F5D6F7E50E641DF152F7109ED5456B412B1DA197FB71123ACD3A729901D1A71874700133107EC53,
+        0x7BC382C63D8C150C3C72080ACE05AFA0C2BEA28E4FB22787139165EFBA91F90F8AA5814A503AD4EB04A8C7DD22CE2826,
+        0x04A8C7DD22CE28268B39B55416F0447C2FB77DE107DCD2A62E880EA53EEB62D57CB4390295DBC9943AB78696FA504C11,
+    ),
+    259: _Equation(  # brainpoolP512r1
+        0xAADD9DB8DBE9C48B3FD4E6AE33C9FC07CB308DB3B3C9D20ED6639CCA703308717D4D9B009BC66842AECDA12AE6A380E62881FF2F2D82C68528AA6056583A48F3,
+        0x7830A3318B603B89E2327145AC234CC594CBDD8D3DF91610A83441CAEA9863BC2DED5D5AA8253AA10A2EF1C98B9AC8B57F1117A72BF2C7B9E7C1AC4D77FC94CA,
+        0x3DF91610A83441CAEA9863BC2DED5D5AA8253AA10A2EF1C98B9AC8B57F1117A72BF2C7B9E7C1AC4D77FC94CADC083E67984050B75EBAE5DD2809BD638016F723,
+    ),
+}
+"""The equation of each curve of `EC2_CURVES` (every one of prime order: a point on it is a valid public key)."""
+_CURVES: Final = {crv: curve() for crv, curve in EC2_CURVES.items()}
+
+
+def on_curve(crv: int, x: bytes, y: bytes) -> bool:
+    """Whether ``(x, y)`` (big-endian coordinates) is a point of the curve `crv` of `EC2_CURVES`: both coordinates
+    below p and y^2 = x^3 + a x + b (mod p). What OpenSSL checks when it loads the point (tests hold the two
+    together), done in a few big-integer operations instead of building a key object."""
+    p, a, b = _EQUATIONS[crv]
+    px = int.from_bytes(x, "big")
+    py = int.from_bytes(y, "big")
+    return px < p and py < p and (py * py - (px * px + a) * px - b) % p == 0
+
+
+def read_cose_key(key: object) -> CoseKey:
+    """Read a COSE_Key strictly: EC2 on P-256/384/521 or brainpool with exact coordinate sizes and the point on
+    the curve, or OKP on X25519/X448/Ed25519/Ed448 with the exact key length; a public key only (no ``d``).
+    Raises `CoseKeyError`."""
+    if type(key) is not dict and not isinstance(key, Mapping):
         raise CoseKeyError("COSE_Key is not a map")
     if KEY_D in key:
         raise CoseKeyError("COSE_Key holds a private key")
@@ -81,18 +155,16 @@ def public_key_from_cose(key: object) -> DevicePublicKey:
         raise CoseKeyError("COSE_Key kty and crv must be integers")
     x = key.get(KEY_X)
     if kty == KTY_EC2:
-        curve_type = EC2_CURVES.get(crv)
-        if curve_type is None:
+        curve = _CURVES.get(crv)
+        if curve is None:
             raise CoseKeyError(f"COSE_Key EC2 curve {crv!r} is not one 18013-5 allows")
-        curve = curve_type()
         y = key.get(KEY_Y)
         size = (curve.key_size + 7) // 8
         if not (type(x) is bytes and type(y) is bytes and len(x) == size and len(y) == size):
             raise CoseKeyError(f"COSE_Key coordinates must be two {size}-byte strings")
-        try:
-            return ec.EllipticCurvePublicKey.from_encoded_point(curve, b"\x04" + x + y)
-        except ValueError:
-            raise CoseKeyError("COSE_Key point is not on its curve") from None
+        if not on_curve(crv, x, y):
+            raise CoseKeyError("COSE_Key point is not on its curve")
+        return CoseKey(curve, b"\x04" + x + y)
     if kty == KTY_OKP:
         found = OKP_CURVES.get(crv)
         if found is None:
@@ -101,10 +173,19 @@ def public_key_from_cose(key: object) -> DevicePublicKey:
         if KEY_Y in key or type(x) is not bytes or len(x) != length:
             raise CoseKeyError(f"COSE_Key {name} key must be one {length}-byte string")
         try:
-            return load(x)
+            return CoseKey(None, x, load(x))
         except ValueError:
             raise CoseKeyError(f"COSE_Key is not a valid {name} key") from None
     raise CoseKeyError(f"COSE_Key kty {kty!r} is not EC2 or OKP")
+
+
+def public_key_from_cose(key: object) -> DevicePublicKey:
+    """The public key of a COSE_Key read by `read_cose_key` (same checks). Raises `CoseKeyError`."""
+    checked = read_cose_key(key)
+    try:
+        return checked.public_key()
+    except ValueError:  # (never seen: the point was checked; kept so a bug cannot surface as another error)
+        raise CoseKeyError("COSE_Key point is not on its curve") from None
 
 
 DevicePrivateKey = (

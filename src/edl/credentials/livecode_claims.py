@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import re
+import threading
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -275,18 +277,41 @@ def _claims_error(message: str) -> CodeRefused:
     return CodeRefused("claims", ErrorCode.CODE_CLAIMS, message)
 
 
-def _loads(data: bytes) -> Any:
-    """One definite-length CBOR item without duplicate map keys (cbor2 refuses trailing bytes)."""
-    return cbor2.loads(data, allow_indefinite=False, allow_duplicate_keys=False, max_depth=8)
+_decoders = threading.local()
+
+
+def _one_item(data: bytes) -> Any:
+    """The one definite-length CBOR item without duplicate map keys that `data` is, nothing after it.
+
+    (`cbor2.loads` ignores bytes after the item: the item is read from a stream whose position must then be the
+    end. This thread's decoder is built once and pointed at each input; one that failed half-way is not reused.)
+    """
+    decoder: cbor2.CBORDecoder | None = getattr(_decoders, "decoder", None)
+    if decoder is None:
+        decoder = _decoders.decoder = cbor2.CBORDecoder(
+            io.BytesIO(b""), allow_indefinite=False, allow_duplicate_keys=False, max_depth=8
+        )
+    stream = io.BytesIO(data)
+    decoder.fp = stream
+    try:
+        value = decoder.decode()
+    except BaseException:
+        _decoders.decoder = None
+        raise
+    if stream.tell() != len(data):
+        raise _claims_error(f"{len(data) - stream.tell()} bytes follow the claims map")
+    return value
 
 
 def parse_claims(payload: bytes) -> CodeClaims:
     """The claims of a code's payload, checked by the verifier's rules (`make_code` checks by them too); raises
     `CodeRefused` at stage ``claims``."""
-    # (signed bytes: any definite-length, duplicate-free encoding the signer chose is taken; tags, floats and
-    # other types never pass the type checks below)
+    # (signed bytes: any definite-length, duplicate-free encoding the signer chose is taken - but nothing after
+    # it; tags, floats and other types never pass the type checks below)
     try:
-        claims = cbor2.loads(payload, allow_indefinite=False, allow_duplicate_keys=False, max_depth=8)
+        claims = _one_item(payload)
+    except CodeRefused:
+        raise
     except Exception as exc:  # cbor2 raises CBORDecodeError, and ValueError/TypeError from its tag decoders
         raise _claims_error(f"the claims are not CBOR: {type(exc).__name__}") from None
     if type(claims) is not dict or claims.keys() != _CLAIM_KEYS:

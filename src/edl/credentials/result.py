@@ -12,7 +12,7 @@ from typing import Any
 from cbor2 import CBORTag
 from cryptography import x509
 
-from edl.credentials.cose_key import DevicePublicKey
+from edl.credentials.cose_key import CoseKey, DevicePublicKey
 from edl.credentials.errors import VerificationError
 
 Claims = Mapping[str, Mapping[str, object]]
@@ -48,8 +48,13 @@ class DocumentResult:
     claims: Claims
     signer: SignerInfo | None
     valid_until: datetime | None = None
-    device_key: DevicePublicKey | None = field(default=None, repr=False, compare=False)
-    """The holder's device key from the MSO (None unless `valid`)."""
+    device_cose_key: CoseKey | None = field(default=None, repr=False, compare=False)
+    """The holder's device key from the MSO, checked (None unless `valid`)."""
+
+    @property
+    def device_key(self) -> DevicePublicKey | None:
+        """The holder's device key from the MSO (None unless `valid`), built on first use."""
+        return self.device_cose_key.public_key() if self.device_cose_key is not None else None
 
     def to_json_dict(self) -> dict[str, Any]:
         return {

@@ -7,6 +7,7 @@ Parsing checks shapes and types only; the decisions (trust, signature, digests, 
 
 from __future__ import annotations
 
+import hmac
 import warnings
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -21,7 +22,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 import edl.credentials.cbor as cbor
 from edl.credentials.cache import CERTIFICATES_CACHED, VerificationCache
 from edl.credentials.cose import MDOC_RULES, CoseFormatError, Sign1, read_sign1
-from edl.credentials.cose_key import CoseKeyError, DevicePublicKey, public_key_from_cose
+from edl.credentials.cose_key import CoseKey, CoseKeyError, read_cose_key
 from edl.credentials.errors import ErrorCode
 
 
@@ -41,7 +42,8 @@ class Mso(NamedTuple):
     digest_algorithm: object
     doctype: object
     value_digests: Mapping[str, Mapping[int, bytes]]
-    device_key: DevicePublicKey
+    device_key: CoseKey
+    """Checked (a valid public key on a curve 18013-5 allows); the key object is built when asked for."""
     signed: datetime
     valid_from: datetime
     valid_until: datetime
@@ -144,19 +146,32 @@ def _value_digests(value: object) -> dict[str, Mapping[int, bytes]]:
     return value
 
 
-def parse_mso(payload: bytes) -> Mso:
-    """Decode ``24(<< MobileSecurityObject >>)`` strictly and check the shape of its fields."""
+def _mso_bytes(payload: bytes) -> bytes:
+    """The MSO inside ``24(<< MobileSecurityObject >>)``: read by its layout when it has the usual one (tag 24 in
+    two bytes, then a byte string whose head is 2 or 3 bytes long and whose content ends `payload` exactly: what
+    `decode_strict` would give), else decoded strictly."""
+    if payload[:2] == TAG24_HEAD and len(payload) > 4:
+        head = payload[2]
+        if head == 0x58 and len(payload) == 4 + payload[3]:
+            return payload[4:]
+        if head == 0x59 and len(payload) == 5 + int.from_bytes(payload[3:5], "big"):
+            return payload[5:]
     wrapped = decode_strict(payload, "MSO payload")
     if not isinstance(wrapped, CBORTag) or wrapped.tag != cbor.ENCODED_CBOR or not isinstance(wrapped.value, bytes):
         raise _malformed("COSE_Sign1 payload is not MobileSecurityObjectBytes (tag 24)")
-    mso = decode_strict(wrapped.value, "MSO")
+    return wrapped.value
+
+
+def parse_mso(payload: bytes) -> Mso:
+    """Decode ``24(<< MobileSecurityObject >>)`` strictly and check the shape of its fields."""
+    mso = decode_strict(_mso_bytes(payload), "MSO")
     if not isinstance(mso, dict):
         raise _malformed("the MSO is not a map")
     key_info = mso.get("deviceKeyInfo")
     if not isinstance(key_info, dict):
         raise _malformed("MSO deviceKeyInfo is missing")
     try:
-        device_key = public_key_from_cose(key_info.get("deviceKey"))
+        device_key = read_cose_key(key_info.get("deviceKey"))
     except CoseKeyError as exc:
         raise _malformed(f"MSO deviceKey: {exc}") from None
     validity = mso.get("validityInfo")
@@ -260,3 +275,56 @@ def _parse_item(item: Any, inner: bytes, namespace: str, hasher: Callable[[bytes
         code = ErrorCode.INVALID_DATE if isinstance(item, cbor.InvalidDateError) else ErrorCode.MALFORMED
         return Refusal(code, f"item of namespace {namespace!r}: {item}")
     return _item_refusal(item, namespace)
+
+
+_JOINED_BELOW: Final = 2048
+
+
+def matched_items(
+    tagged_items: list[Any], expected: Mapping[int, bytes], hasher: Callable[[bytes], Any]
+) -> dict[str, object] | None:
+    """The elements of one namespace when every item is in order, else None (then `parse_items` and the caller's
+    checks judge each item and name every problem).
+
+    In order means what `parse_items` and the digest checks would accept, item by item: IssuerSignedItemBytes
+    (tag 24 around a byte string) decoding by `cbor.decode_each` to an IssuerSignedItem (the four keys, an unsigned
+    digestID, a salt of at least 16 bytes, a text elementIdentifier), whose digestID the MSO lists, not disclosed
+    before (nor its identifier), and the hash of whose received tag-24 bytes equals that digest. One pass, with no
+    per-item objects: the common case of a credential that verifies.
+    """
+    inners = [tagged.value for tagged in tagged_items if type(tagged) is CBORTag and tagged.tag == cbor.ENCODED_CBOR]
+    if len(inners) != len(tagged_items) or set(map(type, inners)) != _BYTES_ONLY:
+        return None
+    elements: dict[str, object] = {}
+    seen: set[int] = set()
+    compare = hmac.compare_digest
+    for item, inner in zip(cbor.decode_each(inners), inners, strict=True):
+        if type(item) is not dict or len(item) != 4 or "elementValue" not in item:
+            return None
+        digest_id = item.get("digestID")
+        salt = item.get("random")
+        identifier = item.get("elementIdentifier")
+        if (
+            type(digest_id) is not int
+            or type(salt) is not bytes
+            or len(salt) < 16
+            or type(identifier) is not str
+            or digest_id in seen
+            or identifier in elements
+        ):
+            return None
+        want = expected.get(digest_id)  # (a negative digestID is never listed: `parse_mso` refuses them)
+        if want is None:
+            return None
+        size = len(inner)
+        if size < _JOINED_BELOW:  # (one call on a short copy costs less than a second call)
+            digest = hasher(tag24_prefix(size) + inner).digest()
+        else:
+            hashing = hasher(tag24_prefix(size))
+            hashing.update(inner)
+            digest = hashing.digest()
+        if not compare(digest, want):
+            return None
+        seen.add(digest_id)
+        elements[identifier] = item["elementValue"]
+    return elements

@@ -30,14 +30,15 @@ import hashlib
 import hmac
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec
 
 import edl.credentials.cbor as cbor
 from edl.credentials.cache import SIGNERS_CACHED, SignerFacts, VerificationCache
-from edl.credentials.cose import AlgorithmMismatch, Sign1, verify_cose_signature
+from edl.credentials.cose import AlgorithmMismatch, Sign1, der_signature, verify_cose_signature, verify_der
 from edl.credentials.errors import ErrorCode, VerificationError
 from edl.credentials.names import MDL_NAMESPACE
 from edl.credentials.result import DocumentResult, SignerInfo, VerificationResult
@@ -45,6 +46,7 @@ from edl.credentials.structure import (
     Mso,
     ParsedItem,
     Refusal,
+    matched_items,
     parse_certificates,
     parse_items,
     parse_mso,
@@ -191,6 +193,16 @@ class _Document:
             self.fail(ErrorCode(exc.code), exc.message)
 
     def check_signature(self, sign1: Sign1, signer: SignerFacts) -> None:
+        # An ECDSA algorithm the key's curve goes with (known per certificate) is checked directly; anything else,
+        # and a signature of the wrong size, by `verify_cose_signature`, which says what is wrong.
+        algorithm = signer.ecdsa.get(sign1.alg) if type(sign1.alg) is int else None
+        der = der_signature(sign1.signature, signer.signature_size) if algorithm is not None else None
+        if algorithm is not None and der is not None:
+            try:
+                verify_der(cast(ec.EllipticCurvePublicKey, signer.public_key), algorithm, sign1.to_be_signed, der)
+            except InvalidSignature:
+                self.fail(ErrorCode.SIGNATURE_INVALID, "the issuer signature over the MSO does not verify")
+            return
         try:
             verify_cose_signature(signer.public_key, sign1.alg, sign1.to_be_signed, sign1.signature)
         except AlgorithmMismatch as exc:
@@ -268,6 +280,10 @@ class _Document:
             if expected is None:
                 self.fail(ErrorCode.DIGEST_MISSING, f"namespace {namespace!r} has no digests in the MSO")
                 continue
+            matched = matched_items(items, expected, hasher)
+            if matched is not None:
+                claims[namespace] = matched
+                continue
             elements: dict[str, object] = {}
             seen_ids: set[int] = set()
             for item in parse_items(items, namespace, hasher):
@@ -335,5 +351,5 @@ def _verify_document(
         claims=claims if valid else {},
         signer=signer,
         valid_until=mso.valid_until if mso else None,
-        device_key=mso.device_key if mso and valid else None,
+        device_cose_key=mso.device_key if mso and valid else None,
     )

@@ -302,6 +302,16 @@ def test_payload_that_is_not_cbor_is_a_claims_error(pki: Pki) -> None:
     assert (codes(result), result.stage) == ({"code_claims"}, "claims")
 
 
+@pytest.mark.parametrize("tail", [b"\x00", b"\xf6", b"\xa0", cbor2.dumps({"eid": b"x" * 16})])
+def test_bytes_after_the_claims_map_are_refused_even_when_signed(pki: Pki, tail: bytes) -> None:
+    """cbor2 stops after the first data item; the claims map must be the whole payload (one encoding of it)."""
+    payload = cbor2.dumps(claims_map(claims()), canonical=True)
+    assert check(forge(payload, pki.ds_key, kid=kid_of(pki.ds)), pki).valid
+    result = check(forge(payload + tail, pki.ds_key, kid=kid_of(pki.ds)), pki)
+    assert (codes(result), result.stage) == ({"code_claims"}, "claims")
+    assert "follow the claims map" in result.errors[0].message
+
+
 @pytest.mark.parametrize("lifetime", [0, -1, 181, 3600])
 def test_lifetime_over_three_minutes_or_not_positive_is_refused(pki: Pki, lifetime: int) -> None:
     iat = int(NOW.timestamp())
