@@ -69,6 +69,7 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("staff", "/registry/{number}"),
     ("staff", "/review/staff"),
     ("staff", "/review/relying-parties"),
+    ("staff", "/review/sanctions"),
     ("verifier", "/verify"),
 )
 """(audience, path) of every page checked; `{application}` and `{number}` are the seeded ones."""
