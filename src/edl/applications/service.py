@@ -44,7 +44,8 @@ from edl.db.session import transaction
 from edl.domain import Eligibility, Licence, Rollout
 from edl.domain.application import ApplicationState, PhotoSource, check_transition
 from edl.domain.calendar import WorkingCalendar
-from edl.domain.dates import CHINA_TZ, china_date
+from edl.domain.dates import china_date
+from edl.domain.glossary import format_datetime
 from edl.issuance.elicences import IssuanceRefused, Issuer, issue_in_session
 from edl.notifications import messages
 from edl.notifications.inbox import notify
@@ -331,12 +332,12 @@ class Applications:
                     detail={"application": app.id, "kind": app.kind, "photo_change": app.photo_change},
                     client=client,
                 )
-                local_due = due.astimezone(CHINA_TZ)
                 notify(
                     session,
                     account.id,
                     messages.submitted(
-                        due_zh=f"{local_due:%Y年%m月%d日 %H:%M}", due_en=f"{local_due:%Y-%m-%d %H:%M} Beijing time"
+                        due_zh=f"{format_datetime(due, 'zh')}（北京时间）",
+                        due_en=f"{format_datetime(due, 'en')} Beijing time",
                     ),
                     at=at,
                 )

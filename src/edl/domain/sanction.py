@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from edl.domain.dates import CHINA_TZ
 from edl.domain.errors import DomainError
+from edl.domain.glossary import format_datetime
 
 ABUSE_REASON_CODES: frozenset[str] = frozenset({"marks", "not_holder"})
 """The reject reasons (`edl.domain.application.REJECT_REASONS`) that count as abuse: ``marks`` (marks, text or
@@ -162,5 +162,9 @@ def stop_notice(reason_zh: str, reason_en: str, end: datetime | None) -> StopNot
     """The notice for a sanction for `reason` ending at `end` (None: until lifted), dates in Beijing time."""
     if end is None:
         return StopNotice(reason_zh, reason_en, "直至解除", "until lifted")
-    local = end.astimezone(CHINA_TZ)
-    return StopNotice(reason_zh, reason_en, f"{local:%Y年%m月%d日 %H:%M}止", f"{local:%Y-%m-%d %H:%M} Beijing time")
+    return StopNotice(
+        reason_zh,
+        reason_en,
+        f"至 {format_datetime(end, 'zh')}（北京时间）",
+        f"{format_datetime(end, 'en')} Beijing time",
+    )

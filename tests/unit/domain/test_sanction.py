@@ -83,7 +83,7 @@ def test_a_term_ends_by_time_and_an_indefinite_one_does_not() -> None:
 
 def test_the_notice_gives_the_reason_the_term_and_the_counter() -> None:
     notice = stop_notice("照片含有标记", "The photo contains marks", AT + timedelta(days=30))
-    assert "照片含有标记" in notice.zh and "2027年01月03日 10:00止" in notice.zh and "车管所" in notice.zh
+    assert "照片含有标记" in notice.zh and "至 2027-01-03 10:00（北京时间）" in notice.zh and "车管所" in notice.zh
     assert "The photo contains marks" in notice.en and "2027-01-03 10:00 Beijing time" in notice.en
     assert "counter" in notice.en and " / " not in notice.zh, "the zh half never holds the ' / ' separator"
     assert "直至解除" in stop_notice("a", "b", None).zh

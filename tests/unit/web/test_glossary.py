@@ -185,3 +185,15 @@ def test_the_licence_pages_print_moments_as_the_pages_do() -> None:
     assert format_datetime(datetime(2026, 3, 16, 2, 0, 5, tzinfo=UTC), "zh") in shown
     assert re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", shown) == []
     assert format_date(date(1990, 5, 17), "zh") in shown  # the factory's birth date
+
+
+def test_no_source_formats_a_date_its_own_way() -> None:
+    """One date format per language (`edl.domain.glossary`): a notice that wrote "2027年01月03日 12:26止" beside
+    pages that write "2027-01-03 12:26" was found on the driver's stopped page; no strftime of its own remains."""
+    src = Path(__file__).resolve().parents[3] / "src" / "edl"
+    own = [
+        str(p.relative_to(src))
+        for p in src.rglob("*.py")
+        if re.search(r"%Y年|年%m月|%m月%d日", p.read_text(encoding="utf-8"))
+    ]
+    assert own == []
