@@ -2,13 +2,16 @@
 
     .venv/bin/python bench/import.py              # 100,000 rows
     .venv/bin/python bench/import.py --million    # and 1,000,000 rows
+    .venv/bin/python bench/import.py --rows 1000000,10000000 --import-only   # PostgreSQL first import only
 
 Generates CSV files without photos into a temporary directory, then imports each into a fresh PostgreSQL schema
 (then once more: the idempotent re-import) and a fresh SQLite file. Every import runs in its own child process,
 which reports its own peak RSS (before the import and at the end), so the runs for different sizes can be
 compared: memory should stay flat as the file grows. The "COPY ceiling" is a plain
 `COPY … FROM STDIN (FORMAT csv)` of the same file into a bare table without keys, indexes or validation: the
-fastest PostgreSQL can take the bytes. Prints figures only; it asserts nothing.
+fastest PostgreSQL can take the bytes. "COPY licences" copies the same rows, already in the table's types, straight
+into an empty `licences` with its keys and indexes: what the database alone costs per row, without validation,
+staging, duplicate checks or events. Prints figures only; it asserts nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -34,7 +38,7 @@ BARE = """CREATE TABLE bare (
     birth_date date, address varchar(256), classes varchar(64), first_issue date, validity_term varchar(8),
     valid_from date, valid_until date, authority_code varchar(6), authority_name varchar(64),
     authority_city varchar(32), statuses varchar(16), points smallint, points_cycle_start date,
-    photo_sha256 varchar(64), photo_compliant boolean)"""
+    photo_sha256 varchar(64), photo_compliant boolean, mobile varchar(11))"""
 
 
 def child(url: str, path: Path, data_dir: Path) -> None:
@@ -112,12 +116,45 @@ def copy_ceiling(path: Path) -> float:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+def copy_into_licences(path: Path, workdir: Path) -> float:
+    """Seconds to COPY the file's rows (converted to the table's types first, untimed) into an empty, migrated
+    `licences` with its keys and indexes, in batches of 10,000 rows, one transaction each (as the import commits)."""
+    import polars as pl
+
+    from edl.bootstrap import bootstrap
+    from edl.config import Settings
+    from edl.registry.chunks import batches
+    from edl.registry.files import RegistryFile
+    from edl.registry.formats import DB_COLUMNS, RowParser
+
+    schema = f"edl_bench_lic_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(libpq(PG_URL), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        bootstrap(Settings(data_dir=workdir / "data", database_url=pg_schema_url(schema)), migrate=True).dispose()
+        columns = ", ".join(DB_COLUMNS)
+        with psycopg.connect(libpq(pg_schema_url(schema))) as conn, conn.cursor() as cur, RegistryFile(path) as source:
+            seconds = 0.0
+            for batch in batches(source, RowParser(date.today()), 10_000):
+                data = batch.rows.select(*DB_COLUMNS, pl.lit(1).alias("version"), pl.lit("now").alias("updated_at"))
+                payload = data.write_csv(include_header=False).encode()
+                started = time.perf_counter()
+                with cur.copy(f"COPY licences ({columns}, version, updated_at) FROM STDIN (FORMAT csv)") as cp:
+                    cp.write(payload)
+                conn.commit()
+                seconds += time.perf_counter() - started
+            return seconds
+    finally:
+        with psycopg.connect(libpq(PG_URL), autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 def line(size: int, db: str, what: str, seconds: float, rss_kb: float | None = None, note: str = "") -> None:
     rss = f"{rss_kb / 1024:9.0f} MB" if rss_kb else " " * 12
     print(f"{size:>10,}  {db:<10}  {what:<13} {seconds:8.1f} s  {size / seconds:>9,.0f} rows/s  {rss}  {note}")
 
 
-def bench(sizes: list[int], workdir: Path) -> None:
+def bench(sizes: list[int], workdir: Path, *, import_only: bool = False) -> None:
     from edl.registry.generator import generate
 
     with psycopg.connect(libpq(PG_URL)) as conn:
@@ -135,7 +172,7 @@ def bench(sizes: list[int], workdir: Path) -> None:
         with psycopg.connect(libpq(PG_URL), autocommit=True) as conn:
             conn.execute(f'CREATE SCHEMA "{schema}"')
         try:
-            for what in ("import", "re-import"):
+            for what in ("import",) if import_only else ("import", "re-import"):
                 r = run_child(pg_schema_url(schema), path, workdir / "data")
                 note = f"rss before import {r['rss_before_kb'] / 1024:.0f} MB; {r['rejected']:.0f} rejected"
                 line(size, "postgresql", what, r["seconds"], r["rss_peak_kb"], note)
@@ -143,6 +180,11 @@ def bench(sizes: list[int], workdir: Path) -> None:
             with psycopg.connect(libpq(PG_URL), autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
         line(size, "postgresql", "COPY ceiling", copy_ceiling(path), note="bare table, no validation")
+        note = "typed rows into licences (keys, 5 indexes)"
+        line(size, "postgresql", "COPY licences", copy_into_licences(path, workdir), note=note)
+        if import_only:
+            path.unlink()
+            continue
         db = workdir / f"bench-{size}.db"
         r = run_child(f"sqlite:///{db}", path, workdir / "data")
         line(size, "sqlite", "import", r["seconds"], r["rss_peak_kb"], f"{r['rejected']:.0f} rejected")
@@ -156,9 +198,12 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--million", action="store_true", help="also run 1,000,000 rows")
+    parser.add_argument("--rows", type=lambda s: [int(x) for x in s.split(",")], help="file sizes, comma-separated")
+    parser.add_argument("--import-only", action="store_true", help="PostgreSQL first import only")
     args = parser.parse_args()
+    sizes = args.rows or ([100_000, 1_000_000] if args.million else [100_000])
     with tempfile.TemporaryDirectory(prefix="edl-bench-") as tmp:
-        bench([100_000, 1_000_000] if args.million else [100_000], Path(tmp))
+        bench(sizes, Path(tmp), import_only=args.import_only)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,12 @@ with `edl.issuance.voiding.void_elicences`, in the batch's transaction.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import polars as pl
 import psycopg
 from psycopg.types.json import Json
 from sqlalchemy import Engine
@@ -32,8 +32,8 @@ class ImportAborted(Exception):
 
 # SQL below is built only from the constant column list of `licences` and our own TEMP table names, never from data.
 
-StagedRow = tuple[int, str, tuple[object, ...]]
-"""(line, raw text, `licences` values in `DB_COLUMNS` order)."""
+StagedRows = pl.DataFrame
+"""A batch's accepted rows: columns `chunks.STAGED` (the `licences` values, line, raw text), in file order."""
 
 _STAGE = "edl_import_stage"
 _SEEN = "edl_import_seen"
@@ -119,11 +119,11 @@ class BatchWriter:
         self._create_tables()
         self.conn.commit()
 
-    def prepare(self, rows: list[StagedRow]) -> object:
+    def prepare(self, rows: StagedRows) -> object:
         """Turn a batch into what `_stage` sends (pure Python, no database: runs in the parsing thread)."""
         raise NotImplementedError
 
-    def write(self, rows: list[StagedRow], prepared: object, at: datetime) -> BatchResult:
+    def write(self, rows: StagedRows, prepared: object, at: datetime) -> BatchResult:
         """Write one batch in one transaction; rows that clash with the database come back as rejects."""
         cur = self.conn.cursor()
         stamp = self._timestamp(at)
@@ -131,7 +131,7 @@ class BatchWriter:
             self._begin(cur)
             self._stage(cur, prepared)
             cur.execute(_REMEMBER)
-            repeated = [] if cur.rowcount == len(rows) else self._drop(cur, rows, _REPEATED, _DUPLICATE)
+            repeated = [] if cur.rowcount == rows.height else self._drop(cur, rows, _REPEATED, _DUPLICATE)
             cur.execute("SAVEPOINT edl_upsert")
             try:
                 changes = self._changes(cur)
@@ -148,7 +148,7 @@ class BatchWriter:
             raise
         finally:
             cur.close()
-        existing = len(rows) - len(repeated) - inserted
+        existing = rows.height - len(repeated) - inserted
         return BatchResult(inserted, written - inserted, existing - (written - inserted), repeated)
 
     def _changes(self, cur: Any) -> list[tuple[int, dict[str, object], dict[str, object]]]:
@@ -201,7 +201,7 @@ class BatchWriter:
         return json.dumps(payload, ensure_ascii=False)
 
     def _drop(
-        self, cur: Any, rows: list[StagedRow], query: str, reason: str, *, forget: bool = False
+        self, cur: Any, rows: StagedRows, query: str, reason: str, *, forget: bool = False
     ) -> list[tuple[int, str, str]]:
         """Reject the staged rows `query` finds ((line, detail) pairs), and take them out of the batch."""
         cur.execute(query)
@@ -209,7 +209,7 @@ class BatchWriter:
         if not found:
             return []
         self._unstage(cur, list(found), forget=forget)
-        raw = {line: text for line, text, _ in rows}
+        raw = dict(rows.filter(pl.col("line").is_in(list(found))).select("line", "raw").iter_rows())
         return [(line, reason.format(detail), raw[line]) for line, detail in sorted(found.items())]
 
     def close(self) -> None:
@@ -251,29 +251,6 @@ class BatchWriter:
         return at
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]").search
-_FREE_TEXT = [DB_COLUMNS.index(c) for c in ("name", "address", "authority_name", "authority_city")]
-"""Columns that may hold any text; every other text column holds a code the domain validated (digits, hex…)."""
-_NULLABLE = [i for i, c in enumerate(DB_COLUMNS) if LicenceRow.__table__.columns[c].nullable]
-_FLAGS = [i for i, c in enumerate(DB_COLUMNS) if c == "photo_compliant"]
-
-
-def _copy_line(values: tuple[object, ...], line: int) -> str:
-    """One row in PostgreSQL's COPY text format: tab-separated, \\N for none, t/f, ISO dates, escaped text."""
-    out = list(values)
-    for i in _FREE_TEXT:
-        if _NEEDS_ESCAPE(values[i]):  # type: ignore[arg-type]
-            out[i] = values[i].translate(_COPY_ESCAPES)  # type: ignore[attr-defined]
-    for i in _NULLABLE:
-        if out[i] is None:
-            out[i] = "\\N"
-    for i in _FLAGS:
-        out[i] = "t" if out[i] else "f"
-    out.append(line)
-    return "\t".join(map(str, out))
-
-
 _DUPLICATE = "duplicate licence number, first at line {} / 证号重复"
 _TAKEN_BY = "file_number already belongs to licence {} / 档案编号已被其他证号占用"
 
@@ -310,13 +287,13 @@ class PostgresWriter(BatchWriter):
     def _json(self, payload: dict[str, Any]) -> object:
         return Json(payload)
 
-    def prepare(self, rows: list[StagedRow]) -> bytes:
-        """The batch in COPY text format: tab-separated, \\N for none, t/f, ISO dates, backslash escapes."""
-        return "".join([_copy_line(values, line) + "\n" for line, _, values in rows]).encode()
+    def prepare(self, rows: StagedRows) -> bytes:
+        """The batch in COPY's CSV format, written by polars: an unquoted empty field is NULL, `""` is empty text."""
+        return rows.select(*DB_COLUMNS, "line").write_csv(include_header=False).encode()
 
     def _stage(self, cur: Any, prepared: bytes) -> None:
         cur.execute(f"TRUNCATE {_STAGE}")
-        with cur.copy(f"COPY {_STAGE} ({_COLS}, line) FROM STDIN") as copy:
+        with cur.copy(f"COPY {_STAGE} ({_COLS}, line) FROM STDIN (FORMAT csv)") as copy:
             copy.write(prepared)
 
     def _unstage(self, cur: Any, lines: list[int], *, forget: bool) -> None:
@@ -347,9 +324,12 @@ class SqliteWriter(BatchWriter):
         self.conn.execute(f"CREATE TEMP TABLE {_STAGE} ({_COLS}, line INTEGER PRIMARY KEY)")
         self.conn.execute(f"CREATE TEMP TABLE {_SEEN} (number TEXT PRIMARY KEY, line INTEGER NOT NULL)")
 
-    def prepare(self, rows: list[StagedRow]) -> list[tuple[object, ...]]:
-        convert = self._convert
-        return [(*(f(v) if f else v for f, v in zip(convert, values, strict=True)), line) for line, _, values in rows]
+    def prepare(self, rows: StagedRows) -> list[tuple[object, ...]]:
+        convert = [*self._convert, None]
+        return [
+            tuple(f(v) if f else v for f, v in zip(convert, values, strict=True))
+            for values in rows.select(*DB_COLUMNS, "line").iter_rows()
+        ]
 
     def _stage(self, cur: Any, prepared: list[tuple[object, ...]]) -> None:
         cur.execute(f"DELETE FROM {_STAGE}")  # noqa: S608

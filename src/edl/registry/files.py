@@ -49,6 +49,23 @@ def spreadsheet_safe(cell: str) -> str:
     return "'" + cell if cell.startswith(_NEUTRALISED) else cell
 
 
+def line_text(raw: bytes | None) -> tuple[str, str | None] | None:
+    """A raw line → (its text, None), or (text to show, the reason it is rejected); None for a blank line."""
+    if raw is None:
+        return "", "the compressed file ends early (truncated .gz): the rest is missing"
+    if not raw.endswith(b"\n"):
+        if len(raw) > MAX_LINE:
+            return _show(raw[:200]) + "…", f"line longer than {MAX_LINE} bytes / 行过长"
+        if raw.strip():
+            return _show(raw), "truncated last line: no line break at the end / 末行不完整"
+        return None
+    try:
+        text = raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        return _show(raw), f"not UTF-8 text (bad byte at {exc.start + 1}) / 非UTF-8编码"
+    return (text, None) if text and not text.isspace() else None
+
+
 def _show(raw: bytes) -> str:
     """A line as text for the reject file, with undecodable bytes shown as \\xNN."""
     return raw.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
@@ -104,26 +121,29 @@ class RegistryFile:
 
     def records(self) -> Iterator[Record]:
         """Every data line in order; blank lines are skipped. Never raises for a bad row: it yields a reason."""
-        parse = self._parse_csv if self.kind == "csv" else self._parse_json
-        line_no = self._start - 1
-        for raw in chain(self._first, self._lines()):
+        line_no = self.first_line - 1
+        for raw in self.raw_lines():
             line_no += 1
+            found = line_text(raw)
+            if found is None:
+                continue
+            text, error = found
+            yield (line_no, text, None, error) if error else self.parse(line_no, text)
             if raw is None:
-                yield line_no, "", None, "the compressed file ends early (truncated .gz): the rest is missing"
                 return
-            if not raw.endswith(b"\n"):
-                if len(raw) > MAX_LINE:
-                    yield line_no, _show(raw[:200]) + "…", None, f"line longer than {MAX_LINE} bytes / 行过长"
-                elif raw.strip():
-                    yield line_no, _show(raw), None, "truncated last line: no line break at the end / 末行不完整"
-                continue
-            try:
-                text = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as exc:
-                yield line_no, _show(raw), None, f"not UTF-8 text (bad byte at {exc.start + 1}) / 非UTF-8编码"
-                continue
-            if text and not text.isspace():
-                yield parse(line_no, text)
+
+    @property
+    def first_line(self) -> int:
+        """The line number of the first line `raw_lines` gives."""
+        return self._start
+
+    def raw_lines(self) -> Iterator[bytes | None]:
+        """The data lines as bytes, as `line_text` takes them (None: a .gz breaks off there, nothing follows)."""
+        return chain(self._first, self._lines())
+
+    def parse(self, line_no: int, text: str) -> Record:
+        """One line's text (read by `line_text`) → its fields, or the reason it cannot be read."""
+        return self._parse_csv(line_no, text) if self.kind == "csv" else self._parse_json(line_no, text)
 
     def _lines(self) -> Iterator[bytes | None]:
         """Raw lines of at most MAX_LINE bytes (the rest of a longer line is skipped); None if a .gz breaks off."""

@@ -135,7 +135,8 @@ class _UniqueIds:
                 break
             seq = keys[clash] % 1000
             keys[clash] += np.where(seq + 2 <= 999, 2, -(seq - seq % 2))
-        self._seen = np.union1d(self._seen, keys)
+        fresh = np.sort(keys)  # one copy of the sorted array per chunk: union1d re-sorted all of it, which made
+        self._seen = np.insert(self._seen, np.searchsorted(self._seen, fresh), fresh)  # 10 M records crawl
         return keys
 
 

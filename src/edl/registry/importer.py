@@ -1,4 +1,4 @@
-"""Import licence records (CSV / JSON Lines) into `licences`: streamed, validated row by row, upserted in batches.
+"""Import licence records (CSV / JSON Lines) into `licences`: streamed, validated a batch at a time, upserted.
 
 - A file that is not one of ours is refused (`ImportRefused`) before anything is written.
 - Every other line is either accepted or written to the reject file with its line number and reason.
@@ -6,8 +6,9 @@
   alone (its `version` and `updated_at` do not move), a changed one gets `version + 1`. Re-importing a file is a no-op.
 - A crash mid-file leaves the committed batches; importing the same file again completes it.
 
-Parsing and validating run in the calling thread while a single worker thread writes the previous batch, so the
-database and Python work at the same time. See docs/registry-format.md.
+Parsing and validating (`chunks.batches`: columns checked by polars, odd rows decided by `RowParser`) run in the
+calling thread while a single worker thread writes the previous batch, so the database and Python work at the same
+time. See docs/registry-format.md.
 """
 
 from __future__ import annotations
@@ -17,23 +18,26 @@ import hashlib
 import os
 import sys
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from time import perf_counter
 from types import TracebackType
 from typing import TextIO
 
+import polars as pl
 from sqlalchemy import Engine
 
 from edl.db.models import ImportRun
 from edl.db.session import make_session_factory, transaction
 from edl.domain.dates import china_date
-from edl.registry.batches import WRITERS, BatchResult, BatchWriter, ImportAborted, StagedRow, open_writer
+from edl.registry.batches import WRITERS, BatchResult, BatchWriter, ImportAborted, open_writer
+from edl.registry.chunks import Batch as _Batch
+from edl.registry.chunks import batches
 from edl.registry.files import RegistryFile, spreadsheet_safe
-from edl.registry.formats import ImportRefused, RowParser, RowRejected, db_values
+from edl.registry.formats import ImportRefused, RowParser
 
 __all__ = ["ImportAborted", "ImportProgress", "ImportRefused", "ImportReport", "import_file"]
 
@@ -135,7 +139,7 @@ def import_file(
                     if progress:
                         progress(tally.progress(source))
 
-                for batch in _batches(source, parser, batch_size):
+                for batch in batches(source, parser, batch_size):
                     pipeline.submit(batch, written)
                 pipeline.drain(written)
         except Exception as exc:
@@ -157,52 +161,6 @@ def import_file(
         seconds=perf_counter() - started,
         rejects_path=rejects_to,
     )
-
-
-@dataclass(slots=True)
-class _Batch:
-    """Rows parsed from the file: those to write (`rows`) and those already rejected in Python (`rejects`)."""
-
-    lines: int = 0
-    rows: list[StagedRow] = field(default_factory=list)
-    rejects: list[tuple[int, str, str]] = field(default_factory=list)
-    """(line, reason, raw text)."""
-
-
-def _batches(source: RegistryFile, parser: RowParser, size: int) -> Iterator[_Batch]:
-    """Validate rows into batches of `size` lines; duplicates inside a batch are caught here, across batches by
-    the writer (which remembers every number it accepted in this run)."""
-    batch = _Batch()
-    numbers: dict[object, int] = {}
-    file_numbers: dict[object, tuple[object, int]] = {}
-    licence = parser.licence
-    for line, text, fields, error in source.records():
-        batch.lines += 1
-        if fields is None:
-            batch.rejects.append((line, error or "unreadable line", text))
-        else:
-            try:
-                values = db_values(licence(fields))
-            except RowRejected as exc:
-                batch.rejects.append((line, exc.reason, text))
-            else:
-                number, file_number = values[0], values[1]
-                if (first := numbers.get(number)) is not None:
-                    batch.rejects.append((line, f"duplicate licence number, first at line {first} / 证号重复", text))
-                elif (owner := file_numbers.get(file_number)) is not None:
-                    reason = f"file_number already used by licence {owner[0]} at line {owner[1]} / 档案编号重复"
-                    batch.rejects.append((line, reason, text))
-                else:
-                    numbers[number] = line
-                    file_numbers[file_number] = (number, line)
-                    batch.rows.append((line, text, values))
-        if batch.lines >= size:
-            yield batch
-            batch = _Batch()
-            numbers.clear()
-            file_numbers.clear()
-    if batch.lines:
-        yield batch
 
 
 class _Pipeline:
@@ -246,7 +204,7 @@ class _Pipeline:
             first, future = self._queue.popleft()
             done(first, future.result())
 
-    def _write(self, rows: list[StagedRow], prepared: object, at: datetime) -> BatchResult:
+    def _write(self, rows: pl.DataFrame, prepared: object, at: datetime) -> BatchResult:
         """In the worker: write a batch, unless an earlier one failed (the file must stay a committed prefix)."""
         if self._failed:
             raise ImportAborted("an earlier batch failed")
