@@ -248,6 +248,18 @@ def ensure_database(url: str, *, reload: bool) -> None:
             print(f"db: created database {name}")
 
 
+def load_only(args: argparse.Namespace) -> None:
+    """`--load-only`: the bench database with `--licences` licences, and nothing else."""
+    args.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    ensure_database(PG_URL, reload=args.reload)
+    container = open_bench_container(args.data_dir, PG_URL, migrate=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix="edl-bench-load-") as tmp:
+            load_licences(container, args.licences, Path(tmp))
+    finally:
+        container.dispose()
+
+
 def open_bench_container(data_dir: Path, url: str, *, migrate: bool = False) -> Any:
     from edl.bootstrap import bootstrap
     from edl.config import Settings
@@ -256,11 +268,16 @@ def open_bench_container(data_dir: Path, url: str, *, migrate: bool = False) -> 
 
 
 def load_licences(container: Any, count: int, workdir: Path) -> None:
-    """`count` synthetic licences, generated and imported with the registry importer; skipped when loaded."""
+    """`count` synthetic licences, generated and imported with the registry importer; skipped when loaded.
+
+    Prints the time of each step: generating the CSV (one process, numpy per 50,000 rows), importing it
+    (`import_file`: columns checked by polars, COPY in batches of 10,000 rows, one transaction each) and ANALYZE,
+    with the importer process's peak RSS. 10,000,000 licences need about 2.2 GB for the CSV (deleted after the
+    import) and about 5 GB in PostgreSQL."""
     import sqlalchemy as sa
 
     from edl.registry.generator import generate
-    from edl.registry.importer import import_file
+    from edl.registry.importer import ImportProgress, import_file
 
     with container.engine.connect() as conn:
         have = conn.execute(sa.text("SELECT count(*) FROM licences")).scalar_one()
@@ -269,17 +286,61 @@ def load_licences(container: Any, count: int, workdir: Path) -> None:
         return
     if have:
         sys.exit(f"db: holds {have:,} licences, not {count:,}: run again with --reload")
+    free = shutil.disk_usage(workdir).free
+    if free < count * 260:
+        need = count * 230 / 2**30
+        sys.exit(f"db: {workdir} has {free / 2**30:.1f} GiB free; a CSV of {count:,} licences needs ~{need:.1f} GiB")
     path = workdir / f"registry-{count}.csv"
-    report = generate(path, count, seed=2026)
-    print(f"db: generated {count:,} records in {report.seconds:.1f} s ({path.stat().st_size / 2**20:.0f} MiB CSV)")
-    imported = import_file(container.engine, path, workdir / "rejects.csv", BENCH_ACTOR, clock=container.clock)
+    started = time.perf_counter()
+    report = generate(path, count, seed=2026, progress=_every(count, "generated"))
+    print(f"db: generated {count:,} records in {report.seconds:.1f} s ({path.stat().st_size / 2**20:,.0f} MiB CSV)")
+
+    def imported_so_far(p: ImportProgress) -> None:
+        step(p.rows)
+
+    step = _every(count, "imported")
+    _reset_peak_rss()  # from here on the peak is the import's, not the generator's
+    imported = import_file(
+        container.engine, path, workdir / "rejects.csv", BENCH_ACTOR, clock=container.clock, progress=imported_so_far
+    )
     path.unlink()
     print(
         f"db: imported {imported.accepted:,} licences in {imported.seconds:.1f} s "
-        f"({imported.rows_per_second:,.0f} rows/s, {imported.rejected} rejected)"
+        f"({imported.rows_per_second:,.0f} rows/s, {imported.rejected} rejected); peak RSS {_peak_rss_mb():,.0f} MB"
     )
+    analyse = time.perf_counter()
     with container.engine.begin() as conn:
         conn.execute(sa.text("ANALYZE"))
+    print(
+        f"db: ANALYZE {time.perf_counter() - analyse:.1f} s; generate + import + ANALYZE of {count:,} licences: "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+
+
+def _every(count: int, what: str, parts: int = 10) -> Callable[[int], None]:
+    """A progress callback printing a line each tenth of `count` (a 10 M load takes minutes)."""
+    started, shown = time.perf_counter(), [0]
+
+    def progress(done: int) -> None:
+        if done * parts // count > shown[0]:
+            shown[0] = done * parts // count
+            print(f"db:   {what} {done:,} of {count:,} ({time.perf_counter() - started:.0f} s)", flush=True)
+
+    return progress
+
+
+def _reset_peak_rss() -> None:
+    """Start VmHWM afresh from the current RSS (Linux: `echo 5 > /proc/self/clear_refs`); harmless elsewhere."""
+    with suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM), in MB."""
+    for text in Path("/proc/self/status").read_text().splitlines():
+        if text.startswith("VmHWM:"):
+            return int(text.split()[1]) / 1024
+    return 0.0
 
 
 def issue_sample(container: Any, size: int) -> list[str]:
@@ -429,6 +490,7 @@ def serve(
     logs: Path,
     factory: str = "edl.asgi:create",
     extra_env: Sequence[str] = (),
+    server: str = "uvicorn",
 ) -> Iterator[Server]:
     """`uvicorn --factory edl.asgi:create` (the real app and container, settings from EDL_* variables)."""
     import httpx
@@ -447,25 +509,46 @@ def serve(
     for item in extra_env:
         name, _, value = item.partition("=")
         env[name] = value
-    log = logs / f"uvicorn-{workers}w.log"
+    log = logs / f"{server}-{workers}w.log"
     command = [
-        str(Path(sys.executable).with_name("uvicorn")),
+        str(Path(sys.executable).with_name("granian")),
+        "--interface",
+        "asgi",
         "--factory",
-        factory,
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
         "--workers",
         str(workers),
-        "--no-access-log",  # as `edl serve`: the app writes its own masked access log
+        "--loop",
+        "uvloop",
+        "--http",
+        "1",
+        "--no-ws",
         "--log-level",
         "warning",
+        factory,
     ]
+    if server == "uvicorn":
+        command = [
+            str(Path(sys.executable).with_name("uvicorn")),
+            "--factory",
+            factory,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",  # as `edl serve`: the app writes its own masked access log
+            "--log-level",
+            "warning",
+        ]
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    server = Server(process, base, log)
+    running = Server(process, base, log)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -479,10 +562,10 @@ def serve(
             if time.monotonic() > deadline:
                 sys.exit(f"uvicorn did not answer /healthz within 60 s; see {log}")
             time.sleep(0.2)
-        while len(server.workers()) < workers and workers > 1 and time.monotonic() < deadline:
+        while server == "uvicorn" and len(running.workers()) < workers > 1 and time.monotonic() < deadline:
             time.sleep(0.2)
-        time.sleep(1.0)  # every worker imported and listening
-        yield server
+        time.sleep(1.0 if server == "uvicorn" else 3.0)  # every worker imported and listening
+        yield running
     finally:
         process.terminate()
         try:
@@ -580,6 +663,20 @@ def pg_counters() -> dict[str, int]:
     return dict(zip(keys, (int(v) for v in row), strict=True)) if row else {}
 
 
+def settled_counters(max_seconds: float = 12.0) -> dict[str, int]:
+    """`pg_counters` once two reads a second apart agree: a busy backend reports its statistics about once a second,
+    an idle one only after 10 s (PostgreSQL 15+), so a read right after the load misses the last commits."""
+    deadline = time.monotonic() + max_seconds
+    last = pg_counters()
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = pg_counters()
+        if {k: v for k, v in now.items() if k != "sessions"} == {k: v for k, v in last.items() if k != "sessions"}:
+            return now
+        last = now
+    return last
+
+
 @dataclass(frozen=True)
 class LoadResult:
     label: str
@@ -627,8 +724,7 @@ def run_wrk(
     sampler.start()
     out, err = process.communicate()
     cores = sampler.stop()
-    time.sleep(1.0)  # PostgreSQL flushes its statistics about once a second
-    after = pg_counters()
+    after = settled_counters()
     line = next((x for x in out.splitlines() if x.startswith("WRK_JSON ")), None)
     if process.returncode != 0 or line is None:
         sys.exit(f"wrk failed ({process.returncode}): {err.strip() or out.strip()}")
@@ -659,6 +755,11 @@ def report(result: LoadResult, *, expect_valid: bool) -> None:
     order = ["uvicorn workers", "postgresql", "wrk", "bench script", "other", "unaccounted", "idle"]
     split = "  ".join(f"{g} {cores.get(g, 0.0):.2f}" for g in order)
     print(f"  {'':<34} cores used: {split}  (of {psutil.cpu_count()})")
+    if result.rps:
+        print(
+            f"  {'':<34} server CPU per request: {cores.get('uvicorn workers', 0.0) / result.rps * 1000:.3f} ms "
+            f"(server process cores / requests per second)"
+        )
     if result.db and result.requests:
         per = {k: v / result.requests for k, v in result.db.items()}
         print(
@@ -723,13 +824,14 @@ def online(args: argparse.Namespace) -> None:
             redis_url = "redis://127.0.0.1:6379/0" if args.redis else None
             for workers in args.workers:
                 print(
-                    f"\nonline: uvicorn --factory {args.factory} --workers {workers} {' '.join(args.server_env)}; "
+                    f"\nonline: {args.server} --factory {args.factory} --workers {workers} "
+                    f"{' '.join(args.server_env)}; "
                     f"wrk -t{args.threads} "
                     f"-d{args.duration}s; PostgreSQL with {args.licences:,} licences; "
                     f"rate limiter {'Redis' if redis_url else 'in memory'}; {machine_load()}"
                 )
                 with serve(
-                    data_dir, PG_URL, args.port, workers, redis_url, work, args.factory, args.server_env
+                    data_dir, PG_URL, args.port, workers, redis_url, work, args.factory, args.server_env, args.server
                 ) as server:
                     health = run_wrk(
                         server,
@@ -878,8 +980,11 @@ STEPS: list[tuple[str, tuple[str, ...]]] = [
     # The async verification engine runs select and insert inside a greenlet py-spy does not follow: the main stack
     # shows only `run_sync`, its psycopg waits and the event loop.
     ("select + log insert on the async engine (greenlet)", ("run_sync (sqlalchemy/ext/asyncio/engine.py",)),
+    ("registry select on asyncpg (prepared, in the loop)", ("lookup (edl/verification/online_pg.py",)),
+    ("log rows: group commit batch insert (asyncpg)", ("edl/verification/groupcommit.py",)),
     ("fields for the purpose (driving record, photo)", ("_fields (edl/verification/lookup.py",)),
     ("registry select + status (e-licence and licence)", ("judge (edl/verification/lookup.py",)),
+    ("status judgement (judge_row)", ("judge_row (edl/verification/lookup.py",)),
     ("verification log insert", ("record_verification (edl/",)),
     ("commit (end of the transaction)", ("commit (sqlalchemy/",)),
     ("JSON answer (to_json_dict, render)", ("to_json_dict (edl/", "render (starlette/responses.py")),
@@ -892,12 +997,15 @@ STACK: list[tuple[str, tuple[str, ...]]] = [
     ("HTTP and ASGI (uvicorn, starlette, fastapi)", ("uvicorn/", "starlette/", "fastapi/", "edl/web/")),
     ("event loop (asyncio, selectors)", ("asyncio/", "selectors.py")),
 ]
-DB_MARKS = ("psycopg/", "sqlalchemy/")
+DB_MARKS = ("psycopg/", "sqlalchemy/", "asyncpg/")
+IDLE_MARKS = ("Condition.wait (", "always_pong (", "Queue.get (")
+"""Samples of threads that only wait (idle pool threads, uvicorn's supervisor ping): left out of the shares."""
 
 
 def profile_parts(stacks: dict[str, int]) -> list[tuple[str, float]]:
     """Share of samples per step of the request path; '[database layers]' marks the samples of a step that were in
     SQLAlchemy or psycopg (building statements, sending them, waiting for PostgreSQL's answer)."""
+    stacks = {s: n for s, n in stacks.items() if not any(m in s for m in IDLE_MARKS)}
     total = sum(stacks.values()) or 1
     counts: dict[str, int] = {}
     for stack, n in stacks.items():
@@ -953,7 +1061,12 @@ def main() -> None:
     parser.add_argument("--online", action="store_true", help="also bench POST /api/v1/verifications")
     parser.add_argument("--online-only", action="store_true", help="skip the offline figures")
     parser.add_argument("--harness-only", action="store_true", help="online: only GET /healthz (no API yet)")
-    parser.add_argument("--licences", type=int, default=1_000_000, help="licences in the bench database")
+    parser.add_argument(
+        "--licences", type=int, default=1_000_000, help="licences in the bench database (generated and imported)"
+    )
+    parser.add_argument(
+        "--load-only", action="store_true", help="only generate and import --licences into the bench database"
+    )
     parser.add_argument(
         "--workers",
         type=lambda s: [int(x) for x in s.split(",")],
@@ -973,6 +1086,9 @@ def main() -> None:
     parser.add_argument("--redis", action="store_true", help="rate limit in the local Redis (EDL_REDIS_URL)")
     parser.add_argument("--factory", default="edl.asgi:create", help="the ASGI app factory uvicorn serves")
     parser.add_argument(
+        "--server", choices=("uvicorn", "granian"), default="uvicorn", help="the ASGI server (uvloop in both)"
+    )
+    parser.add_argument(
         "--server-env", action="append", default=[], metavar="NAME=VALUE", help="extra environment for the server"
     )
     parser.add_argument("--reload", action="store_true", help="drop the bench database and load it again")
@@ -987,6 +1103,9 @@ def main() -> None:
     print(f"eDL verification benchmark: {psutil.cpu_count()} CPUs, Python {sys.version.split()[0]}, {machine_load()}")
     if args.wait_quiet:
         wait_quiet(args.wait_quiet)
+    if args.load_only:
+        load_only(args)
+        return
     if not args.online_only:
         offline(args.codes, args.rounds, args.status_entries)
     if args.online or args.online_only:

@@ -145,10 +145,11 @@ class Container:
 
     @cached_property
     def party_keys(self) -> PartyKeys:
-        """Relying parties' API keys, checked against the primary and kept a few seconds in this process."""
+        """Relying parties' API keys, checked against the read replica when one is configured (verification reads,
+        `EDL_DATABASE_REPLICA_URL`), else the primary, and kept a few seconds in this process."""
         from edl.verification.parties import PartyKeys
 
-        return PartyKeys(self.sessions)
+        return PartyKeys(self.readers)
 
     @cached_property
     def online_verifier(self) -> OnlineVerifier:
@@ -166,6 +167,7 @@ class Container:
             pool_size=self.settings.verification_pool_size,
             durable_log=self.settings.verification_durable_log,
             leeway=timedelta(seconds=self.settings.clock_skew_seconds),
+            replica_url=self.settings.database_replica_url,
         )
 
     @cached_property

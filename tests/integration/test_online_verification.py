@@ -486,12 +486,19 @@ def test_a_verification_costs_one_select_and_one_insert_and_nothing_else(
     def capture(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
         statements.append(" ".join(statement.split()).lower())
 
-    # Every engine (the main one and the dedicated verification engines, sync or async) reports here.
+    # Every engine (the main one and the dedicated verification engines, sync or async) reports here; on
+    # PostgreSQL the API's asyncpg path (edl.verification.online_pg) reports what it sends.
+    pg = ready.online_verifier.pg_path()
     sa.event.listen(sa.Engine, "before_cursor_execute", capture)
+    if pg is not None:
+        pg.statements = sent = []
     try:
         answer = post(client, key, {"code": code}).json()
     finally:
         sa.event.remove(sa.Engine, "before_cursor_execute", capture)
+        if pg is not None:
+            pg.statements = None
+            statements += [" ".join(s.split()).lower() for s in sent]
     assert answer["valid"]
     selects = [s for s in statements if s.startswith("select")]
     inserts = [s for s in statements if s.startswith("insert")]

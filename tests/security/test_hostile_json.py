@@ -29,8 +29,8 @@ from edl.db.session import transaction
 from edl.verification.parties import register_party
 from edl.verification.purposes import Purpose
 from edl.web import create_app
-from edl.web.verifier.api import MAX_BODY
 from edl.web.holder.inbox import MAX_SUBSCRIPTION_BODY
+from edl.web.verifier.api import MAX_BODY
 from edl.web.verifier.pages import MAX_JSON_BYTES
 from tests.auth_helpers import csrf_of, run_async, sign_in_holder
 

@@ -6,9 +6,10 @@ licence") and by staff through the database. The table refuses UPDATE and DELETE
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.engine import Connection
@@ -37,8 +38,7 @@ class Check:
     errors: tuple[str, ...]
 
 
-def record_verification(
-    session: Session | Connection,
+def log_values(
     *,
     at: datetime,
     party_id: str | None,
@@ -52,32 +52,57 @@ def record_verification(
     status: str,
     errors: tuple[str, ...] = (),
     client: str | None = None,
-) -> int:
-    """Append one row in the transaction of `session` (ORM session or Core connection); its id.
-
-    The id is the `verification_id` the API answers with.
-    """
+) -> dict[str, Any]:
+    """The column values of one log row (texts cut to their columns), keyed by column name (`LOG_COLUMNS`): what
+    `record_verification` inserts and what the group commit (`edl.verification.groupcommit`) batches."""
     text = ",".join(dict.fromkeys(errors))
     if len(text) > MAX_ERRORS_TEXT:
         text = text[: MAX_ERRORS_TEXT - 1].rsplit(",", 1)[0] + ",…"
-    new_id = session.execute(
-        _INSERT,
-        {
-            "at": at,
-            "relying_party_id": party_id,
-            "relying_party_name": party_name[:128],
-            "purpose": purpose[:32],
-            "method": method[:16],
-            "channel": channel[:8],
-            "elicence_id": elicence_id,
-            "licence_number": licence_number,
-            "valid": valid,
-            "status": status[:16],
-            "errors": text,
-            "client": client[:64] if client else None,
-        },
-    ).scalar_one()
-    return int(new_id)
+    return {
+        "at": at,
+        "relying_party_id": party_id,
+        "relying_party_name": party_name[:128],
+        "purpose": purpose[:32],
+        "method": method[:16],
+        "channel": channel[:8],
+        "elicence_id": elicence_id,
+        "licence_number": licence_number,
+        "valid": valid,
+        "status": status[:16],
+        "errors": text,
+        "client": client[:64] if client else None,
+    }
+
+
+LOG_COLUMNS: Final = (
+    "at",
+    "relying_party_id",
+    "relying_party_name",
+    "purpose",
+    "method",
+    "channel",
+    "elicence_id",
+    "licence_number",
+    "valid",
+    "status",
+    "errors",
+    "client",
+)
+"""The columns `log_values` fills, in the order the group commit sends them."""
+
+
+def record_verification(session: Session | Connection, **values: Any) -> int:
+    """Append one row (the keyword arguments of `log_values`) in the transaction of `session` (ORM session or Core
+    connection); its id.
+
+    The id is the `verification_id` the API answers with.
+    """
+    return insert_row(session, log_values(**values))
+
+
+def insert_row(session: Session | Connection, values: Mapping[str, Any]) -> int:
+    """Insert one row of `log_values` in the transaction of `session`; its id."""
+    return int(session.execute(_INSERT, dict(values)).scalar_one())
 
 
 def checks_of_licence(session: Session, licence_number: str, *, limit: int = 50) -> list[Check]:

@@ -10,38 +10,45 @@ page call; the composition root builds one per container (`Container.online_veri
    fixed e-licence id as `barcode_static_id`, all before the registry is read. A barcode carries no signature, so
    the answer says so in `warnings` and rests on the registry alone.
 2. The e-licence and its licence are read in one query (`edl.verification.lookup.judge`: by e-licence id, or by
-   status-list index for a barcode) on the primary database, so a suspension entered a moment ago counts at once (a
-   replica could lag). The status is `edl.domain.credential_status.credential_status` of the registry's statuses,
-   the licence's validity and the e-licence's void (a voided e-licence is revoked). The code's own status snapshot
-   (``st``) is for offline verifiers: online the registry decides.
+   status-list index for a barcode) on the read replica when one is configured (`EDL_DATABASE_REPLICA_URL`: a
+   suspension reaches the answers within the replica's lag, docs/deploy.md), else on the primary, where a
+   suspension entered a moment ago counts at once. The status is `edl.domain.credential_status.credential_status`
+   of the registry's statuses, the licence's validity, the e-licence's void (a voided e-licence is revoked) and its
+   sanction (``suspended_until`` ahead). The code's own status snapshot (``st``) is for offline verifiers: online
+   the registry decides.
 3. A code that verifies but whose e-licence the registry does not know has status `unknown`; the purpose's policy
    decides (police refuse; the others accept with a warning, seeing only what the code itself says). A barcode the
    registry does not know is refused (nothing was verified at all).
 4. Only the fields the party's purpose allows are returned (`Party.fields`), and only for a licence inside the
    party's authority scope (`Party.scope`, `edl.domain.scope`): outside it the answer is `valid: false`, status
    `unknown`, error `outside_scope`, no fields and no registry status (logged like every other call).
-5. One `VerificationRow` is written for every call that reaches here, valid or not (bad codes too). On SQLite in
-   the same transaction as the read. On PostgreSQL on a dedicated verification engine (`edl.db.session.
-   verification_engine_options`): autocommit (the select is one consistent snapshot, then one insert: two
-   statements, no BEGIN/COMMIT, no pre-ping) and ``-c synchronous_commit=off`` as a connection option, so the insert
-   returns before the WAL reaches disk and a database crash can lose the last fraction of a second of
-   verification-log rows (never registry data: only this engine's connections have the setting, and the database
-   stays consistent). `EDL_VERIFICATION_DURABLE_LOG=true` trades it back.
+5. One `VerificationRow` is written for every call that reaches here, valid or not (bad codes too), always on the
+   primary, and the answer is given only once it has committed. The API on PostgreSQL (`averify`,
+   `edl.verification.online_pg`) runs in the event loop with asyncpg and writes the rows of concurrent requests
+   together (`edl.verification.groupcommit`: one insert per batch of at most 2 ms or 200 rows; a failed batch
+   refuses all its verifications). The blocking path (`verify`: the verifier page, the CLI; and the API on SQLite)
+   writes its row on SQLite in the same transaction as the read, on PostgreSQL on a dedicated verification engine
+   (`edl.db.session.verification_engine_options`: autocommit, no BEGIN/COMMIT, no pre-ping). On PostgreSQL both
+   commit the log with ``synchronous_commit=off`` unless `EDL_VERIFICATION_DURABLE_LOG=true`: the commit returns
+   before the WAL reaches disk, so a database crash can lose the last fraction of a second of verification-log rows
+   (never registry data: only the log's connections have the setting, and the database stays consistent).
 
 The verifier keeps, for its lifetime: the trust anchors (root and DS certificates, rebuilt when the signer index
 changes: `Authority.signers()` re-reads on change), the portraits (`edl.verification.lookup.Portraits`), the
-dedicated engine (disposed with the main engine) and, per event loop, the limiter of worker threads.
+dedicated engines (disposed with the main engine), the asyncpg path (its pools and log writer per event loop, closed
+at the app's shutdown: `aclose`) and, per event loop, the limiter of worker threads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import threading
 import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
@@ -55,8 +62,9 @@ from edl.db.session import make_verification_engine
 from edl.domain.credential_status import CredentialStatus
 from edl.pki.trust import TrustStore, trust_store
 from edl.storage.photos import PhotoStore
-from edl.verification.log import record_verification
-from edl.verification.lookup import PORTRAIT_CACHE_SIZE, Portraits, Verdict, judge
+from edl.verification.log import insert_row, log_values
+from edl.verification.lookup import PORTRAIT_CACHE_SIZE, Portraits, Verdict, judge, judge_row
+from edl.verification.online_pg import PgVerificationPath, VerificationUnavailable
 from edl.verification.result import (
     BARCODE_WARNING,
     CHANNELS,
@@ -125,8 +133,12 @@ class OnlineVerifier:
         durable_log: bool,
         leeway: timedelta,
         portrait_cache_size: int = PORTRAIT_CACHE_SIZE,
+        replica_url: str | None = None,
+        lean: bool = True,
     ) -> None:
         self._engine = engine
+        self._replica_url = replica_url
+        self._lean = lean
         self._barcodes = barcodes
         self._pool_size = pool_size
         self._durable_log = durable_log
@@ -135,6 +147,8 @@ class OnlineVerifier:
         self._portraits = Portraits(photos, portrait_cache_size)
         self._lock = threading.Lock()
         self._dedicated: Engine | None = None
+        self._replica: Engine | None = None
+        self._pg: PgVerificationPath | None = None
         self._limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
             weakref.WeakKeyDictionary()
         )
@@ -158,9 +172,45 @@ class OnlineVerifier:
                     pool_size=self._pool_size,
                     durable=self._durable_log,
                 )
-                if not event.contains(self._engine, "engine_disposed", self._main_disposed):
-                    event.listen(self._engine, "engine_disposed", self._main_disposed)
+                self._watch_main()
             return self._dedicated
+
+    def replica_engine(self) -> Engine:
+        """Where the blocking path reads the registry: the replica's dedicated engine when one is configured
+        (`EDL_DATABASE_REPLICA_URL`), else the verification engine itself (PostgreSQL)."""
+        if self._replica_url is None:
+            return self.verification_engine()
+        hit = self._replica
+        if hit is not None:
+            return hit
+        self.verification_engine()  # registers the disposal with the main engine
+        with self._lock:
+            if self._replica is None:
+                self._replica = make_verification_engine(self._replica_url, pool_size=self._pool_size, durable=True)
+            return self._replica
+
+    def pg_path(self) -> PgVerificationPath | None:
+        """The API's event-loop path (`edl.verification.online_pg`: asyncpg, group commit) on PostgreSQL when asyncpg
+        is installed; None on SQLite, which keeps the blocking path in a worker thread."""
+        if self._pg is not None or not self._lean or self._engine.dialect.name != "postgresql":
+            return self._pg
+        if importlib.util.find_spec("asyncpg") is None:
+            return None
+        with self._lock:
+            if self._pg is None:
+                self._watch_main()
+                self._pg = PgVerificationPath(
+                    self._engine.url.render_as_string(hide_password=False),
+                    replica_url=self._replica_url,
+                    pool_size=self._pool_size,
+                    durable_log=self._durable_log,
+                )
+            return self._pg
+
+    async def aclose(self) -> None:
+        """Close what this event loop opened for the API (the app's shutdown): pending log rows are written first."""
+        if self._pg is not None:
+            await self._pg.aclose()
 
     def _limiter(self) -> anyio.CapacityLimiter:
         """At most `pool_size` API verifications in worker threads at once (per event loop): every thread finds a
@@ -171,11 +221,20 @@ class OnlineVerifier:
             hit = self._limiters[loop] = anyio.CapacityLimiter(self._pool_size)
         return hit
 
+    def _watch_main(self) -> None:
+        """What this verifier opened goes when the main engine is disposed (`Container.dispose`)."""
+        if not event.contains(self._engine, "engine_disposed", self._main_disposed):
+            event.listen(self._engine, "engine_disposed", self._main_disposed)
+
     def _main_disposed(self, main: Engine) -> None:
         with self._lock:
             dedicated, self._dedicated = self._dedicated, None
-        if dedicated is not None:
-            dedicated.dispose()
+            replica, self._replica = self._replica, None
+        for engine in (dedicated, replica):
+            if engine is not None:
+                engine.dispose()
+        if self._pg is not None:
+            self._pg.terminate()  # a loop that is still serving makes new connections on its next request
 
     # --- the use case ----------------------------------------------------------------------------------------------
 
@@ -195,8 +254,13 @@ class OnlineVerifier:
         Raises ValueError when neither or both are given, or `at` is naive (a caller's bug: the web layer checks
         its input first).
         """
-        prep = self._prepare(code, barcode, channel, at)
-        if self._engine.dialect.name == "postgresql":
+        prep = self.prepare(code, barcode, channel, at)
+        if self._engine.dialect.name == "postgresql" and self._replica_url is not None:
+            with self.replica_engine().connect() as conn:
+                verdict = self._judge(conn, party, prep)
+            with self.verification_engine().connect() as conn:
+                verification_id = insert_row(conn, _log_values(party, prep, verdict, channel, client))
+        elif self._engine.dialect.name == "postgresql":
             with self.verification_engine().connect() as conn:
                 verdict, verification_id = self._check_and_log(conn, party, prep, channel=channel, client=client)
         else:
@@ -214,18 +278,33 @@ class OnlineVerifier:
         client: str | None = None,
         at: datetime,
     ) -> OnlineResult:
-        """`verify` for an event loop: the whole verification (signature, select, insert) in ONE worker-thread hop,
-        with at most `pool_size` of them at once per event loop (the verification engine's pool size, so a thread
-        never waits for a connection and few threads compete for the GIL).
-
-        Measured against psycopg's asyncio connections through SQLAlchemy's asyncio extension (every statement
-        awaited in the loop): that cost about 4.0 ms of server CPU per verification, this about 3.2 ms
-        (docs/benchmarks.md).
+        """`verify` for an event loop. On PostgreSQL (`pg_path`): in the loop itself, with asyncpg and the group
+        commit of the log (`edl.verification.online_pg`); raises `VerificationUnavailable` when the database cannot
+        be reached. On SQLite: the whole blocking verification in ONE worker-thread hop, at most `pool_size` at once
+        per event loop.
         """
+        pg = self.pg_path()
+        if pg is not None:
+            prep = self.prepare(code, barcode, channel, at)
+            if prep.elicence_id is None and prep.serial is None:
+                verdict = _unidentified(prep)
+            else:
+                row = await pg.lookup(party, elicence_id=prep.elicence_id, serial=prep.serial)
+                verdict = judge_row(
+                    row,
+                    party,
+                    self._portraits,
+                    elicence_id=prep.elicence_id,
+                    claims=prep.code_result.claims if prep.code_result is not None else None,
+                    method=prep.method,
+                    at=prep.now,
+                )
+            verification_id = await pg.log(_log_values(party, prep, verdict, channel, client))
+            return _result(party, prep, verdict, verification_id)
         call = partial(self.verify, party, code=code, barcode=barcode, channel=channel, client=client, at=at)
         return await anyio.to_thread.run_sync(call, limiter=self._limiter())
 
-    def _prepare(self, code: str | None, barcode: str | None, channel: str, at: datetime) -> _Prepared:
+    def prepare(self, code: str | None, barcode: str | None, channel: str, at: datetime) -> _Prepared:
         """Check the arguments and verify the code (signature, chain, time): CPU only, no I/O."""
         if (code is None) == (barcode is None):
             raise ValueError("give exactly one of code and barcode")
@@ -245,46 +324,56 @@ class OnlineVerifier:
             return _Prepared(METHOD_BARCODE, None, None, at, barcode_refused=Problem(exc.code.value, exc.message))
         return _Prepared(METHOD_BARCODE, None, None, at, serial=serial)
 
+    def _judge(self, conn: Connection, party: Party, prep: _Prepared) -> Verdict:
+        """The registry's judgement (one select on `conn`), or the refusal of a code or barcode that identified
+        nothing."""
+        if prep.elicence_id is None and prep.serial is None:
+            return _unidentified(prep)
+        return judge(
+            conn,
+            party,
+            self._portraits,
+            elicence_id=prep.elicence_id,
+            serial=prep.serial,
+            claims=prep.code_result.claims if prep.code_result is not None else None,
+            method=prep.method,
+            at=prep.now,
+        )
+
     def _check_and_log(
         self, conn: Connection, party: Party, prep: _Prepared, *, channel: str, client: str | None
     ) -> tuple[Verdict, int]:
         """The registry read and the verification-log row on `conn` (two statements on PostgreSQL, see module doc)."""
-        if prep.elicence_id is None and prep.serial is None:
-            if prep.code_result is not None:
-                errors = tuple(Problem.of(e) for e in prep.code_result.errors)
-            else:
-                assert prep.barcode_refused is not None
-                errors = (prep.barcode_refused,)
-            warnings: tuple[str, ...] = (BARCODE_WARNING,) if prep.method == METHOD_BARCODE else ()
-            verdict = Verdict(False, CredentialStatus.UNKNOWN, errors, warnings, {}, None, None, None)
-        else:
-            claims = prep.code_result.claims if prep.code_result is not None else None
-            verdict = judge(
-                conn,
-                party,
-                self._portraits,
-                elicence_id=prep.elicence_id,
-                serial=prep.serial,
-                claims=claims,
-                method=prep.method,
-                at=prep.now,
-            )
-        verification_id = record_verification(
-            conn,
-            at=prep.now,
-            party_id=party.id,
-            party_name=party.name,
-            purpose=party.purpose.value,
-            method=prep.method,
-            channel=channel,
-            elicence_id=verdict.elicence_id,
-            licence_number=verdict.licence_number,
-            valid=verdict.valid,
-            status=verdict.status.value,
-            errors=tuple(e.code for e in verdict.errors),
-            client=client,
-        )
-        return verdict, verification_id
+        verdict = self._judge(conn, party, prep)
+        return verdict, insert_row(conn, _log_values(party, prep, verdict, channel, client))
+
+
+def _unidentified(prep: _Prepared) -> Verdict:
+    """The verdict on a code that did not verify or a barcode refused before the registry is read."""
+    if prep.code_result is not None:
+        errors = tuple(Problem.of(e) for e in prep.code_result.errors)
+    else:
+        assert prep.barcode_refused is not None
+        errors = (prep.barcode_refused,)
+    warnings: tuple[str, ...] = (BARCODE_WARNING,) if prep.method == METHOD_BARCODE else ()
+    return Verdict(False, CredentialStatus.UNKNOWN, errors, warnings, {}, None, None, None)
+
+
+def _log_values(party: Party, prep: _Prepared, verdict: Verdict, channel: str, client: str | None) -> dict[str, Any]:
+    return log_values(
+        at=prep.now,
+        party_id=party.id,
+        party_name=party.name,
+        purpose=party.purpose.value,
+        method=prep.method,
+        channel=channel,
+        elicence_id=verdict.elicence_id,
+        licence_number=verdict.licence_number,
+        valid=verdict.valid,
+        status=verdict.status.value,
+        errors=tuple(e.code for e in verdict.errors),
+        client=client,
+    )
 
 
 def _result(party: Party, prep: _Prepared, verdict: Verdict, verification_id: int) -> OnlineResult:
@@ -306,4 +395,4 @@ def _result(party: Party, prep: _Prepared, verdict: Verdict, verification_id: in
     )
 
 
-__all__ = ["OnlineVerifier", "TrustAnchors"]
+__all__ = ["OnlineVerifier", "TrustAnchors", "VerificationUnavailable"]

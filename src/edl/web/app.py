@@ -69,6 +69,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(staff_sanctions.router)
     app.include_router(status.router)
     app.include_router(api_verify.router)
+    api_verify.install_close(app)
     app.include_router(api_docs.router)
     app.include_router(parties_admin.router)
     app.include_router(holder_checks.router)

@@ -14,28 +14,34 @@ the rate limiter or the database cannot be reached. Error bodies are `{"error": 
 docs/verification-api.md is the reference.
 
 The handler runs in the event loop: body, key check (a cached key costs one hash; an uncached one is looked up in a
-worker thread), rate limit (in memory: in the loop; Redis: in a worker thread), then
-`edl.verification.online.OnlineVerifier.averify`: signature, select and insert in ONE worker-thread hop, at most
-`EDL_VERIFICATION_POOL_SIZE` at once. The container is read from the app, not through a sync dependency (which
-would cost a thread hop of its own).
+worker thread), rate limit (in memory; or in Redis, awaited: `edl.verification.ratelimit_async`), then
+`edl.verification.online.OnlineVerifier.averify`: on PostgreSQL in the loop (asyncpg, prepared select on the
+replica or the primary, the log row through the group commit: `edl.verification.online_pg`), on SQLite in ONE
+worker-thread hop. The answer is serialised once, by orjson (the same JSON as `JSONResponse`'s: UTF-8, compact).
+The container is read from the app, not through a sync dependency (which would cost a thread hop of its own).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any, Final
 
 import anyio.to_thread
+import orjson
 import structlog
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from edl.boundedjson import loads
+from edl.verification.online import VerificationUnavailable
 from edl.verification.parties import Party
-from edl.verification.ratelimit import MemoryRateLimiter, RateLimiterUnavailable
+from edl.verification.ratelimit import MemoryRateLimiter, RateLimiterUnavailable, RedisRateLimiter
+from edl.verification.ratelimit_async import aclose_all, limiter_for
 from edl.web.audience import relying_party_api
 from edl.web.deps import AppServices
 from edl.web.jsonbody import BodyTooLarge, JsonRefused, read_body
@@ -94,9 +100,16 @@ def _client(request: Request) -> str | None:
 
 async def _verify(container: AppServices, request: Request, party: Party, body: bytes) -> Response:
     limiter = container.rate_limiter
-    hit = partial(limiter.hit, party.id, party.limit(container.settings.rate_limit_per_minute), now=time.time())
+    limit = party.limit(container.settings.rate_limit_per_minute)
+    hit = partial(limiter.hit, party.id, limit, now=time.time())
+    redis_url = container.settings.redis_url
     try:
-        decision = hit() if isinstance(limiter, MemoryRateLimiter) else await anyio.to_thread.run_sync(hit)
+        if isinstance(limiter, MemoryRateLimiter):
+            decision = hit()
+        elif isinstance(limiter, RedisRateLimiter) and redis_url:  # the same script, awaited in the loop
+            decision = await limiter_for(redis_url).hit(party.id, limit, now=time.time())
+        else:
+            decision = await anyio.to_thread.run_sync(hit)
     except RateLimiterUnavailable as exc:
         log.error("api_unavailable", stage="rate_limit", error=str(exc))
         return _error(503, "unavailable", {"Retry-After": "5"})
@@ -112,10 +125,29 @@ async def _verify(container: AppServices, request: Request, party: Party, body: 
         result = await container.online_verifier.averify(
             party, code=code, barcode=barcode, channel="api", client=_client(request), at=container.clock()
         )
-    except SQLAlchemyError as exc:
-        log.error("api_unavailable", stage="verify", error=type(exc).__name__)
+    except (SQLAlchemyError, VerificationUnavailable) as exc:
+        cause = str(exc)[:200] if isinstance(exc, VerificationUnavailable) else None  # driver error names only
+        log.error("api_unavailable", stage="verify", error=type(exc).__name__, cause=cause)
         return _error(503, "unavailable", {"Retry-After": "5"})
-    return JSONResponse(result.to_json_dict(), headers={**NO_STORE, **limits})
+    return Response(orjson.dumps(result.to_json_dict()), media_type="application/json", headers={**NO_STORE, **limits})
+
+
+def install_close(app: FastAPI) -> None:
+    """At the app's shutdown, close the event loop's verification connections (pending log rows written first)."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(served: Any) -> AsyncIterator[Any]:
+        async with inner(served) as state:
+            try:
+                yield state
+            finally:
+                container: AppServices = app.state.container
+                if "online_verifier" in getattr(container, "__dict__", {}):  # only if it was ever built
+                    await container.online_verifier.aclose()
+                await aclose_all()
+
+    app.router.lifespan_context = lifespan
 
 
 @router.post(PATH, name="api_verifications", dependencies=relying_party_api())
