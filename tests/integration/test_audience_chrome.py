@@ -218,3 +218,14 @@ def test_every_signed_in_console_page_carries_the_console_navigation(
     assert {"/review", "/registry", "/review/staff", "/review/relying-parties"} <= set(links)
     assert 'aria-current="page"' in nav.group(1)
     assert 'action="/review/sign-out"' in nav.group(1)
+
+
+def test_the_verification_api_is_the_first_route_tried(container: Container) -> None:
+    """Throughput (issue 14): Starlette tries the routers in order, and passing over ten routers cost ~110 µs of a
+    ~1.2 ms verification. The API, health and the published lists come first."""
+    from starlette.routing import Match
+
+    scope = {"type": "http", "method": "POST", "path": "/api/v1/verifications", "root_path": "", "headers": []}
+    routes = create_app(container).router.routes
+    first = next(i for i, r in enumerate(routes) if r.matches(scope)[0] is Match.FULL)
+    assert first == 0
