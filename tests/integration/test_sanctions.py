@@ -27,7 +27,6 @@ from edl.domain.credential_status import CredentialStatus
 from edl.domain.sanction import INDEFINITE_UNTIL, Proposal, SanctionRefused, SanctionState
 from edl.domain.scope import AuthorityScope
 from edl.issuance.elicences import issue_elicence
-from edl.issuance.livecodes import make_live_code
 from edl.issuance.status import status_list_uri
 from edl.verification.lookup import Portraits, judge
 from edl.verification.parties import Party
@@ -100,14 +99,13 @@ def list_status(container: Container, elicence_id: str, at: datetime) -> Credent
 
 
 def online(container: Container, number: str, at: datetime) -> tuple[bool, CredentialStatus, str]:
-    """What online verification's registry read (`edl.verification.lookup.judge`) answers for a live code of licence
-    `number` made at `at`: (valid, status, the registry status in Chinese)."""
+    """What online verification's registry read (`edl.verification.lookup.judge`) answers at `at` for a verified
+    code of licence `number`'s live e-licence: (valid, status, the registry status in Chinese). (No new code is made:
+    none can be signed during a stop; a code made before it identifies the same e-licence.)"""
     with transaction(container.sessions) as s:
-        code = make_live_code(s, container.code_maker, number, at=at)
         elicence_id = s.scalar(
             sa.select(ElicenceRow.id).where(ElicenceRow.licence_number == number, ElicenceRow.voided_at.is_(None))
         )
-    assert code.text
     party = Party("p1", "租车", Purpose.RENTAL, (Field.NAME, Field.STATUS), 0, AuthorityScope.of(None))
     with container.engine.connect() as conn:
         verdict = judge(

@@ -222,7 +222,7 @@ class Sanctions:
             if row.state != SanctionState.PROPOSED.value:
                 raise AlreadyDecided("not_proposed", "这项停止已处理 / this sanction was already decided")
             rules.check_may_decide(staff.role, actor=_staff(staff), proposed_by=row.proposed_by, confirming=True)
-            row.state = SanctionState.ACTIVE.value
+            _claim(session, row, SanctionState.PROPOSED, SanctionState.ACTIVE, at=at)
             row.confirmed_by, row.confirmed_at = _staff(staff), at
             row.ends_at = rules.ends_at(at, row.duration_days)
             _suspend(session, row.licence_number, rules.suspended_until(row.ends_at))
@@ -244,7 +244,7 @@ class Sanctions:
             if row.state != SanctionState.PROPOSED.value:
                 raise AlreadyDecided("not_proposed", "这项停止已处理 / this sanction was already decided")
             rules.check_may_decide(staff.role, actor=_staff(staff), proposed_by=row.proposed_by, confirming=False)
-            row.state = SanctionState.DECLINED.value
+            _claim(session, row, SanctionState.PROPOSED, SanctionState.DECLINED, at=at)
             row.lifted_by, row.lifted_at, row.lift_reason = _staff(staff), at, note
             _audit(session, staff, row, "declined", at=at, client=client)
 
@@ -261,7 +261,7 @@ class Sanctions:
             if state is not SanctionState.ACTIVE:
                 raise AlreadyDecided("not_running", "这项停止不在执行中 / this sanction is not in force")
             rules.check_may_decide(staff.role, actor=_staff(staff), proposed_by=row.proposed_by, confirming=False)
-            row.state = SanctionState.LIFTED.value
+            _claim(session, row, SanctionState.ACTIVE, SanctionState.LIFTED, at=at)
             row.lifted_by, row.lifted_at, row.lift_reason = _staff(staff), at, text
             _suspend(session, row.licence_number, None)
             mark_changed(session, at=at)
@@ -291,7 +291,10 @@ class Sanctions:
                 session.refresh(row, with_for_update=True)
                 if row.state != SanctionState.ACTIVE.value or row.ends_at is None or row.ends_at > at:
                     continue
-                row.state = SanctionState.ENDED.value
+                try:
+                    _claim(session, row, SanctionState.ACTIVE, SanctionState.ENDED, at=at)
+                except AlreadyDecided:  # lifted meanwhile
+                    continue
                 session.execute(
                     update(ElicenceRow)
                     .where(ElicenceRow.licence_number == row.licence_number, ElicenceRow.suspended_until <= at)
@@ -340,6 +343,24 @@ class Sanctions:
                 row = self._load(session, staff, sanction_id)
                 _audit(session, staff, row, "refused", at=at, client=client, step=what, code=exc.code)
             raise
+
+
+def _claim(session: Session, row: SanctionRow, expected: SanctionState, new: SanctionState, *, at: datetime) -> None:
+    """Move the sanction from `expected` to `new` with a compare-and-set UPDATE, the step's first write.
+
+    On SQLite the locks taken before are no-ops (pysqlite runs the SELECTs outside the transaction), so two
+    supervisors could both find a proposal and both confirm it, or one confirm and one decline (the e-licence then
+    stays suspended under a declined sanction that no one can lift). This UPDATE waits for the other writer and then
+    sees its state. On PostgreSQL the row is already locked and this only restates the check."""
+    stmt = update(SanctionRow).where(SanctionRow.id == row.id, SanctionRow.state == expected.value)
+    if expected is SanctionState.ACTIVE and new is not SanctionState.ENDED:  # a running one: not ended by time
+        stmt = stmt.where((SanctionRow.ends_at.is_(None)) | (SanctionRow.ends_at > at))
+    result = session.execute(stmt.values(state=new.value).execution_options(synchronize_session=False))
+    if getattr(result, "rowcount", 0) != 1:
+        if expected is SanctionState.ACTIVE:
+            raise AlreadyDecided("not_running", "这项停止不在执行中 / this sanction is not in force")
+        raise AlreadyDecided("not_proposed", "这项停止已处理 / this sanction was already decided")
+    row.state = new.value
 
 
 def _note(text: str | None, *, required: bool) -> str | None:

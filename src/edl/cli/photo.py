@@ -10,7 +10,9 @@ nothing written.
 
 from __future__ import annotations
 
+import errno
 import json
+import stat
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +28,14 @@ photo_app = typer.Typer(help="Photos: check them against the e-licence photo rul
 
 PROGRESS_FROM = 5
 """A progress bar on stderr from this many files (and only when stderr is a terminal)."""
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes (`FileTooLarge` past the upload limit). Only a regular file is read: opening a FIFO waits
+    for a writer forever, and a device (/dev/zero, /dev/stdin) is no photo."""
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise OSError(errno.EINVAL, "not a regular file / 不是普通文件")
+    return read_at_most(path, DEFAULT_RULES.max_bytes)
 
 
 def _result(path: Path, data: bytes, *, measurements: bool) -> dict[str, Any]:
@@ -72,7 +82,7 @@ def check(
         task = progress.add_task("photos", total=len(files))
         for path in files:
             try:
-                data = read_at_most(path, DEFAULT_RULES.max_bytes)
+                data = _read(path)
             except FileTooLarge:
                 data = b"\0" * (DEFAULT_RULES.max_bytes + 1)  # refused as file_too_large, with the limit in words
             except OSError as exc:

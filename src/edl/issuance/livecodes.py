@@ -23,6 +23,7 @@ from edl.credentials.livecode import CodeClaims, make_code
 from edl.db.models import ElicenceRow, LicenceRow
 from edl.domain import DomainError
 from edl.domain.credential_status import REVOKING
+from edl.domain.sanction import suspends
 from edl.domain.status import format_statuses
 from edl.pki import Authority, PkiError
 from edl.registry.mapping import licence_from_row
@@ -86,6 +87,11 @@ def make_live_code(session: Session, maker: CodeMaker, licence_number: str, *, a
         raise NoActiveElicence(
             f"驾驶证 {number} 已被撤销、吊销或注销，不能亮码 / licence {number} is annulled, revoked or cancelled: "
             "no code can be shown"
+        )
+    if suspends(elicence.suspended_until, at):
+        raise NoActiveElicence(
+            f"驾驶证 {number} 的电子驾驶证已停止使用，不能亮码；如有异议请到车管所窗口申诉 / the e-licence of licence "
+            f"{number} is stopped: no code can be shown (appeal at a vehicle administration office counter)"
         )
     if elicence.status_index is None:
         raise NoActiveElicence(

@@ -57,12 +57,13 @@ def read_demo_info(data_dir: Path) -> DemoInfo:
     info = DemoInfo((), "demo-staff.txt", "demo-parties.txt")
     try:
         document = json.loads((data_dir / SAMPLES_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # missing, not JSON, or nested past the parser's depth
         return info
     if not isinstance(document, dict):
         return info
+    listed = document.get("samples", [])
     samples = []
-    for item in document.get("samples", []):
+    for item in listed if isinstance(listed, list) else []:
         if not isinstance(item, dict):
             continue
         fields = [item.get(k) for k in ("case", "name", "mobile", "number")]
