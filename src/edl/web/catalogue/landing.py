@@ -51,7 +51,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "landing.dev_inbox": ("开发收件箱（短信验证码）", "Dev inbox (sign-in codes)"),
     "landing.credentials": ("工作人员与核验机构账号", "Staff and relying-party accounts"),
     "landing.credentials_staff": (
-        "审核员、主管和管理员的用户名和密码：启动 edl demo 的终端里已经列出，也保存在数据目录中的 {file}（仅本机所有者可读）。",
+        "审核员、主管和管理员的用户名和密码：启动 edl demo 的终端里已经列出，"
+        "也保存在数据目录中的 {file}（仅本机所有者可读）。",
         "Usernames and passwords of the reviewer, supervisor and admin: listed in the terminal where edl demo "
         "started, and kept in {file} in the data directory (readable by its owner only).",
     ),
