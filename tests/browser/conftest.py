@@ -78,7 +78,7 @@ class LiveServer:
         return found.group(1)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     import uvicorn
 
@@ -121,7 +121,10 @@ CHROMIUM_ARGS = (
 """How every browser in the tests is started (Debian's /usr/bin/chromium, headless)."""
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while sync_playwright is open its event loop is the running loop of the main thread,
+# and every later test that calls asyncio.run() (the group-commit, rate-limit and CSRF tests) would fail with
+# "asyncio.run() cannot be called from a running event loop". Closing it after the last browser test ends that.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[object]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: `apt-get install chromium` (bash scripts/check does it)")
@@ -131,7 +134,7 @@ def playwright() -> Iterator[object]:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium(playwright: object) -> Iterator[object]:
     browser = playwright.chromium.launch(  # type: ignore[attr-defined]
         executable_path=str(CHROMIUM),
@@ -142,7 +145,7 @@ def chromium(playwright: object) -> Iterator[object]:
     browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def camera(playwright: object) -> Iterator[Callable[[Path], object]]:
     """Opens a Chromium whose camera is the video file given (Y4M, fixed when the browser starts, looping), so that
     getUserMedia on the page gets exactly those frames; one browser per file, closed at the end of the session."""
