@@ -11,10 +11,11 @@ from edl.bootstrap import bootstrap
 
 def create() -> FastAPI:
     from edl.web.app import create_app
-    from edl.web.housekeeping import install_purge
+    from edl.web.housekeeping import install_gc_freeze, install_purge
 
     container = bootstrap()
     app = create_app(container)
     if container.settings.purge_interval_minutes:
         install_purge(app, container, every=timedelta(minutes=container.settings.purge_interval_minutes))
+    install_gc_freeze(app)
     return app

@@ -163,3 +163,21 @@ def test_the_server_purges_in_the_background_while_it_runs(container: Container)
         while (code_ids(container) or session_count(container)) and time.monotonic() < deadline:
             time.sleep(0.05)
     assert code_ids(container) == set() and session_count(container) == 0
+
+
+def test_a_served_app_freezes_what_start_up_made_out_of_the_garbage_collectors_way(container: Container) -> None:
+    """`install_gc_freeze` (edl serve, edl.asgi:create): after start-up the long-lived objects are in the permanent
+    generation, so a full collection no longer walks them; the app still answers."""
+    import gc
+
+    from edl.web.housekeeping import install_gc_freeze
+
+    app = create_app(container)
+    install_gc_freeze(app)
+    gc.unfreeze()
+    try:
+        with TestClient(app) as client:
+            assert gc.get_freeze_count() > 10_000  # the modules, the app, the container and their caches
+            assert client.get("/healthz").json() == {"status": "ok"}
+    finally:
+        gc.unfreeze()  # the rest of the test run collects as usual

@@ -82,9 +82,10 @@ def run_server(container: Container) -> None:
         from edl.web.housekeeping import install_purge
 
         install_purge(app, container, every=timedelta(minutes=settings.purge_interval_minutes))
-    from edl.web.housekeeping import install_outbox_worker
+    from edl.web.housekeeping import install_gc_freeze, install_outbox_worker
 
     install_outbox_worker(app, container, every=settings.outbox_poll_seconds)
+    install_gc_freeze(app)
     if settings.metrics_port:
         from prometheus_client import start_http_server
 

@@ -99,7 +99,7 @@ def worker_app() -> FastAPI:
     """One worker process of `edl serve --workers N`: its container and app, with the purge and the outbox worker."""
     from edl.bootstrap import bootstrap
     from edl.web.app import create_app
-    from edl.web.housekeeping import install_outbox_worker, install_purge
+    from edl.web.housekeeping import install_gc_freeze, install_outbox_worker, install_purge
     from edl.web.observability import configure_logging
 
     container = bootstrap()
@@ -109,4 +109,5 @@ def worker_app() -> FastAPI:
     if settings.purge_interval_minutes:
         install_purge(app, container, every=timedelta(minutes=settings.purge_interval_minutes))
     install_outbox_worker(app, container, every=settings.outbox_poll_seconds)
+    install_gc_freeze(app)
     return app

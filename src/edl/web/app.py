@@ -34,6 +34,7 @@ from edl.web.staff import registry, review
 from edl.web.staff import sanctions as staff_sanctions
 from edl.web.verifier import api as api_verify
 from edl.web.verifier import pages as verifier
+from edl.web.verifier.fastlane import VerificationFastLane
 
 PLACEHOLDER_PORTRAIT = "portrait-placeholder.svg"
 UPLOAD_PATHS = ("/app/apply/photo", "/app/bind", "/app/verify-face", "/verify/upload")
@@ -87,4 +88,6 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(CompressionMiddleware)  # outside the CSRF cookie middleware: sees the token it sets
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
+    if container.settings.api_fast_lane:  # outermost: the API's POST is answered before the page middlewares
+        app.add_middleware(VerificationFastLane, metrics=app.state.metrics)
     return app

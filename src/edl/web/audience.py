@@ -84,8 +84,8 @@ def _guard(call: Callable[..., Any], audience: Audience) -> list[DependsParam]:
     return [Depends(call)]
 
 
-def _public_route() -> None:
-    """Anyone: the route is on PUBLIC_PATHS."""
+async def _public_route() -> None:
+    """Anyone: the route is on PUBLIC_PATHS. (async: a sync dependency would cost a worker-thread hop per request)"""
 
 
 def public() -> list[DependsParam]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -86,3 +87,22 @@ def install_outbox_worker(app: FastAPI, container: AppServices, *, every: float)
     """Deliver the outbox's notices (SMS, Web Push) every `every` seconds while `app` is served (`edl serve`, `edl
     demo`); several processes may all run it, claiming keeps each notice to one of them."""
     install_periodic(app, "outbox", partial(_outbox_round, container), every=every)
+
+
+def install_gc_freeze(app: FastAPI) -> None:
+    """Once the served app has started, move every object made so far (modules, the app, the container, caches) into
+    the garbage collector's permanent generation (`gc.freeze`): they live as long as the process, and a full
+    collection no longer walks them. A full collection walked ~400,000 such objects (tens of milliseconds in which
+    the event loop answers nothing: the API's p99); after the freeze it walks only what requests made. Served
+    processes only (`edl serve`, `edl demo`, `edl.asgi:create`); tests that build many apps do not freeze."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(served: Any) -> AsyncIterator[Any]:
+        async with inner(served) as state:
+            gc.collect()
+            gc.freeze()
+            log.info("gc_frozen", objects=gc.get_freeze_count())
+            yield state
+
+    app.router.lifespan_context = lifespan

@@ -8,6 +8,7 @@ event loop: no thread hop. Each route answers the two refusals in its own docume
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
@@ -15,7 +16,7 @@ from starlette.requests import Request
 
 from edl.boundedjson import MAX_DEPTH, JsonRefused, loads
 
-__all__ = ["MAX_DEPTH", "BodyTooLarge", "JsonRefused", "read_body", "read_json"]
+__all__ = ["MAX_DEPTH", "BodyTooLarge", "JsonRefused", "collect_body", "read_body", "read_json"]
 
 
 class BodyTooLarge(Exception):
@@ -28,21 +29,27 @@ class BodyTooLarge(Exception):
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, at most `limit` bytes; `BodyTooLarge` (from the header alone when it declares more)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge(limit)
-    chunks: list[bytes] = []
-    size = 0
     try:
         async with aclosing(request.stream()) as stream:
-            async for chunk in stream:
-                size += len(chunk)
-                if size > limit:
-                    raise BodyTooLarge(limit)
-                chunks.append(chunk)
+            return await collect_body(request.headers.get("content-length"), stream, limit)
     except RuntimeError:  # "Stream consumed": a form parser (the CSRF check's fallback) read it; no JSON is left
         return b""
-    return b"".join(chunks)
+
+
+async def collect_body(declared: str | None, chunks: AsyncIterator[bytes], limit: int) -> bytes:
+    """The body from `chunks`, at most `limit` bytes: `BodyTooLarge` at once when the declared `Content-Length`
+    says more, else at the first chunk past the limit (nothing after it is read)."""
+    declared = declared or ""
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(limit)
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 async def read_json(request: Request, limit: int, *, max_depth: int = MAX_DEPTH) -> Any:

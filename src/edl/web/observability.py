@@ -76,14 +76,13 @@ SAMPLED_ROUTES = ("/api/v1/verifications",)
 requests is recorded in the verification log anyway. Refusals and errors are always logged; metrics count all."""
 
 
-class ObservabilityMiddleware:
-    """Counts and times every HTTP request, logs one masked access line, and echoes X-Request-ID.
+class AccessRecorder:
+    """Counts, times and logs one finished HTTP request: the metric children are looked up once per (method, route,
+    status), the logger is bound once, successful API lines are sampled (`Settings.access_log_api_sample`). Used by
+    `ObservabilityMiddleware` and by the API's ASGI fast lane (`edl.web.verifier.fastlane`), so both count and log
+    alike."""
 
-    Pure ASGI; the metric children are looked up once per (method, route, status) and the logger is bound once.
-    """
-
-    def __init__(self, app: ASGIApp, metrics: RequestMetrics) -> None:
-        self.app = app
+    def __init__(self, metrics: RequestMetrics) -> None:
         self.metrics = metrics
         self._counters: dict[tuple[str, str, int], Any] = {}
         self._timers: dict[tuple[str, str], Any] = {}
@@ -91,11 +90,50 @@ class ObservabilityMiddleware:
         self._sampled = 0
         self._log = structlog.get_logger("edl.web.access")
 
+    def record(self, scope: Scope, route: str, status: int, request_id: str, elapsed: float) -> None:
+        method = scope["method"]
+        counter = self._counters.get((method, route, status))
+        if counter is None:
+            counter = self._counters[(method, route, status)] = self.metrics.requests.labels(method, route, str(status))
+        timer = self._timers.get((method, route))
+        if timer is None:
+            timer = self._timers[(method, route)] = self.metrics.latency.labels(method, route)
+        counter.inc()
+        timer.observe(elapsed)
+        if self._logged(scope, route, status):
+            self._log.info(
+                "http_request",
+                request_id=request_id,
+                method=method,
+                path=mask_numbers_in(scope["path"]),
+                query=mask_query(scope.get("query_string", b"").decode("latin-1")),
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+            )
+
     def _sample_every(self, scope: Scope) -> int:
         if self._sample is None:
             settings = getattr(getattr(getattr(scope.get("app"), "state", None), "container", None), "settings", None)
             self._sample = max(1, int(getattr(settings, "access_log_api_sample", 1) or 1))
         return self._sample
+
+    def _logged(self, scope: Scope, route: str, status: int) -> bool:
+        if not 200 <= status < 300 or route not in SAMPLED_ROUTES:
+            return True
+        every = self._sample_every(scope)
+        if every == 1:
+            return True
+        self._sampled += 1
+        return self._sampled % every == 1
+
+
+class ObservabilityMiddleware:
+    """Counts and times every HTTP request, logs one masked access line, and echoes X-Request-ID (pure ASGI)."""
+
+    def __init__(self, app: ASGIApp, metrics: RequestMetrics) -> None:
+        self.app = app
+        self.recorder = AccessRecorder(metrics)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -118,39 +156,7 @@ class ObservabilityMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            elapsed = time.perf_counter() - started
-            route = route_label(scope)
-            method = scope["method"]
-            counter = self._counters.get((method, route, status))
-            if counter is None:
-                counter = self._counters[(method, route, status)] = self.metrics.requests.labels(
-                    method, route, str(status)
-                )
-            timer = self._timers.get((method, route))
-            if timer is None:
-                timer = self._timers[(method, route)] = self.metrics.latency.labels(method, route)
-            counter.inc()
-            timer.observe(elapsed)
-            if self._logged(scope, route, status):
-                self._log.info(
-                    "http_request",
-                    request_id=request_id,
-                    method=method,
-                    path=mask_numbers_in(scope["path"]),
-                    query=mask_query(scope.get("query_string", b"").decode("latin-1")),
-                    route=route,
-                    status=status,
-                    duration_ms=round(elapsed * 1000, 2),
-                )
-
-    def _logged(self, scope: Scope, route: str, status: int) -> bool:
-        if not 200 <= status < 300 or route not in SAMPLED_ROUTES:
-            return True
-        every = self._sample_every(scope)
-        if every == 1:
-            return True
-        self._sampled += 1
-        return self._sampled % every == 1
+            self.recorder.record(scope, route_label(scope), status, request_id, time.perf_counter() - started)
 
 
 def configure_logging(level: str = "INFO") -> None:

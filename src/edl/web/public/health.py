@@ -17,8 +17,9 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 @router.get("/healthz", name="healthz", dependencies=public())
-def healthz() -> JSONResponse:
-    """Liveness: the process answers. Checks nothing else, so a database outage does not restart every server."""
+async def healthz() -> JSONResponse:
+    """Liveness: the process answers. Checks nothing else, so a database outage does not restart every server.
+    (async: nothing here blocks, and a sync route would cost a worker-thread hop per probe)"""
     return JSONResponse({"status": "ok"}, headers=NO_STORE)
 
 

@@ -25,17 +25,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final
 
 import anyio.to_thread
 import orjson
 import structlog
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, FastAPI
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
 
 from edl.boundedjson import loads
 from edl.verification.online import VerificationUnavailable
@@ -44,8 +45,8 @@ from edl.verification.ratelimit import MemoryRateLimiter, RateLimiterUnavailable
 from edl.verification.ratelimit_async import aclose_all, limiter_for
 from edl.web.audience import relying_party_api
 from edl.web.deps import AppServices
-from edl.web.jsonbody import BodyTooLarge, JsonRefused, read_body
-from edl.web.party_auth import API_MESSAGES, api_party
+from edl.web.jsonbody import BodyTooLarge, JsonRefused, collect_body
+from edl.web.party_auth import API_MESSAGES, ApiRefused, authenticate_api_key
 
 router = APIRouter(tags=["api"])
 log = structlog.get_logger("edl.web.api")
@@ -69,10 +70,20 @@ MESSAGES: Final[dict[str, str]] = {
 }
 
 
-def _error(status: int, code: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(
-        {"error": code, "message": MESSAGES[code]}, status_code=status, headers={**NO_STORE, **(headers or {})}
-    )
+@dataclass(frozen=True, slots=True)
+class ApiAnswer:
+    """One answer of the API: status, JSON body (bytes, serialised once) and the headers beyond the content type."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+    def response(self) -> Response:
+        return Response(self.body, status_code=self.status, media_type="application/json", headers=self.headers)
+
+
+def _error(status: int, code: str, headers: dict[str, str] | None = None) -> ApiAnswer:
+    return ApiAnswer(status, orjson.dumps({"error": code, "message": MESSAGES[code]}), {**NO_STORE, **(headers or {})})
 
 
 def parse_body(body: bytes) -> tuple[str | None, str | None] | str:
@@ -94,11 +105,31 @@ def parse_body(body: bytes) -> tuple[str | None, str | None] | str:
     return (value.strip(), None) if present[0] == "code" else (None, value.strip())
 
 
-def _client(request: Request) -> str | None:
-    return request.client.host if request.client else None
+async def answer(
+    container: AppServices,
+    authorization: str | None,
+    client: str | None,
+    content_length: str | None,
+    chunks: AsyncIterator[bytes],
+) -> ApiAnswer:
+    """The whole API request, from the `Authorization` header to the answer: key, body (streamed, at most MAX_BODY
+    bytes), rate limit, body shape, verification. Both ways in call it: the FastAPI route below and the ASGI fast
+    lane (`edl.web.verifier.fastlane`), so they cannot answer differently. A declared `Content-Length` over the cap
+    is refused first, from the header alone, as the app's body limit does for every route (nothing is read)."""
+    if content_length and content_length.isascii() and content_length.isdigit() and int(content_length) > MAX_BODY:
+        return _error(413, "too_large")
+    try:
+        party = await authenticate_api_key(container, authorization, client)
+    except ApiRefused as refused:
+        return _error(refused.status, refused.code, refused.headers)
+    try:
+        body = await collect_body(content_length, chunks, MAX_BODY)  # nothing past MAX_BODY is read
+    except BodyTooLarge:
+        return _error(413, "too_large")
+    return await _verify(container, client, party, body)
 
 
-async def _verify(container: AppServices, request: Request, party: Party, body: bytes) -> Response:
+async def _verify(container: AppServices, client: str | None, party: Party, body: bytes) -> ApiAnswer:
     limiter = container.rate_limiter
     limit = party.limit(container.settings.rate_limit_per_minute)
     hit = partial(limiter.hit, party.id, limit, now=time.time())
@@ -123,13 +154,13 @@ async def _verify(container: AppServices, request: Request, party: Party, body: 
     code, barcode = parsed
     try:
         result = await container.online_verifier.averify(
-            party, code=code, barcode=barcode, channel="api", client=_client(request), at=container.clock()
+            party, code=code, barcode=barcode, channel="api", client=client, at=container.clock()
         )
     except (SQLAlchemyError, VerificationUnavailable) as exc:
         cause = str(exc)[:200] if isinstance(exc, VerificationUnavailable) else None  # driver error names only
         log.error("api_unavailable", stage="verify", error=type(exc).__name__, cause=cause)
         return _error(503, "unavailable", {"Retry-After": "5"})
-    return Response(orjson.dumps(result.to_json_dict()), media_type="application/json", headers={**NO_STORE, **limits})
+    return ApiAnswer(200, orjson.dumps(result.to_json_dict()), {**NO_STORE, **limits})
 
 
 def install_close(app: FastAPI) -> None:
@@ -151,14 +182,22 @@ def install_close(app: FastAPI) -> None:
 
 
 @router.post(PATH, name="api_verifications", dependencies=relying_party_api())
-async def create_verification(request: Request, party: Party = Depends(api_party)) -> Response:
+async def create_verification(request: Request) -> Response:
     """Verify a code or a barcode for the relying party whose key is in `Authorization: Bearer` (see module doc).
 
-    The container is read from the app directly: a sync dependency (`get_container`) would cost a thread hop.
+    With `Settings.api_fast_lane` (the default) a POST to this path is answered by `edl.web.verifier.fastlane`
+    before FastAPI's router is reached; this route is the same `answer` behind FastAPI's stack (the reference the
+    fast lane is tested against, and what serves when the lane is turned off). The guard (`relying_party_api`)
+    refuses a missing or unknown key before the body is read; `answer` checks the key again from its cache.
     """
     container: AppServices = request.app.state.container
+    client = request.client.host if request.client else None
     try:
-        body = await read_body(request, MAX_BODY)  # streamed and counted: nothing past MAX_BODY is read
-    except BodyTooLarge:
-        return _error(413, "too_large")
-    return await _verify(container, request, party, body)
+        stream = request.stream()
+        async with aclosing(stream):
+            found = await answer(
+                container, request.headers.get("authorization"), client, request.headers.get("content-length"), stream
+            )
+    except ClientDisconnect:
+        return Response(status_code=400)  # nobody is listening: nothing is verified or logged
+    return found.response()
