@@ -12,13 +12,23 @@ import json
 import string
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import typer
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, x448, x25519
 
 from edl.cli.common import fail, now
 from edl.credentials import verify_mdoc
+from edl.credentials.device_auth import (
+    Transcript,
+    iso_18013_7_handover,
+    openid4vp_dc_api_handover,
+    openid4vp_handover,
+    read_session_transcript,
+    session_transcript,
+)
+from edl.credentials.verify import ReaderKey
 from edl.pki import load_trust_roots
 from edl.pki.files import read_at_most
 from edl.pki.trust import is_ca_anchor
@@ -184,6 +194,38 @@ def verify_command(
         typer.Option("--purpose", help="police, rental, employer or insurer: its policy for an unknown status"),
     ] = None,
     leeway: Annotated[float, typer.Option("--leeway", help="clock skew allowed on signed/validFrom, seconds")] = 60.0,
+    session_transcript: Annotated[
+        Path | None,
+        typer.Option(
+            "--session-transcript",
+            help="--mdoc: check holder binding against this SessionTranscript (SessionTranscriptBytes or the bare "
+            "array; raw CBOR, hex or base64)",
+        ),
+    ] = None,
+    handover: Annotated[
+        str | None,
+        typer.Option(
+            "--handover",
+            help="--mdoc: rebuild the session transcript of a request: openid4vp (--client-id --nonce "
+            "--response-uri [--jwk-thumbprint]), dc-api (--origin --nonce [--jwk-thumbprint]) or iso-18013-7 "
+            "(--client-id --response-uri --nonce --mdoc-nonce)",
+        ),
+    ] = None,
+    client_id: Annotated[str | None, typer.Option("--client-id", help="the request's client_id")] = None,
+    nonce: Annotated[str | None, typer.Option("--nonce", help="the request's nonce")] = None,
+    response_uri: Annotated[str | None, typer.Option("--response-uri", help="the request's response_uri")] = None,
+    origin: Annotated[str | None, typer.Option("--origin", help="the web origin (Digital Credentials API)")] = None,
+    jwk_thumbprint: Annotated[
+        str | None,
+        typer.Option(
+            "--jwk-thumbprint", help="SHA-256 JWK thumbprint of the response-encryption key (hex or base64url)"
+        ),
+    ] = None,
+    mdoc_nonce: Annotated[str | None, typer.Option("--mdoc-nonce", help="the mdocGeneratedNonce (iso-18013-7)")] = None,
+    reader_key: Annotated[
+        Path | None,
+        typer.Option("--reader-key", help="PEM private key of the reader's ephemeral key (for a deviceMac)"),
+    ] = None,
 ) -> None:
     """Verify an mdoc or a live code offline; print one JSON object. Exit 0 valid, 1 not valid, 2 unreadable input.
 
@@ -194,11 +236,16 @@ def verify_command(
         fail("give exactly one of --mdoc FILE, --qr TEXT, --qr-image FILE")
     if leeway < 0:
         fail("--leeway cannot be negative")
+    binding = HolderBinding(
+        session_transcript, handover, client_id, nonce, response_uri, origin, jwk_thumbprint, mdoc_nonce
+    )
     if mdoc is not None:
         if status_list is not None or purpose is not None or signers is not None:
             fail("--status-list, --purpose and --signers apply to live codes (--qr, --qr-image), not to --mdoc")
-        _verify_mdoc(mdoc, trust, at, leeway)
+        _verify_mdoc(mdoc, trust, at, leeway, binding.transcript(), _reader_key(reader_key))
         return
+    if binding.given() or reader_key is not None:
+        fail("--session-transcript, --handover and its parameters and --reader-key apply to --mdoc only")
     policy = _unknown_policy(purpose)
     roots, candidates = code_trust(trust, signers)
     token = None
@@ -227,13 +274,115 @@ def verify_command(
     raise typer.Exit(0 if result.valid else 1)
 
 
-def _verify_mdoc(mdoc: Path, trust: Path, at: str | None, leeway: float) -> None:
+class HolderBinding(NamedTuple):
+    """The options that say which session transcript the device authentication must answer."""
+
+    file: Path | None
+    handover: str | None
+    client_id: str | None
+    nonce: str | None
+    response_uri: str | None
+    origin: str | None
+    jwk_thumbprint: str | None
+    mdoc_nonce: str | None
+
+    def given(self) -> bool:
+        return any(value is not None for value in self)
+
+    def transcript(self) -> Transcript | None:
+        """The transcript to hold the device proof to, or None (holder binding not checked); exit 2 on bad input."""
+        params = {
+            "--client-id": self.client_id,
+            "--nonce": self.nonce,
+            "--response-uri": self.response_uri,
+            "--origin": self.origin,
+            "--jwk-thumbprint": self.jwk_thumbprint,
+            "--mdoc-nonce": self.mdoc_nonce,
+        }
+        if self.file is not None:
+            if self.handover is not None or any(v is not None for v in params.values()):
+                fail("give either --session-transcript or --handover with its parameters, not both")
+            try:
+                return read_session_transcript(read_mdoc_file(self.file))
+            except (OSError, ValueError) as exc:  # TranscriptError is a ValueError
+                fail(f"cannot read {self.file}: {getattr(exc, 'strerror', None) or exc}")
+        if self.handover is None:
+            if any(v is not None for v in params.values()):
+                fail(
+                    "--client-id, --nonce, --response-uri, --origin, --jwk-thumbprint and --mdoc-nonce need --handover"
+                )
+            return None
+        forms = {
+            "openid4vp": (("--client-id", "--nonce", "--response-uri"), ("--jwk-thumbprint",)),
+            "dc-api": (("--origin", "--nonce"), ("--jwk-thumbprint",)),
+            "iso-18013-7": (("--client-id", "--response-uri", "--nonce", "--mdoc-nonce"), ()),
+        }
+        if self.handover not in forms:
+            fail(f"--handover {self.handover!r} is not one of openid4vp, dc-api, iso-18013-7")
+        needed, optional = forms[self.handover]
+        missing = [name for name in needed if params[name] is None]
+        extra = [name for name, v in params.items() if v is not None and name not in needed + optional]
+        if missing or extra:
+            fail(
+                f"--handover {self.handover} needs {', '.join(needed)}"
+                + (f" (not {', '.join(extra)})" if extra else "")
+            )
+        thumbprint = _thumbprint(self.jwk_thumbprint) if self.jwk_thumbprint is not None else None
+        if self.handover == "openid4vp":
+            handover = openid4vp_handover(str(self.client_id), str(self.nonce), str(self.response_uri), thumbprint)
+        elif self.handover == "dc-api":
+            handover = openid4vp_dc_api_handover(str(self.origin), str(self.nonce), thumbprint)
+        else:
+            handover = iso_18013_7_handover(
+                str(self.client_id), str(self.response_uri), str(self.nonce), str(self.mdoc_nonce)
+            )
+        return session_transcript(handover)
+
+
+def _thumbprint(text: str) -> bytes:
+    """A SHA-256 JWK thumbprint given as 64 hex digits or as base64url (43 characters, as RFC 7638 prints it)."""
+    value = text.strip()
+    try:
+        if len(value) == 64 and all(c in string.hexdigits for c in value):
+            return bytes.fromhex(value)
+        decoded = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        decoded = b""
+    if len(decoded) != 32:
+        fail("--jwk-thumbprint must be a SHA-256 thumbprint: 64 hex digits or 43 base64url characters")
+    return decoded
+
+
+def _reader_key(path: Path | None) -> ReaderKey | None:
+    if path is None:
+        return None
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        key = load_pem_private_key(read_at_most(path, 64 * 1024), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        fail(f"cannot read the reader key {path}: {getattr(exc, 'strerror', None) or exc}")
+    if not isinstance(key, ec.EllipticCurvePrivateKey | x25519.X25519PrivateKey | x448.X448PrivateKey):
+        fail(f"{path}: the reader key must be an EC, X25519 or X448 private key")
+    return key
+
+
+def _verify_mdoc(
+    mdoc: Path, trust: Path, at: str | None, leeway: float, transcript: Transcript | None, reader_key: ReaderKey | None
+) -> None:
     try:
         data = read_mdoc_file(mdoc)
     except (OSError, ValueError) as exc:
         fail(f"cannot read {mdoc}: {getattr(exc, 'strerror', None) or exc}")
     roots = _load_certificates(trust, "trust roots")
     moment = _parse_time(at) if at else now()
-    result = verify_mdoc(data, roots, at=moment, leeway=timedelta(seconds=leeway))
+    result = verify_mdoc(
+        data,
+        roots,
+        at=moment,
+        leeway=timedelta(seconds=leeway),
+        session_transcript=transcript,
+        reader_key=reader_key,
+    )
     typer.echo(json.dumps(result.to_json_dict(), ensure_ascii=False))
     raise typer.Exit(0 if result.valid else 1)

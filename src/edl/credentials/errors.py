@@ -43,6 +43,18 @@ class ErrorCode(StrEnum):
     ISSUER_MISMATCH = "issuer_mismatch"
     """issuing_country / issuing_jurisdiction differ from the DS certificate's countryName / stateOrProvinceName."""
 
+    # --- holder binding: device authentication over a session transcript (edl.credentials.device_auth) ---
+    DEVICE_AUTH_MISSING = "device_auth_missing"
+    """A session transcript was given and the document has no deviceSigned / deviceAuth."""
+    DEVICE_AUTH_INVALID = "device_auth_invalid"
+    """The device signature or MAC does not verify over DeviceAuthentication for the transcript given (another
+    request's transcript, or another key: an ECDSA signature cannot tell which)."""
+    DEVICE_KEY_MISMATCH = "device_key_mismatch"
+    """The device proof names or needs a key other than the MSO's device key (its own key in a header, an algorithm
+    that does not fit the key, a reader key that is not the transcript's EReaderKey)."""
+    DEVICE_ELEMENT_UNAUTHORIZED = "device_element_unauthorized"
+    """A device-signed data element the MSO's keyAuthorizations does not allow."""
+
     # --- the 亮码 (live code, docs/code-format.md) and status ---
     CODE_PREFIX = "code_prefix"
     """The text is not a string starting with ``EDL1:``."""

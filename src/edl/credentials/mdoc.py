@@ -296,7 +296,7 @@ def issue_mdoc_with_new_device_key(
     return issued, key
 
 
-class _EncodedCbor:
+class EncodedCbor:
     """CBOR bytes already produced by cbor2 (and checked), written as they are into an enclosing item."""
 
     __slots__ = ("data",)
@@ -305,7 +305,7 @@ class _EncodedCbor:
         self.data = data
 
 
-def _write_encoded(encoder: cbor2.CBOREncoder, value: _EncodedCbor) -> None:
+def write_encoded(encoder: cbor2.CBOREncoder, value: EncodedCbor) -> None:
     encoder.write(value.data)
 
 
@@ -326,8 +326,8 @@ def device_response(documents: Iterable[tuple[str, bytes]]) -> bytes:
             raise IssuanceError("not an encoded IssuerSigned: no issuerAuth")
         if not isinstance(doctype, str) or not doctype:
             raise IssuanceError("doctype must be a non-empty string")
-        docs.append({"docType": doctype, "issuerSigned": _EncodedCbor(issuer_signed)})
+        docs.append({"docType": doctype, "issuerSigned": EncodedCbor(issuer_signed)})
     if not docs:
         raise IssuanceError("a DeviceResponse needs at least one document")
     response = {"version": DEVICE_RESPONSE_VERSION, "documents": docs, "status": 0}
-    return cbor2.dumps(response, encoders={_EncodedCbor: _write_encoded})
+    return cbor2.dumps(response, encoders={EncodedCbor: write_encoded})

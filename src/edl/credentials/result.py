@@ -16,6 +16,16 @@ from edl.credentials.cose_key import CoseKey, DevicePublicKey
 from edl.credentials.errors import VerificationError
 
 Claims = Mapping[str, Mapping[str, object]]
+HOLDER_VERIFIED = "verified"
+"""Device authentication verified for the session transcript given: the presenter holds the mdoc's device key."""
+HOLDER_FAILED = "failed"
+"""A session transcript was given and device authentication is missing or does not verify."""
+HOLDER_NOT_CHECKED = "not_checked"
+"""No session transcript was given: only the issuer's data was verified; a copied file would pass."""
+HOLDER_NOT_CHECKED_NOTE = (
+    "holder binding not checked: no session transcript was given, so only the issuer's data is verified "
+    "(a copied credential file would pass)"
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,10 @@ class DocumentResult:
     valid_until: datetime | None = None
     device_cose_key: CoseKey | None = field(default=None, repr=False, compare=False)
     """The holder's device key from the MSO, checked (None unless `valid`)."""
+    holder_binding: str = HOLDER_NOT_CHECKED
+    """HOLDER_VERIFIED, HOLDER_FAILED or HOLDER_NOT_CHECKED (no session transcript given)."""
+    device_claims: Claims = field(default_factory=dict)
+    """Device-signed data elements that keyAuthorizations allows (empty unless `valid` with holder binding)."""
 
     @property
     def device_key(self) -> DevicePublicKey | None:
@@ -63,7 +77,17 @@ class DocumentResult:
             "errors": [e.to_json_dict() for e in self.errors],
             "claims": json_value(self.claims),
             "signer": self.signer.to_json_dict() if self.signer else None,
+            **_holder_json(self.holder_binding, self.device_claims),
         }
+
+
+def _holder_json(holder_binding: str, device_claims: Claims) -> dict[str, Any]:
+    out: dict[str, Any] = {"holder_binding": holder_binding}
+    if holder_binding == HOLDER_NOT_CHECKED:
+        out["holder_binding_note"] = HOLDER_NOT_CHECKED_NOTE
+    if device_claims:
+        out["device_claims"] = json_value(device_claims)
+    return out
 
 
 @dataclass(frozen=True)
@@ -83,6 +107,17 @@ class VerificationResult:
     claims: Claims
     signer: SignerInfo | None
     documents: tuple[DocumentResult, ...] = ()
+    transcript_given: bool = False
+    """Whether holder binding was asked for (a session transcript was given)."""
+
+    @property
+    def holder_binding(self) -> str:
+        """HOLDER_VERIFIED only when every document's device authentication verified; HOLDER_NOT_CHECKED when no
+        transcript was given; else HOLDER_FAILED (also when the input could not be read at all)."""
+        verdicts = {d.holder_binding for d in self.documents}
+        if not verdicts or verdicts == {HOLDER_NOT_CHECKED}:
+            return HOLDER_FAILED if self.transcript_given else HOLDER_NOT_CHECKED
+        return HOLDER_VERIFIED if verdicts == {HOLDER_VERIFIED} else HOLDER_FAILED
 
     def to_json_dict(self) -> dict[str, Any]:
         """JSON-ready: byte strings as base64, dates and times as ISO-8601 strings."""
@@ -92,6 +127,9 @@ class VerificationResult:
             "errors": [e.to_json_dict() for e in self.errors],
             "claims": json_value(self.claims),
             "signer": self.signer.to_json_dict() if self.signer else None,
+            **_holder_json(
+                self.holder_binding, self.documents[0].device_claims if self.valid and self.documents else {}
+            ),
         }
         if len(self.documents) > 1:
             out["documents"] = [d.to_json_dict() for d in self.documents]

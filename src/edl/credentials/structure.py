@@ -47,6 +47,8 @@ class Mso(NamedTuple):
     signed: datetime
     valid_from: datetime
     valid_until: datetime
+    key_authorizations: object = None
+    """deviceKeyInfo.keyAuthorizations as decoded (judged only when device-signed data is checked)."""
 
 
 def _malformed(message: str) -> Refusal:
@@ -191,6 +193,7 @@ def parse_mso(payload: bytes) -> Mso:
         signed,
         valid_from,
         valid_until,
+        key_info.get("keyAuthorizations"),
     )
 
 

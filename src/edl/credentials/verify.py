@@ -12,9 +12,11 @@ problem:
    validity ``signed <= validFrom <= validUntil`` with leeway on signed/validFrom only;
 4. every disclosed item: SHA of its *received* tag-24 bytes equals the MSO digest for its ID.
 
-Device authentication (deviceSigned) needs a session transcript and is out of scope of this
-offline check; it is not verified and does not affect `valid`. The MSO deviceKey is still checked
-(an EC2 COSE_Key holding a point of its curve); the key object is built only when asked for.
+5. with a `session_transcript`: holder binding, i.e. device authentication (deviceSigned: the device signature
+   or MAC over DeviceAuthentication with the MSO's device key, device-signed elements only where keyAuthorizations
+   allows; `edl.credentials.device_auth`). Without one, holder binding is not checked and the result says so
+   (`holder_binding: "not_checked"`): a copied file passes issuer data authentication. The MSO deviceKey is always
+   checked (a COSE_Key holding a point of its curve); the key object is built only when asked for.
 
 What is cached across calls is only what a signer repeats, always keyed by exact bytes, in an owner the
 caller passes in (`cache=`, else the `VerificationCache` of the `TrustStore`, see `edl.credentials.cache`):
@@ -29,19 +31,28 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, cast
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, x448, x25519
 
 import edl.credentials.cbor as cbor
 from edl.credentials.cache import SIGNERS_CACHED, SignerFacts, VerificationCache
 from edl.credentials.cose import AlgorithmMismatch, Sign1, der_signature, verify_cose_signature, verify_der
+from edl.credentials.device_auth import Transcript, check_device_signed, read_session_transcript
 from edl.credentials.errors import ErrorCode, VerificationError
 from edl.credentials.names import MDL_NAMESPACE
-from edl.credentials.result import DocumentResult, SignerInfo, VerificationResult
+from edl.credentials.result import (
+    HOLDER_FAILED,
+    HOLDER_NOT_CHECKED,
+    HOLDER_VERIFIED,
+    DocumentResult,
+    SignerInfo,
+    VerificationResult,
+)
 from edl.credentials.structure import (
     Mso,
     ParsedItem,
@@ -56,6 +67,8 @@ from edl.pki.errors import ChainValidationError
 from edl.pki.trust import TrustStore, trust_store
 
 DEFAULT_LEEWAY: Final = timedelta(seconds=60)
+ReaderKey = ec.EllipticCurvePrivateKey | x25519.X25519PrivateKey | x448.X448PrivateKey
+"""The reader's ephemeral private key of a session (needed only to check a deviceMac)."""
 # The CDDL of ISO/IEC 18013-5 §8.3.2.1.2.2 names every key of these maps; anything else is refused
 # (an unknown key in an unsigned envelope can only be a corruption or an attempt to hide data).
 _RESPONSE_KEYS: Final = frozenset({"version", "documents", "documentErrors", "status"})
@@ -77,6 +90,8 @@ def verify_mdoc(
     *,
     expected_doctype: str | None = None,
     cache: VerificationCache | None = None,
+    session_transcript: Transcript | bytes | None = None,
+    reader_key: ReaderKey | None = None,
 ) -> VerificationResult:
     """Verify an encoded DeviceResponse or IssuerSigned against `trust_roots` at time `at`.
 
@@ -84,7 +99,15 @@ def verify_mdoc(
     signer certificates and headers are kept between calls (default: the one of the `TrustStore`; a list of roots
     makes a new store, so nothing is reused). Malformed or untrusted input gives a result with errors, never an
     exception.
+
+    `session_transcript` (a `Transcript`, or SessionTranscriptBytes / the bare array as bytes) turns on holder
+    binding: every document must then carry device authentication that verifies for it (`reader_key`: the
+    reader's ephemeral private key, for a deviceMac). Bytes that are not a transcript raise `TranscriptError`
+    (the caller's input, checked before the credential).
     """
+    transcript = (
+        read_session_transcript(session_transcript) if isinstance(session_transcript, bytes) else session_transcript
+    )
     moment = datetime.now(UTC) if at is None else at
     if moment.tzinfo is None:
         raise ValueError("`at` must be timezone-aware")
@@ -93,14 +116,18 @@ def verify_mdoc(
         trust = trust_store(trust_roots)
         owned = cache if cache is not None else VerificationCache.of(trust)
         documents = _documents(data)
+        binding = (transcript, reader_key) if transcript is not None else None
         results = [
-            _verify_document(doc, doctype, trust, owned, moment, leeway, expected_doctype) for doctype, doc in documents
+            _verify_document(doc, doctype, trust, owned, moment, leeway, expected_doctype, device_signed, binding)
+            for doctype, doc, device_signed in documents
         ]
     except Refusal as refusal:
-        return _refused(refusal.code, refusal.message)
+        result = _refused(refusal.code, refusal.message)
     except Exception as exc:  # a bug must never turn into an acceptance, nor into a crash
-        return _refused(ErrorCode.MALFORMED, f"unexpected error while verifying: {type(exc).__name__}")
-    return _combine(results)
+        result = _refused(ErrorCode.MALFORMED, f"unexpected error while verifying: {type(exc).__name__}")
+    else:
+        result = _combine(results)
+    return replace(result, transcript_given=True) if transcript is not None else result
 
 
 def _refused(code: ErrorCode, message: str) -> VerificationResult:
@@ -119,8 +146,9 @@ def _combine(results: list[DocumentResult]) -> VerificationResult:
     return VerificationResult(valid, first.doctype, errors, first.claims if valid else {}, first.signer, tuple(results))
 
 
-def _documents(data: bytes) -> list[tuple[str | None, Any]]:
-    """(docType, IssuerSigned) pairs of a DeviceResponse, or ``[(None, IssuerSigned)]``."""
+def _documents(data: bytes) -> list[tuple[str | None, Any, Any]]:
+    """(docType, IssuerSigned, DeviceSigned or None) of each document of a DeviceResponse, or
+    ``[(None, IssuerSigned, None)]``."""
     if type(data) is not bytes:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise Refusal(ErrorCode.MALFORMED, "input is not bytes")
@@ -141,16 +169,16 @@ def _documents(data: bytes) -> list[tuple[str | None, Any]]:
         documents = top["documents"]
         if not isinstance(documents, list) or not documents:
             raise Refusal(ErrorCode.MALFORMED, "DeviceResponse has no documents")
-        pairs: list[tuple[str | None, Any]] = []
+        pairs: list[tuple[str | None, Any, Any]] = []
         for doc in documents:
             if not isinstance(doc, dict) or not isinstance(doc.get("docType"), str) or "issuerSigned" not in doc:
                 raise Refusal(ErrorCode.MALFORMED, "a DeviceResponse document lacks docType or issuerSigned")
             if not doc.keys() <= _DOCUMENT_KEYS:
                 raise Refusal(ErrorCode.MALFORMED, "a DeviceResponse document has keys the standard does not define")
-            pairs.append((doc["docType"], doc["issuerSigned"]))
+            pairs.append((doc["docType"], doc["issuerSigned"], doc.get("deviceSigned")))
         return pairs
     if isinstance(top, dict) and "issuerAuth" in top:
-        return [(None, top)]
+        return [(None, top, None)]
     raise Refusal(ErrorCode.MALFORMED, "input is neither a DeviceResponse nor an IssuerSigned")
 
 
@@ -304,6 +332,19 @@ class _Document:
             claims[namespace] = elements
         return claims
 
+    def check_holder(
+        self, device_signed: Any, doctype: str | None, mso: Mso, transcript: Transcript, reader_key: ReaderKey | None
+    ) -> tuple[str, dict[str, dict[str, object]]]:
+        """Holder binding (device authentication) for `transcript`; (verdict, the verified device-signed elements)."""
+        if doctype is None:  # a bare IssuerSigned: there is no device proof to check
+            self.fail(ErrorCode.DEVICE_AUTH_MISSING, "an IssuerSigned alone carries no device authentication")
+            return HOLDER_FAILED, {}
+        found = check_device_signed(
+            device_signed, doctype, mso.device_key, mso.key_authorizations, transcript, reader_key
+        )
+        self.errors.extend(found.errors)
+        return (HOLDER_FAILED, {}) if found.errors else (HOLDER_VERIFIED, found.elements)
+
 
 def _where(namespace: str, item: ParsedItem) -> str:
     return f"{namespace}/{item[1]} (digestID {item[0]})"
@@ -317,8 +358,12 @@ def _verify_document(
     at: datetime,
     leeway: timedelta,
     expected_doctype: str | None,
+    device_signed: Any = None,
+    binding: tuple[Transcript, ReaderKey | None] | None = None,
 ) -> DocumentResult:
     check = _Document(at, leeway)
+    holder = HOLDER_NOT_CHECKED
+    device_claims: dict[str, dict[str, object]] = {}
     signer: SignerInfo | None = None
     claims: dict[str, dict[str, object]] = {}
     mso: Mso | None = None
@@ -338,8 +383,12 @@ def _verify_document(
         check.check_signed_in_certificate(mso, signer_facts)
         claims = check.check_items(issuer_signed.get("nameSpaces", {}), mso)
         check.check_issuer_names(claims, signer_facts)
+        if binding is not None:
+            holder, device_claims = check.check_holder(device_signed, doctype, mso, *binding)
     except Refusal as refusal:
         check.fail(refusal.code, refusal.message)
+    if binding is not None and holder == HOLDER_NOT_CHECKED:  # refused before the device proof could be judged
+        holder = HOLDER_FAILED
     valid = not check.errors
     reported_doctype = (
         doctype if doctype is not None else (mso.doctype if mso and isinstance(mso.doctype, str) else None)
@@ -352,4 +401,6 @@ def _verify_document(
         signer=signer,
         valid_until=mso.valid_until if mso else None,
         device_cose_key=mso.device_key if mso and valid else None,
+        holder_binding=holder,
+        device_claims=device_claims if valid else {},
     )

@@ -94,3 +94,92 @@ def test_base64_and_base64url_text_files_are_read(tmp_path: Path, pki: Pki, enco
     (tmp_path / "root.pem").write_bytes(pki.root.public_bytes(serialization.Encoding.PEM))
     code, out = _run("--mdoc", str(tmp_path / "m.b64"), "--trust", str(tmp_path / "root.pem"), "--at", NOW.isoformat())
     assert code == 0 and out["valid"] is True
+
+
+# --- holder binding (issue 15 item 1) ----------------------------------------------------------------------------
+
+
+def _annex_d_reader_key(tmp_path: Path) -> str:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    keys = json.loads((VECTORS / "annexd_keys.json").read_text())
+    key = ec.derive_private_key(int(keys["ephemeral_reader_key"]["d"], 16), ec.SECP256R1())
+    path = tmp_path / "reader.pem"
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(path)
+
+
+def test_annex_d_device_mac_verifies_with_the_session_transcript_and_reader_key(tmp_path: Path) -> None:
+    args = ["--mdoc", ANNEX_D, "--trust", ANNEX_D_ROOT, "--at", "2021-06-01T00:00:00Z"]
+    transcript = str(VECTORS / "annexd_session_transcript_bytes.hex")
+    code, out = _run(*args, "--session-transcript", transcript, "--reader-key", _annex_d_reader_key(tmp_path))
+    assert code == 0 and out["holder_binding"] == "verified"
+    code, out = _run(*args, "--session-transcript", transcript)  # a MAC needs the reader's key: refused
+    assert code == 1 and {e["code"] for e in out["errors"]} == {"device_auth_invalid"}
+    code, out = _run(*args)
+    assert code == 0 and out["holder_binding"] == "not_checked" and "not checked" in out["holder_binding_note"]
+
+
+def test_an_openid4vp_presentation_is_held_to_the_requests_transcript(tmp_path: Path, pki: Pki) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from edl.credentials import MDL_DOCTYPE, issue_mdoc
+    from edl.credentials.device_auth import openid4vp_handover, session_transcript
+    from edl.credentials.presentation import present
+    from tests.unit.credentials.builders import mdl_namespaces
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    issued = issue_mdoc(
+        MDL_DOCTYPE,
+        mdl_namespaces(),
+        pki.signer,
+        key.public_key(),
+        valid_from=NOW,
+        valid_until=NOW + timedelta(days=30),
+        signed_at=NOW,
+    )
+    thumbprint = bytes(range(32))
+    request = ["x509_san_dns:rental.example", "n-0S7fT", "https://rental.example/post"]
+    transcript = session_transcript(openid4vp_handover(*request, thumbprint))
+    (tmp_path / "p.b64").write_bytes(base64.urlsafe_b64encode(present(issued, MDL_DOCTYPE, key, transcript)))
+    (tmp_path / "root.pem").write_bytes(pki.root.public_bytes(serialization.Encoding.PEM))
+    base = ["--mdoc", str(tmp_path / "p.b64"), "--trust", str(tmp_path / "root.pem"), "--at", NOW.isoformat()]
+    handover = ["--handover", "openid4vp", "--client-id", request[0], "--response-uri", request[2]]
+    b64 = base64.urlsafe_b64encode(thumbprint).decode().rstrip("=")
+    code, out = _run(*base, *handover, "--nonce", request[1], "--jwk-thumbprint", b64)
+    assert code == 0 and out["holder_binding"] == "verified", out
+    code, out = _run(*base, *handover, "--nonce", request[1], "--jwk-thumbprint", thumbprint.hex())
+    assert code == 0
+    code, out = _run(*base, *handover, "--nonce", "another-request", "--jwk-thumbprint", b64)
+    assert code == 1 and {e["code"] for e in out["errors"]} == {"device_auth_invalid"} and out["claims"] == {}
+    code, out = _run(*base, *handover, "--nonce", request[1])  # encrypted response's key left out: another transcript
+    assert code == 1
+    (tmp_path / "t.cbor").write_bytes(transcript.tagged)
+    code, out = _run(*base, "--session-transcript", str(tmp_path / "t.cbor"))
+    assert code == 0 and out["holder_binding"] == "verified"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--handover", "openid4vp", "--client-id", "c", "--nonce", "n"],  # no --response-uri
+        ["--handover", "dc-api", "--origin", "https://a.example", "--nonce", "n", "--client-id", "c"],  # not for dc-api
+        ["--handover", "oid4vp-draft", "--nonce", "n"],
+        ["--nonce", "n"],  # a parameter without --handover
+        ["--handover", "dc-api", "--origin", "o", "--nonce", "n", "--jwk-thumbprint", "abc"],
+        ["--session-transcript", ANNEX_D_ROOT],  # not a transcript
+        ["--session-transcript", str(VECTORS / "annexd_session_transcript_bytes.hex"), "--handover", "dc-api"],
+        ["--reader-key", ANNEX_D_ROOT],  # a certificate, not a private key
+    ],
+)
+def test_holder_binding_options_that_cannot_be_used_exit_2(extra: list[str]) -> None:
+    code, out = _run("--mdoc", ANNEX_D, "--trust", ANNEX_D_ROOT, *extra)
+    assert code == 2, out
+    assert len(out["stderr"].strip().splitlines()) == 1
+
+
+def test_holder_binding_options_are_for_mdocs_only() -> None:
+    code, _ = _run("--qr", "EDL1:x", "--trust", ANNEX_D_ROOT, "--nonce", "n", "--handover", "dc-api")
+    assert code == 2

@@ -61,7 +61,8 @@ def test_json_form_has_base64_bytes_and_iso_dates(pki: Pki) -> None:
     assert base64.b64decode(claims["portrait"]) == data[MDL_NAMESPACE]["portrait"]
     assert claims["birth_date"] == "1990-05-17"
     assert claims["driving_privileges"][0]["expiry_date"] == "2031-03-01"
-    assert set(result) == {"valid", "doctype", "errors", "claims", "signer"}
+    assert set(result) == {"valid", "doctype", "errors", "claims", "signer", "holder_binding", "holder_binding_note"}
+    assert result["holder_binding"] == "not_checked"  # no session transcript: said plainly
     assert result["signer"]["not_after"].endswith("Z")
 
 

@@ -1,0 +1,60 @@
+"""The holder's side of device authentication: a DeviceResponse whose document carries `deviceSigned` with a
+device signature over DeviceAuthentication for one session transcript (ISO/IEC 18013-5 §9.1.3.4, ECDSA).
+
+A wallet (the driver's app, a standard wallet) does this with its own key; here it serves the tests, the interop
+fixtures and `edl credential present`. The private key is the caller's: nothing is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import cbor2
+from cbor2 import CBORTag
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+import edl.credentials.cbor as cbor
+from edl.credentials.cose import ALGORITHMS_BY_ID, ES256, ES384, ES512, protected_header
+from edl.credentials.device_auth import Transcript, device_authentication_bytes
+from edl.credentials.errors import IssuanceError
+from edl.credentials.mdoc import DEVICE_RESPONSE_VERSION, EncodedCbor, write_encoded
+
+_BY_CURVE = {"secp256r1": ES256, "secp384r1": ES384, "secp521r1": ES512}
+
+
+def present(
+    issuer_signed: bytes,
+    doctype: str,
+    device_key: ec.EllipticCurvePrivateKey,
+    transcript: Transcript,
+    *,
+    device_namespaces: Mapping[str, Mapping[str, object]] | None = None,
+) -> bytes:
+    """A DeviceResponse of one document: `issuer_signed` byte for byte, and `deviceSigned` signed by `device_key`
+    (which must be the MSO's device key for any verifier to accept it) for `transcript`."""
+    try:
+        decoded = cbor.decode(issuer_signed)
+    except cbor.CborError as exc:
+        raise IssuanceError(f"not an encoded IssuerSigned: {exc}") from None
+    if not isinstance(decoded, dict) or "issuerAuth" not in decoded:
+        raise IssuanceError("not an encoded IssuerSigned: no issuerAuth")
+    algorithm = _BY_CURVE.get(device_key.curve.name)
+    if algorithm is None or algorithm.cose_id not in ALGORITHMS_BY_ID:
+        raise IssuanceError(f"device keys on {device_key.curve.name} are not supported for signing")
+    namespaces_bytes = cbor2.dumps(CBORTag(cbor.ENCODED_CBOR, cbor.encode(dict(device_namespaces or {}))))
+    payload = device_authentication_bytes(transcript, doctype, namespaces_bytes)
+    protected = protected_header(algorithm)
+    der = device_key.sign(cbor2.dumps(["Signature1", protected, b"", payload]), algorithm.ecdsa)
+    r, s = decode_dss_signature(der)
+    signature = r.to_bytes(algorithm.size, "big") + s.to_bytes(algorithm.size, "big")
+    document = {
+        "docType": doctype,
+        "issuerSigned": EncodedCbor(issuer_signed),
+        "deviceSigned": {
+            "nameSpaces": EncodedCbor(namespaces_bytes),
+            "deviceAuth": {"deviceSignature": [protected, {}, None, signature]},
+        },
+    }
+    response = {"version": DEVICE_RESPONSE_VERSION, "documents": [document], "status": 0}
+    return cbor2.dumps(response, encoders={EncodedCbor: write_encoded})
