@@ -56,6 +56,13 @@ from edl.credentials import (
     issue_mdoc_with_new_device_key,
     verify_mdoc,
 )
+from edl.credentials.device_auth import (
+    iso_18013_7_handover,
+    openid4vp_dc_api_handover,
+    openid4vp_handover,
+    session_transcript,
+)
+from edl.credentials.presentation import present
 from edl.pki import AuthorityProfile
 from edl.pki.profiles import ds_builder
 
@@ -736,3 +743,88 @@ def test_cli_refuses_a_node_issued_file_from_an_untrusted_root(node: Node, signe
     assert code == 1
     assert out["valid"] is False and out["claims"] == {}
     assert [e["code"] for e in out["errors"]] == ["chain_untrusted"]
+
+
+# --- holder binding both ways: device-signed presentations for real session transcripts (issue 15) ----------------
+
+HOLDER_REQUEST = ("x509_san_dns:rental.example", "n-4f9Qk2", "https://rental.example/oid4vp/post")
+THUMBPRINT = hashlib.sha256(b"the verifier's response-encryption JWK").digest()
+TRANSCRIPTS: dict[str, Any] = {
+    "openid4vp 1.0 (encrypted)": openid4vp_handover(*HOLDER_REQUEST, THUMBPRINT),
+    "openid4vp 1.0 (direct_post)": openid4vp_handover(*HOLDER_REQUEST),
+    "dc api": openid4vp_dc_api_handover("https://rental.example", HOLDER_REQUEST[1], THUMBPRINT),
+    "18013-7 annex b": iso_18013_7_handover(HOLDER_REQUEST[0], HOLDER_REQUEST[2], HOLDER_REQUEST[1], "mdoc-n-77"),
+}
+WRONG: dict[str, Any] = {
+    "another nonce (a replay)": openid4vp_handover(HOLDER_REQUEST[0], "n-other", HOLDER_REQUEST[2], THUMBPRINT),
+    "another client": openid4vp_handover("x509_san_dns:attacker.example", *HOLDER_REQUEST[1:], THUMBPRINT),
+    "another origin": openid4vp_dc_api_handover("https://attacker.example", HOLDER_REQUEST[1], THUMBPRINT),
+}
+
+
+@pytest.fixture(scope="module")
+def holder_mdoc(pki: Pki, work: Path) -> tuple[bytes, ec.EllipticCurvePrivateKey, Path]:
+    """An eDL-issued mdoc bound to a device key, the key, and the key as a JWK file for the Node wallet."""
+    issued, device_key = issue_mdoc_with_new_device_key(
+        MDL_DOCTYPE, EDL_MDL, pki.signer, valid_from=NOW, valid_until=NOW + timedelta(days=30), signed_at=NOW
+    )
+    (work / "holder.cbor").write_bytes(device_response([(MDL_DOCTYPE, issued)]))
+    (work / "holder-device.jwk").write_text(json.dumps(_private_jwk(device_key)))
+    return issued, device_key, work / "holder.cbor"
+
+
+@pytest.mark.parametrize("form", list(TRANSCRIPTS))
+def test_node_wallet_presentations_verify_in_edl_only_for_their_transcript(
+    node: Node, pki: Pki, work: Path, holder_mdoc: tuple[bytes, ec.EllipticCurvePrivateKey, Path], form: str
+) -> None:
+    """@auth0/mdl as the wallet (the holder's device key given to it) answers the request's transcript; eDL checks
+    holder binding against the transcript it rebuilds, and refuses the same response for any other request."""
+    _, _, exported = holder_mdoc
+    transcript = session_transcript(TRANSCRIPTS[form])
+    presented = work / f"node-wallet-{hashlib.sha256(form.encode()).hexdigest()[:8]}.cbor"
+    node.run(
+        "present",
+        "--in",
+        exported,
+        "--device-key",
+        work / "holder-device.jwk",
+        "--transcript",
+        transcript.encoded.hex(),
+        "--out",
+        presented,
+    )
+    data = presented.read_bytes()
+    result = verify_mdoc(data, [pki.root], at=datetime.now(UTC), session_transcript=transcript)
+    assert result.valid and result.holder_binding == "verified", result.errors
+    for name, handover in WRONG.items():
+        refused = verify_mdoc(data, [pki.root], at=datetime.now(UTC), session_transcript=session_transcript(handover))
+        assert _codes(refused) == {ErrorCode.DEVICE_AUTH_INVALID}, name
+        assert refused.claims == {}
+
+
+@pytest.mark.parametrize("form", list(TRANSCRIPTS))
+def test_edl_presentations_verify_in_auth0_mdl_only_for_their_transcript(
+    node: Node, signer: PkiFiles, work: Path, holder_mdoc: tuple[bytes, ec.EllipticCurvePrivateKey, Path], form: str
+) -> None:
+    """eDL as the wallet (`present`): @auth0/mdl's verifier checks issuer and device authentication for the
+    transcript (its `encodedSessionTranscript`), and refuses the response for another request."""
+    issued, device_key, _ = holder_mdoc
+    transcript = session_transcript(TRANSCRIPTS[form])
+    data = present(issued, MDL_DOCTYPE, device_key, transcript)
+    theirs = node.verify(data, signer.root, transcript.encoded)
+    assert theirs["valid"] is True, theirs["errors"]
+    for name, handover in WRONG.items():
+        replayed = node.verify(data, signer.root, session_transcript(handover).encoded)
+        assert replayed["issuerValid"] is True, name
+        assert [e["id"] for e in replayed["errors"]] == ["DEVICE_SIGNATURE_VALIDITY"], (name, replayed["errors"])
+
+
+def test_a_copied_export_without_a_device_proof_is_refused_by_both(
+    node: Node, signer: PkiFiles, pki: Pki, holder_mdoc: tuple[bytes, ec.EllipticCurvePrivateKey, Path]
+) -> None:
+    _, _, exported = holder_mdoc
+    transcript = session_transcript(TRANSCRIPTS["openid4vp 1.0 (encrypted)"])
+    ours = verify_mdoc(exported.read_bytes(), [pki.root], at=datetime.now(UTC), session_transcript=transcript)
+    assert _codes(ours) == {ErrorCode.DEVICE_AUTH_MISSING}
+    theirs = node.verify(exported, signer.root, transcript.encoded)
+    assert theirs["valid"] is False and theirs["issuerValid"] is True

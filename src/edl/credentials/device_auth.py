@@ -27,8 +27,8 @@ What is refused, each with its own code (`edl.credentials.errors.ErrorCode`):
   transcript given. An ECDSA signature cannot tell *why*: made for another transcript (another request, nonce,
   client or origin) or with a key other than the MSO's, it fails the same way, and the message says both;
 - `device_key_mismatch`: the proof names or needs a key other than the MSO's device key: an algorithm that does
-  not go with the device key's curve, a key of its own in a header (`x5chain`, `kid`, a COSE_Key), a MAC whose
-  reader key is not the transcript's `EReaderKey`;
+  not go with the device key's curve, a certificate of its own in a header (`x5chain`, `x5bag`, `x5t`, `x5u`;
+  a `kid` is only a hint and is ignored), a MAC whose reader key is not the transcript's `EReaderKey`;
 - `device_element_unauthorized`: a device-signed data element that the MSO's `keyAuthorizations` does not allow;
 - `malformed`: anything not in the standard's shape (tagged COSE objects, an attached payload, unknown keys).
 """
@@ -54,9 +54,10 @@ from edl.credentials.errors import ErrorCode, VerificationError
 HMAC_256_256: Final = 5
 """COSE algorithm 5: HMAC with SHA-256, 256-bit tag (the only one 18013-5 §9.1.3.5 allows for deviceMac)."""
 _HEADER_ALG: Final = 1
-_KEY_HEADERS: Final = frozenset({4, 33, -1})
-"""kid (4), x5chain (33) and a COSE_Key placed in a header (-1, as some wallets do): a device proof must use the
-MSO's key and no other, so a header naming a key of its own is refused rather than ignored."""
+_KEY_HEADERS: Final = frozenset({32, 33, 34, 35})
+"""x5bag, x5chain, x5t, x5u (RFC 9360): a device proof is made with the MSO's device key, never with a certified key
+of its own, so a header that names a certificate is refused rather than ignored. A `kid` is only a hint and is
+ignored (@auth0/mdl writes one, even `kid: undefined`): the key is always the MSO's."""
 _DEVICE_SIGNED_KEYS: Final = frozenset({"nameSpaces", "deviceAuth"})
 _DEVICE_AUTH_KEYS: Final = frozenset({"deviceSignature", "deviceMac"})
 _KEY_AUTHORIZATION_KEYS: Final = frozenset({"nameSpaces", "dataElements"})
@@ -283,8 +284,8 @@ def _cose_parts(
         errors.append(
             VerificationError(
                 ErrorCode.DEVICE_KEY_MISMATCH,
-                f"{what} names a key of its own (kid, x5chain or COSE_Key header): only the MSO's device key may "
-                "authenticate the holder",
+                f"{what} names a certificate of its own (x5chain, x5bag, x5t or x5u): only the MSO's device key "
+                "may authenticate the holder",
             )
         )
         return None

@@ -50,8 +50,8 @@ class ErrorCode(StrEnum):
     """The device signature or MAC does not verify over DeviceAuthentication for the transcript given (another
     request's transcript, or another key: an ECDSA signature cannot tell which)."""
     DEVICE_KEY_MISMATCH = "device_key_mismatch"
-    """The device proof names or needs a key other than the MSO's device key (its own key in a header, an algorithm
-    that does not fit the key, a reader key that is not the transcript's EReaderKey)."""
+    """The device proof names or needs a key other than the MSO's device key (a certificate of its own in a header,
+    an algorithm that does not fit the key, a reader key that is not the transcript's EReaderKey)."""
     DEVICE_ELEMENT_UNAUTHORIZED = "device_element_unauthorized"
     """A device-signed data element the MSO's keyAuthorizations does not allow."""
 
