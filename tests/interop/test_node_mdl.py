@@ -27,8 +27,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -44,6 +42,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
+from tests.interop.npm_project import node_for
 from tests.unit.credentials.builders import Pki, jpeg, make_pki, mdl_namespaces
 
 from edl.credentials import (
@@ -67,7 +66,6 @@ from edl.pki import AuthorityProfile
 from edl.pki.profiles import ds_builder
 
 NODE_DIR = Path(__file__).with_name("node")
-SKIP_ENV = "EDL_SKIP_NODE_INTEROP"
 NOW = datetime.now(UTC).replace(microsecond=0)  # @auth0/mdl verifies at the real "now" only
 PORTRAIT = jpeg(1_000)
 # SessionTranscript = [DeviceEngagementBytes, EReaderKeyBytes, Handover]: the OID4VP form (18013-7)
@@ -112,32 +110,6 @@ EXPECTED_CLAIMS: dict[str, object] = {
 # --- the Node project ------------------------------------------------------------------------
 
 
-def _lock_stamp() -> str:
-    digest = hashlib.sha256()
-    for name in ("package.json", "package-lock.json"):
-        path = NODE_DIR / name
-        digest.update(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b"") + b"\0")
-    return digest.hexdigest()
-
-
-def _install(npm: str) -> None:
-    """`npm ci` (or `npm install` without a lock) once; skipped while node_modules matches the lock."""
-    stamp_file = NODE_DIR / "node_modules" / ".edl-interop-stamp"
-    if stamp_file.exists() and stamp_file.read_text() == _lock_stamp():
-        return
-    verb = "ci" if (NODE_DIR / "package-lock.json").exists() else "install"
-    # --ignore-scripts: nothing is compiled (cbor-extract loads its prebuilt @cbor-extract/* binary
-    # when there is one for this platform, else cbor-x decodes in plain JS).
-    command = [npm, verb, "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
-    proc = subprocess.run(command, cwd=NODE_DIR, capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0:
-        pytest.fail(
-            f"`{' '.join(command[1:])}` failed in {NODE_DIR} (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}",
-            pytrace=False,
-        )
-    stamp_file.write_text(_lock_stamp())
-
-
 @dataclass(frozen=True)
 class Node:
     """Runs tests/interop/node/mdl.mjs; every command prints one JSON object."""
@@ -173,17 +145,7 @@ class Node:
 
 @pytest.fixture(scope="session")
 def node() -> Node:
-    if os.environ.get(SKIP_ENV) == "1":
-        pytest.skip(f"{SKIP_ENV}=1: Node.js interop tests skipped")
-    executable, npm = shutil.which("node"), shutil.which("npm")
-    if executable is None or npm is None:
-        pytest.fail(
-            f"the @auth0/mdl interop tests need Node.js >= 20 and npm on PATH (node={executable}, npm={npm}); "
-            f"install them, or set {SKIP_ENV}=1 to skip these tests",
-            pytrace=False,
-        )
-    _install(npm)
-    return Node(executable)
+    return Node(node_for(NODE_DIR, "@auth0/mdl"))
 
 
 # --- certificates and keys as files ------------------------------------------------------------

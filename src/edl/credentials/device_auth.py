@@ -47,7 +47,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, x448, x25519
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 import edl.credentials.cbor as cbor
-from edl.credentials.cose import AlgorithmMismatch, verify_cose_signature
+from edl.credentials.cose import SIGNATURE_ALGORITHMS, AlgorithmMismatch, verify_cose_signature
 from edl.credentials.cose_key import CoseKey, CoseKeyError, DevicePublicKey, public_key_from_cose
 from edl.credentials.errors import ErrorCode, VerificationError
 
@@ -298,8 +298,17 @@ def _check_signature(value: object, key: DevicePublicKey, payload: bytes, errors
         return
     protected, header, signature = parts
     to_be_signed = cbor2.dumps(["Signature1", protected, b"", payload])
+    alg = header.get(_HEADER_ALG)
+    if type(alg) is not int or alg not in SIGNATURE_ALGORITHMS:
+        errors.append(
+            VerificationError(
+                ErrorCode.UNSUPPORTED_ALGORITHM,
+                f"deviceSignature: COSE algorithm {alg!r} is not ES256, ES384, ES512 or EdDSA (protected header)",
+            )
+        )
+        return
     try:
-        verify_cose_signature(key, header.get(_HEADER_ALG), to_be_signed, signature)
+        verify_cose_signature(key, alg, to_be_signed, signature)
     except AlgorithmMismatch as exc:
         errors.append(
             VerificationError(ErrorCode.DEVICE_KEY_MISMATCH, f"deviceSignature: {exc} (the MSO's device key)")

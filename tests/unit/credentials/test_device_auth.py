@@ -304,6 +304,11 @@ def test_malformed_or_keyed_device_proofs_are_refused_with_their_codes(
     assert check(lambda d: d["deviceAuth"].update(deviceSignature=[es384, {}, None, _sign(key, es384, payload)])) == {
         ErrorCode.DEVICE_KEY_MISMATCH
     }
+    # no algorithm stated (what @animo-id/mdoc writes for a JWK without "alg": {1: undefined})
+    for header in (cbor2.dumps({}), cbor2.dumps({1: cbor2.undefined}), cbor2.dumps({1: -999})):
+        assert check(
+            lambda d, h=header: d["deviceAuth"].update(deviceSignature=[h, {}, None, _sign(key, h, payload)])
+        ) == {ErrorCode.UNSUPPORTED_ALGORITHM}
     # a kid is only a hint: ignored, the MSO's key decides
     assert check(lambda d: d["deviceAuth"]["deviceSignature"].__setitem__(1, {4: b"some-key"})) == set()
     # one flipped bit of the signature
