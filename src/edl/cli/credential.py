@@ -20,7 +20,7 @@ from typing import Annotated
 import typer
 
 from edl.cli.common import fail, open_container
-from edl.pki.files import PRIVATE_FILE_MODE, PUBLIC_FILE_MODE, write_atomic
+from edl.pki.files import PRIVATE_FILE_MODE, PUBLIC_FILE_MODE, read_at_most, write_atomic
 
 MAX_OUT_NAME_BYTES = 200
 """Room in a 255-byte file name for the ".device-key.pem" written beside --out and the temporary name while writing."""
@@ -152,3 +152,76 @@ def credential_render(
         f"wrote {out} ({what} of e-licence {card.elicence_id}; its code expires "
         f"{beijing(card.code.expires_at)} Beijing time)"
     )
+
+
+@credential_app.command("present")
+def credential_present(
+    mdoc: Annotated[
+        Path, typer.Option("--mdoc", help="the issued mdoc (DeviceResponse or IssuerSigned: CBOR, hex, base64)")
+    ],
+    device_key: Annotated[
+        Path,
+        typer.Option("--device-key", help="the holder's device private key (PEM; `edl credential issue` writes one)"),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="where to write the device-signed DeviceResponse (CBOR)")],
+    session_transcript: Annotated[
+        Path | None, typer.Option("--session-transcript", help="the SessionTranscript to answer (CBOR, hex or base64)")
+    ] = None,
+    handover: Annotated[
+        str | None, typer.Option("--handover", help="openid4vp, dc-api or iso-18013-7 (with the request's parameters)")
+    ] = None,
+    client_id: Annotated[str | None, typer.Option("--client-id", help="the request's client_id")] = None,
+    nonce: Annotated[str | None, typer.Option("--nonce", help="the request's nonce")] = None,
+    response_uri: Annotated[str | None, typer.Option("--response-uri", help="the request's response_uri")] = None,
+    origin: Annotated[str | None, typer.Option("--origin", help="the web origin (Digital Credentials API)")] = None,
+    jwk_thumbprint: Annotated[
+        str | None, typer.Option("--jwk-thumbprint", help="SHA-256 JWK thumbprint of the response-encryption key")
+    ] = None,
+    mdoc_nonce: Annotated[str | None, typer.Option("--mdoc-nonce", help="the mdocGeneratedNonce (iso-18013-7)")] = None,
+) -> None:
+    """Present an issued mdoc as its holder: a DeviceResponse with a device signature over DeviceAuthentication for
+    one session transcript (the holder side of `edl verify --mdoc ... --handover ...`), e.g. to test a verifier."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    import edl.credentials.cbor as cbor
+    from edl.cli.mdoc_files import HolderBinding, read_mdoc_file
+    from edl.credentials import IssuanceError
+    from edl.credentials.presentation import present
+
+    binding = HolderBinding(
+        session_transcript, handover, client_id, nonce, response_uri, origin, jwk_thumbprint, mdoc_nonce
+    )
+    transcript = binding.transcript()
+    if transcript is None:
+        fail("give the session transcript to answer: --session-transcript FILE, or --handover with its parameters")
+    try:
+        data = read_mdoc_file(mdoc)
+        key = load_pem_private_key(read_at_most(device_key, 64 * 1024), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        fail(f"cannot read {mdoc} or {device_key}: {getattr(exc, 'strerror', None) or exc}")
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        fail(f"{device_key}: the device key must be an EC private key (P-256, P-384 or P-521)")
+    try:
+        top = cbor.decode(data)
+    except cbor.CborError as exc:
+        fail(f"{mdoc}: not CBOR ({exc})")
+    documents = top.get("documents") if isinstance(top, dict) else None
+    if isinstance(documents, list) and len(documents) == 1 and isinstance(documents[0], dict):
+        doctype, issuer_signed = documents[0].get("docType"), documents[0].get("issuerSigned")
+    elif isinstance(top, dict) and "issuerAuth" in top:
+        doctype, issuer_signed = None, top
+    else:
+        fail(f"{mdoc}: not a DeviceResponse of one document, nor an IssuerSigned")
+    if doctype is None:
+        from edl.credentials import MDL_DOCTYPE
+
+        doctype = MDL_DOCTYPE
+    if not isinstance(doctype, str) or not isinstance(issuer_signed, dict):
+        fail(f"{mdoc}: the document has no docType or issuerSigned")
+    try:
+        response = present(cbor.encode(issuer_signed), doctype, key, transcript)
+    except IssuanceError as exc:
+        fail(str(exc))
+    write_atomic(out, response, mode=PUBLIC_FILE_MODE)
+    typer.echo(f"wrote {out} (device-signed for the session transcript given)")

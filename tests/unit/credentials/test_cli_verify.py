@@ -183,3 +183,74 @@ def test_holder_binding_options_that_cannot_be_used_exit_2(extra: list[str]) -> 
 def test_holder_binding_options_are_for_mdocs_only() -> None:
     code, _ = _run("--qr", "EDL1:x", "--trust", ANNEX_D_ROOT, "--nonce", "n", "--handover", "dc-api")
     assert code == 2
+
+
+def test_edl_credential_present_answers_a_request_that_edl_verify_then_holds_it_to(tmp_path: Path, pki: Pki) -> None:
+    """The CLI loop: an issued mdoc and its device key (as `edl credential issue` writes them) → `edl credential
+    present` for a request → `edl verify` with that request verifies; with another request it refuses."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from edl.cli.credential import credential_app
+    from edl.credentials import MDL_DOCTYPE, issue_mdoc_with_new_device_key
+    from tests.unit.credentials.builders import mdl_namespaces
+
+    issued, key = issue_mdoc_with_new_device_key(
+        MDL_DOCTYPE, mdl_namespaces(), pki.signer, valid_from=NOW, valid_until=NOW + timedelta(days=30), signed_at=NOW
+    )
+    (tmp_path / "m.cbor").write_bytes(device_response_of(issued))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    (tmp_path / "root.pem").write_bytes(pki.root.public_bytes(serialization.Encoding.PEM))
+    request = ["--handover", "dc-api", "--origin", "https://rental.example", "--nonce", "n-1"]
+    made = runner.invoke(
+        credential_app,
+        [
+            "present",
+            "--mdoc",
+            str(tmp_path / "m.cbor"),
+            "--device-key",
+            str(tmp_path / "key.pem"),
+            "--out",
+            str(tmp_path / "p.cbor"),
+            *request,
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    base = ["--mdoc", str(tmp_path / "p.cbor"), "--trust", str(tmp_path / "root.pem"), "--at", NOW.isoformat()]
+    code, out = _run(*base, *request)
+    assert code == 0 and out["holder_binding"] == "verified"
+    code, out = _run(*base, "--handover", "dc-api", "--origin", "https://rental.example", "--nonce", "n-2")
+    assert code == 1 and {e["code"] for e in out["errors"]} == {"device_auth_invalid"}
+    # no transcript, or a key that is not a private key: one line, exit 2, nothing written
+    for args in (
+        [
+            "present",
+            "--mdoc",
+            str(tmp_path / "m.cbor"),
+            "--device-key",
+            str(tmp_path / "key.pem"),
+            "--out",
+            str(tmp_path / "q.cbor"),
+        ],
+        [
+            "present",
+            "--mdoc",
+            str(tmp_path / "m.cbor"),
+            "--device-key",
+            str(tmp_path / "root.pem"),
+            "--out",
+            str(tmp_path / "q.cbor"),
+            *request,
+        ],
+    ):
+        refused = runner.invoke(credential_app, args)
+        assert refused.exit_code == 2 and len(refused.output.strip().splitlines()) == 1, refused.output
+        assert not (tmp_path / "q.cbor").exists()
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+
+
+def device_response_of(issuer_signed: bytes) -> bytes:
+    from edl.credentials import MDL_DOCTYPE, device_response
+
+    return device_response([(MDL_DOCTYPE, issuer_signed)])
