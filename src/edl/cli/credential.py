@@ -20,6 +20,16 @@ from typing import Annotated
 import typer
 
 from edl.cli.common import fail, open_container
+from edl.cli.mdoc_files import (
+    ClientIdOption,
+    HandoverOption,
+    MdocNonceOption,
+    NonceOption,
+    OriginOption,
+    ResponseUriOption,
+    ThumbprintOption,
+    TranscriptFileOption,
+)
 from edl.pki.files import PRIVATE_FILE_MODE, PUBLIC_FILE_MODE, read_at_most, write_atomic
 
 MAX_OUT_NAME_BYTES = 200
@@ -164,20 +174,14 @@ def credential_present(
         typer.Option("--device-key", help="the holder's device private key (PEM; `edl credential issue` writes one)"),
     ],
     out: Annotated[Path, typer.Option("--out", help="where to write the device-signed DeviceResponse (CBOR)")],
-    session_transcript: Annotated[
-        Path | None, typer.Option("--session-transcript", help="the SessionTranscript to answer (CBOR, hex or base64)")
-    ] = None,
-    handover: Annotated[
-        str | None, typer.Option("--handover", help="openid4vp, dc-api or iso-18013-7 (with the request's parameters)")
-    ] = None,
-    client_id: Annotated[str | None, typer.Option("--client-id", help="the request's client_id")] = None,
-    nonce: Annotated[str | None, typer.Option("--nonce", help="the request's nonce")] = None,
-    response_uri: Annotated[str | None, typer.Option("--response-uri", help="the request's response_uri")] = None,
-    origin: Annotated[str | None, typer.Option("--origin", help="the web origin (Digital Credentials API)")] = None,
-    jwk_thumbprint: Annotated[
-        str | None, typer.Option("--jwk-thumbprint", help="SHA-256 JWK thumbprint of the response-encryption key")
-    ] = None,
-    mdoc_nonce: Annotated[str | None, typer.Option("--mdoc-nonce", help="the mdocGeneratedNonce (iso-18013-7)")] = None,
+    session_transcript: TranscriptFileOption = None,
+    handover: HandoverOption = None,
+    client_id: ClientIdOption = None,
+    nonce: NonceOption = None,
+    response_uri: ResponseUriOption = None,
+    origin: OriginOption = None,
+    jwk_thumbprint: ThumbprintOption = None,
+    mdoc_nonce: MdocNonceOption = None,
 ) -> None:
     """Present an issued mdoc as its holder: a DeviceResponse with a device signature over DeviceAuthentication for
     one session transcript (the holder side of `edl verify --mdoc ... --handover ...`), e.g. to test a verifier."""

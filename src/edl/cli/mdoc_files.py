@@ -8,7 +8,9 @@ import base64
 import binascii
 import string
 from pathlib import Path
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
+
+import typer
 
 from edl.cli.common import fail
 from edl.credentials.device_auth import (
@@ -20,6 +22,33 @@ from edl.credentials.device_auth import (
     session_transcript,
 )
 from edl.pki.files import read_at_most
+
+# The options that name a session transcript, shared by `edl verify --mdoc` and `edl credential present`.
+TranscriptFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--session-transcript",
+        help="the SessionTranscript (SessionTranscriptBytes or the bare array; raw CBOR, hex or base64)",
+    ),
+]
+HandoverOption = Annotated[
+    str | None,
+    typer.Option(
+        "--handover",
+        help="rebuild the session transcript of a request: openid4vp (--client-id --nonce --response-uri "
+        "[--jwk-thumbprint]), dc-api (--origin --nonce [--jwk-thumbprint]) or iso-18013-7 (--client-id "
+        "--response-uri --nonce --mdoc-nonce)",
+    ),
+]
+ClientIdOption = Annotated[str | None, typer.Option("--client-id", help="the request's client_id")]
+NonceOption = Annotated[str | None, typer.Option("--nonce", help="the request's nonce")]
+ResponseUriOption = Annotated[str | None, typer.Option("--response-uri", help="the request's response_uri")]
+OriginOption = Annotated[str | None, typer.Option("--origin", help="the web origin (Digital Credentials API)")]
+ThumbprintOption = Annotated[
+    str | None,
+    typer.Option("--jwk-thumbprint", help="SHA-256 JWK thumbprint of the response-encryption key (hex or base64url)"),
+]
+MdocNonceOption = Annotated[str | None, typer.Option("--mdoc-nonce", help="the mdocGeneratedNonce (iso-18013-7)")]
 
 MAX_MDOC_FILE_BYTES = 4 * 1024 * 1024
 """An mdoc with its portrait is tens of KB (twice that as hex); a larger --mdoc file is refused unread (exit 2)."""

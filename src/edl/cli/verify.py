@@ -16,7 +16,18 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, x448, x25519
 
 from edl.cli.common import fail, now
-from edl.cli.mdoc_files import HolderBinding, read_mdoc_file
+from edl.cli.mdoc_files import (
+    ClientIdOption,
+    HandoverOption,
+    HolderBinding,
+    MdocNonceOption,
+    NonceOption,
+    OriginOption,
+    ResponseUriOption,
+    ThumbprintOption,
+    TranscriptFileOption,
+    read_mdoc_file,
+)
 from edl.credentials import verify_mdoc
 from edl.credentials.device_auth import Transcript
 from edl.credentials.verify import ReaderKey
@@ -160,34 +171,14 @@ def verify_command(
         typer.Option("--purpose", help="police, rental, employer or insurer: its policy for an unknown status"),
     ] = None,
     leeway: Annotated[float, typer.Option("--leeway", help="clock skew allowed on signed/validFrom, seconds")] = 60.0,
-    session_transcript: Annotated[
-        Path | None,
-        typer.Option(
-            "--session-transcript",
-            help="--mdoc: check holder binding against this SessionTranscript (SessionTranscriptBytes or the bare "
-            "array; raw CBOR, hex or base64)",
-        ),
-    ] = None,
-    handover: Annotated[
-        str | None,
-        typer.Option(
-            "--handover",
-            help="--mdoc: rebuild the session transcript of a request: openid4vp (--client-id --nonce "
-            "--response-uri [--jwk-thumbprint]), dc-api (--origin --nonce [--jwk-thumbprint]) or iso-18013-7 "
-            "(--client-id --response-uri --nonce --mdoc-nonce)",
-        ),
-    ] = None,
-    client_id: Annotated[str | None, typer.Option("--client-id", help="the request's client_id")] = None,
-    nonce: Annotated[str | None, typer.Option("--nonce", help="the request's nonce")] = None,
-    response_uri: Annotated[str | None, typer.Option("--response-uri", help="the request's response_uri")] = None,
-    origin: Annotated[str | None, typer.Option("--origin", help="the web origin (Digital Credentials API)")] = None,
-    jwk_thumbprint: Annotated[
-        str | None,
-        typer.Option(
-            "--jwk-thumbprint", help="SHA-256 JWK thumbprint of the response-encryption key (hex or base64url)"
-        ),
-    ] = None,
-    mdoc_nonce: Annotated[str | None, typer.Option("--mdoc-nonce", help="the mdocGeneratedNonce (iso-18013-7)")] = None,
+    session_transcript: TranscriptFileOption = None,
+    handover: HandoverOption = None,
+    client_id: ClientIdOption = None,
+    nonce: NonceOption = None,
+    response_uri: ResponseUriOption = None,
+    origin: OriginOption = None,
+    jwk_thumbprint: ThumbprintOption = None,
+    mdoc_nonce: MdocNonceOption = None,
     reader_key: Annotated[
         Path | None,
         typer.Option("--reader-key", help="PEM private key of the reader's ephemeral key (for a deviceMac)"),

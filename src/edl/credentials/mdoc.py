@@ -309,6 +309,16 @@ def write_encoded(encoder: cbor2.CBOREncoder, value: EncodedCbor) -> None:
     encoder.write(value.data)
 
 
+def check_issuer_signed(issuer_signed: bytes) -> None:
+    """Refuse (`IssuanceError`) bytes that are not one strict CBOR map with an issuerAuth."""
+    try:
+        decoded = cbor.decode(issuer_signed)
+    except cbor.CborError as exc:
+        raise IssuanceError(f"not an encoded IssuerSigned: {exc}") from None
+    if not isinstance(decoded, dict) or "issuerAuth" not in decoded:
+        raise IssuanceError("not an encoded IssuerSigned: no issuerAuth")
+
+
 def device_response(documents: Iterable[tuple[str, bytes]]) -> bytes:
     """A DeviceResponse ``{"version": "1.0", "documents": [...], "status": 0}`` for export.
 
@@ -318,12 +328,7 @@ def device_response(documents: Iterable[tuple[str, bytes]]) -> bytes:
     """
     docs = []
     for doctype, issuer_signed in documents:
-        try:
-            decoded = cbor.decode(issuer_signed)
-        except cbor.CborError as exc:
-            raise IssuanceError(f"not an encoded IssuerSigned: {exc}") from None
-        if not isinstance(decoded, dict) or "issuerAuth" not in decoded:
-            raise IssuanceError("not an encoded IssuerSigned: no issuerAuth")
+        check_issuer_signed(issuer_signed)
         if not isinstance(doctype, str) or not doctype:
             raise IssuanceError("doctype must be a non-empty string")
         docs.append({"docType": doctype, "issuerSigned": EncodedCbor(issuer_signed)})

@@ -18,7 +18,7 @@ import edl.credentials.cbor as cbor
 from edl.credentials.cose import ALGORITHMS_BY_ID, ES256, ES384, ES512, protected_header
 from edl.credentials.device_auth import Transcript, device_authentication_bytes
 from edl.credentials.errors import IssuanceError
-from edl.credentials.mdoc import DEVICE_RESPONSE_VERSION, EncodedCbor, write_encoded
+from edl.credentials.mdoc import DEVICE_RESPONSE_VERSION, EncodedCbor, check_issuer_signed, write_encoded
 
 _BY_CURVE = {"secp256r1": ES256, "secp384r1": ES384, "secp521r1": ES512}
 
@@ -33,12 +33,7 @@ def present(
 ) -> bytes:
     """A DeviceResponse of one document: `issuer_signed` byte for byte, and `deviceSigned` signed by `device_key`
     (which must be the MSO's device key for any verifier to accept it) for `transcript`."""
-    try:
-        decoded = cbor.decode(issuer_signed)
-    except cbor.CborError as exc:
-        raise IssuanceError(f"not an encoded IssuerSigned: {exc}") from None
-    if not isinstance(decoded, dict) or "issuerAuth" not in decoded:
-        raise IssuanceError("not an encoded IssuerSigned: no issuerAuth")
+    check_issuer_signed(issuer_signed)
     algorithm = _BY_CURVE.get(device_key.curve.name)
     if algorithm is None or algorithm.cose_id not in ALGORITHMS_BY_ID:
         raise IssuanceError(f"device keys on {device_key.curve.name} are not supported for signing")
