@@ -33,6 +33,7 @@ OKP_CURVES: Final[Mapping[int, tuple[str, int, Callable[[bytes], DevicePublicKey
     7: ("Ed448", 57, ed448.Ed448PublicKey.from_public_bytes),
 }
 """The OKP curves 18013-5 allows for device keys: (name, key length, loader)."""
+CRV_ED25519: Final = 6
 
 DevicePublicKey = (
     ec.EllipticCurvePublicKey
@@ -63,6 +64,8 @@ def cose_key(public_key: DevicePublicKey) -> dict[int, object]:
             KEY_Y: numbers.y.to_bytes(size, "big"),
         }
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    if isinstance(public_key, ed25519.Ed25519PublicKey) and _small_order_ed25519(raw):
+        raise CoseKeyError("a small-order Ed25519 point is no one's key")
     for crv, (_name, length, load) in OKP_CURVES.items():
         if len(raw) == length and type(load(raw)) is type(public_key):
             return {KEY_KTY: KTY_OKP, KEY_CRV: crv, KEY_X: raw}
@@ -142,6 +145,27 @@ def on_curve(crv: int, x: bytes, y: bytes) -> bool:
     return px < p and py < p and (py * py - (px * px + a) * px - b) % p == 0
 
 
+ED25519_SMALL_ORDER: Final = frozenset(
+    bytes.fromhex(h)
+    for h in (
+        "0000000000000000000000000000000000000000000000000000000000000000",  # order 4
+        "0100000000000000000000000000000000000000000000000000000000000000",  # the identity
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",  # order 8
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",  # order 8
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  # p - 1: order 2
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  # p: 0 again, not canonical
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  # p + 1: 1 again, not canonical
+    )
+)
+"""The encodings (sign bit cleared) of the eight small-order points of edwards25519, as libsodium blocks them. No one
+holds a private key for such a point, and a signature with R = identity, S = 0 verifies under it for EVERY message
+(OpenSSL's Ed25519 verify does not refuse it): as a device key it would let anyone pass holder binding."""
+
+
+def _small_order_ed25519(x: bytes) -> bool:
+    return x[:31] + bytes([x[31] & 0x7F]) in ED25519_SMALL_ORDER
+
+
 def read_cose_key(key: object) -> CoseKey:
     """Read a COSE_Key strictly: EC2 on P-256/384/521 or brainpool with exact coordinate sizes and the point on
     the curve, or OKP on X25519/X448/Ed25519/Ed448 with the exact key length; a public key only (no ``d``).
@@ -172,6 +196,8 @@ def read_cose_key(key: object) -> CoseKey:
         name, length, load = found
         if KEY_Y in key or type(x) is not bytes or len(x) != length:
             raise CoseKeyError(f"COSE_Key {name} key must be one {length}-byte string")
+        if crv == CRV_ED25519 and _small_order_ed25519(x):
+            raise CoseKeyError("COSE_Key is a small-order Ed25519 point: no one holds its private key")
         try:
             return CoseKey(None, x, load(x))
         except ValueError:

@@ -54,6 +54,7 @@ from edl.credentials.errors import ErrorCode, VerificationError
 HMAC_256_256: Final = 5
 """COSE algorithm 5: HMAC with SHA-256, 256-bit tag (the only one 18013-5 §9.1.3.5 allows for deviceMac)."""
 _HEADER_ALG: Final = 1
+_HEADER_CRIT: Final = 2
 _KEY_HEADERS: Final = frozenset({32, 33, 34, 35})
 """x5bag, x5chain, x5t, x5u (RFC 9360): a device proof is made with the MSO's device key, never with a certified key
 of its own, so a header that names a certificate is refused rather than ignored. A `kid` is only a hint and is
@@ -276,6 +277,13 @@ def _cose_parts(
         header = None
     if not isinstance(header, dict):
         errors.append(VerificationError(ErrorCode.MALFORMED, f"{what}: the protected header is not a map"))
+        return None
+    labels = [*header, *unprotected]
+    if any(type(label) not in (int, str) for label in labels):  # (cbor2 makes 1.0, True and simple(1) equal 1)
+        errors.append(VerificationError(ErrorCode.MALFORMED, f"{what}: a header label is not an integer or text"))
+        return None
+    if _HEADER_CRIT in labels:  # RFC 9052 §3.1: a verifier refuses critical parameters it does not understand
+        errors.append(VerificationError(ErrorCode.MALFORMED, f"{what}: critical header parameters are not understood"))
         return None
     if _HEADER_ALG in unprotected or (header.keys() & unprotected.keys()):
         errors.append(VerificationError(ErrorCode.MALFORMED, f"{what}: the algorithm must be in the protected header"))

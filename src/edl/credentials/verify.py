@@ -42,7 +42,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, x448, x25519
 import edl.credentials.cbor as cbor
 from edl.credentials.cache import SIGNERS_CACHED, SignerFacts, VerificationCache
 from edl.credentials.cose import AlgorithmMismatch, Sign1, der_signature, verify_cose_signature, verify_der
-from edl.credentials.device_auth import Transcript, check_device_signed, read_session_transcript
+from edl.credentials.device_auth import Transcript, TranscriptError, check_device_signed, read_session_transcript
 from edl.credentials.errors import ErrorCode, VerificationError
 from edl.credentials.names import MDL_NAMESPACE
 from edl.credentials.result import (
@@ -105,9 +105,12 @@ def verify_mdoc(
     reader's ephemeral private key, for a deviceMac). Bytes that are not a transcript raise `TranscriptError`
     (the caller's input, checked before the credential).
     """
-    transcript = (
-        read_session_transcript(session_transcript) if isinstance(session_transcript, bytes) else session_transcript
-    )
+    if isinstance(session_transcript, bytes | bytearray | memoryview):
+        transcript: Transcript | None = read_session_transcript(bytes(session_transcript))
+    elif session_transcript is None or isinstance(session_transcript, Transcript):
+        transcript = session_transcript
+    else:
+        raise TranscriptError(f"a session transcript is a Transcript or bytes, not {type(session_transcript).__name__}")
     moment = datetime.now(UTC) if at is None else at
     if moment.tzinfo is None:
         raise ValueError("`at` must be timezone-aware")
@@ -387,9 +390,9 @@ def _verify_document(
             holder, device_claims = check.check_holder(device_signed, doctype, mso, *binding)
     except Refusal as refusal:
         check.fail(refusal.code, refusal.message)
-    if binding is not None and holder == HOLDER_NOT_CHECKED:  # refused before the device proof could be judged
-        holder = HOLDER_FAILED
     valid = not check.errors
+    if binding is not None and (holder == HOLDER_NOT_CHECKED or not valid):
+        holder = HOLDER_FAILED  # a device proof binds nothing to a credential the issuer checks refused
     reported_doctype = (
         doctype if doctype is not None else (mso.doctype if mso and isinstance(mso.doctype, str) else None)
     )
