@@ -197,3 +197,23 @@ def test_an_unexpected_error_in_the_lane_is_the_apis_json_500(
     assert body["error"] == "server_error" and body["request_id"] not in ("", "-")
     assert "110101199001011234" not in answer.text
     assert answer.headers["x-frame-options"] == "DENY"
+
+
+@pytest.mark.parametrize(
+    ("path", "root"),
+    [
+        ("/api/v1/verifications", ""),
+        ("/edl/api/v1/verifications", "/edl"),
+        ("/api/v1/verifications", "/ap"),  # a root_path that is only a prefix of a segment: not stripped
+        ("/edl", "/edl"),
+        ("/edlx/api/v1/verifications", "/edl"),
+    ],
+)
+def test_the_lane_sees_the_path_as_starlettes_router_does(path: str, root: str) -> None:
+    """Behind a proxy's root_path the lane answers exactly the requests FastAPI's route would match."""
+    from starlette._utils import get_route_path
+
+    from edl.web.verifier.fastlane import _route_path
+
+    scope = {"path": path, "root_path": root}
+    assert _route_path(scope) == get_route_path(scope)

@@ -89,7 +89,9 @@ def _route_path(scope: Scope) -> str:
     """The path inside the app (without a proxy's root_path), as Starlette's router matches it."""
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
-    return path[len(root) :] if root and path.startswith(root) else path
+    if not root or not path.startswith(root) or path == root or path[len(root)] != "/":
+        return "" if root and path == root else path  # (exactly Starlette's `get_route_path`)
+    return path[len(root) :]
 
 
 async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
