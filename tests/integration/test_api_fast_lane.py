@@ -122,6 +122,21 @@ def test_valid_and_refused_verifications_answer_alike(
         ("POST", {"chunks": [b" " * 4096] * 3, "headers": {**bearer, "Content-Type": "application/json"}}),
         ("POST", {"json": {"code": code}, "headers": {**bearer, "Accept-Encoding": "gzip"}}),
         ("GET", {"headers": bearer}),  # not the lane's: FastAPI's 405, on both
+        # repeated headers: the first of each counts on both ways in (the attack review found the lane took the last)
+        (
+            "POST",
+            {
+                "json": {"code": code},
+                "headers": [("Authorization", "Bearer edl_rp_bad"), ("Authorization", f"Bearer {police}")],
+            },
+        ),
+        (
+            "POST",
+            {
+                "json": {"code": code},
+                "headers": [("Authorization", f"Bearer {police}"), ("Authorization", "Bearer edl_rp_bad")],
+            },
+        ),
     ]
     for method, kwargs in cases:
         fast, slow = both(method, **kwargs)
@@ -217,3 +232,15 @@ def test_the_lane_sees_the_path_as_starlettes_router_does(path: str, root: str) 
 
     scope = {"path": path, "root_path": root}
     assert _route_path(scope) == get_route_path(scope)
+
+
+def test_a_content_length_of_thousands_of_digits_is_413_not_a_crash(ready: Container) -> None:
+    """`int()` refuses more than 4,300 digits; a server that passes such a header on must still get a 413."""
+    from edl.web.jsonbody import declared_over
+
+    assert declared_over("9" * 5000, 8192) and declared_over("9" * 19, 8192) and not declared_over("8192", 8192)
+    with TestClient(create_app(ready)) as client:
+        answer = client.post(
+            API, content=b"{}", headers={"Content-Length": "9" * 5000, "Content-Type": "application/json"}
+        )
+    assert answer.status_code in (400, 413)  # 400 where the client library refuses to send it as declared

@@ -16,7 +16,7 @@ from starlette.requests import Request
 
 from edl.boundedjson import MAX_DEPTH, JsonRefused, loads
 
-__all__ = ["MAX_DEPTH", "BodyTooLarge", "JsonRefused", "collect_body", "read_body", "read_json"]
+__all__ = ["MAX_DEPTH", "BodyTooLarge", "JsonRefused", "collect_body", "declared_over", "read_body", "read_json"]
 
 
 class BodyTooLarge(Exception):
@@ -36,11 +36,17 @@ async def read_body(request: Request, limit: int) -> bytes:
         return b""
 
 
+def declared_over(declared: str | None, limit: int) -> bool:
+    """Whether a `Content-Length` value declares more than `limit` bytes (a run of more than 18 digits always does:
+    `int()` is never asked to read thousands of digits)."""
+    text = declared or ""
+    return text.isascii() and text.isdigit() and (len(text) > 18 or int(text) > limit)
+
+
 async def collect_body(declared: str | None, chunks: AsyncIterator[bytes], limit: int) -> bytes:
     """The body from `chunks`, at most `limit` bytes: `BodyTooLarge` at once when the declared `Content-Length`
     says more, else at the first chunk past the limit (nothing after it is read)."""
-    declared = declared or ""
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+    if declared_over(declared, limit):
         raise BodyTooLarge(limit)
     parts: list[bytes] = []
     size = 0

@@ -45,7 +45,7 @@ from edl.verification.ratelimit import MemoryRateLimiter, RateLimiterUnavailable
 from edl.verification.ratelimit_async import aclose_all, limiter_for
 from edl.web.audience import relying_party_api
 from edl.web.deps import AppServices
-from edl.web.jsonbody import BodyTooLarge, JsonRefused, collect_body
+from edl.web.jsonbody import BodyTooLarge, JsonRefused, collect_body, declared_over
 from edl.web.party_auth import API_MESSAGES, ApiRefused, authenticate_api_key
 
 router = APIRouter(tags=["api"])
@@ -116,7 +116,7 @@ async def answer(
     bytes), rate limit, body shape, verification. Both ways in call it: the FastAPI route below and the ASGI fast
     lane (`edl.web.verifier.fastlane`), so they cannot answer differently. A declared `Content-Length` over the cap
     is refused first, from the header alone, as the app's body limit does for every route (nothing is read)."""
-    if content_length and content_length.isascii() and content_length.isdigit() and int(content_length) > MAX_BODY:
+    if declared_over(content_length, MAX_BODY):
         return _error(413, "too_large")
     try:
         party = await authenticate_api_key(container, authorization, client)

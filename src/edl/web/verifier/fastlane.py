@@ -57,10 +57,10 @@ class VerificationFastLane:
         status = 500
         try:
             authorization = content_length = None
-            for name, value in scope["headers"]:
-                if name == b"authorization":
+            for name, value in scope["headers"]:  # the first of each, as Starlette's `Headers.get` reads them
+                if name == b"authorization" and authorization is None:
                     authorization = value.decode("latin-1")
-                elif name == b"content-length":
+                elif name == b"content-length" and content_length is None:
                     content_length = value.decode("latin-1")
             client = scope.get("client")
             host = client[0] if client else None
