@@ -244,3 +244,10 @@ def test_a_content_length_of_thousands_of_digits_is_413_not_a_crash(ready: Conta
             API, content=b"{}", headers={"Content-Length": "9" * 5000, "Content-Type": "application/json"}
         )
     assert answer.status_code in (400, 413)  # 400 where the client library refuses to send it as declared
+
+
+def test_a_request_id_ending_in_a_newline_is_replaced_not_echoed() -> None:
+    from edl.web.observability import request_id_from
+
+    assert request_id_from({"headers": [(b"x-request-id", b"rp-1")]}) == "rp-1"
+    assert request_id_from({"headers": [(b"x-request-id", b"rp-1\n")]}) != "rp-1\n"

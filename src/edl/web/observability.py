@@ -66,7 +66,7 @@ def request_id_from(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == _REQUEST_ID_BYTES:
             text: str = value.decode("latin-1")
-            if _REQUEST_ID_RE.match(text):
+            if _REQUEST_ID_RE.fullmatch(text):  # (`$` would let a trailing newline through)
                 return text
     return uuid.uuid4().hex
 
