@@ -36,6 +36,8 @@ class Action(StrEnum):
     RELEASE = "release_binding"
     SANCTION = "sanction"
     """Issue 16: a sanction proposed, confirmed, declined, lifted, ended, or a refused attempt (the outcome says)."""
+    DEVICE_KEY = "device_key"
+    """Issue 15: an mdoc signed for a holder-held device key (the driver's app, or a wallet through OpenID4VCI)."""
 
 
 class ActorKind(StrEnum):

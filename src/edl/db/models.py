@@ -498,3 +498,36 @@ class VerificationRow(Base):
         Index("ix_verifications_licence_id", "licence_number", "id"),
         Index("ix_verifications_party_id", "relying_party_id", "id"),
     )
+
+
+# --- OpenID4VP presentation requests (issue 15) ---------------------------------------------------------------------
+
+
+class PresentationRequestRow(Base):
+    """A relying party's OpenID4VP request for a driver's mdoc (`edl.verification.presentations`).
+
+    Made through the API, answered once by a wallet (`direct_post` or `direct_post.jwt` to `response_uri`), read by
+    the party that made it. The response encryption key of a request is derived from a server secret and the
+    request id, never stored. `response_digest` (SHA-256 of the device signature or MAC) is unique: a device
+    response accepted once is refused for every other request, whatever else it carries.
+    """
+
+    __tablename__ = "presentation_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    relying_party_id: Mapped[str] = mapped_column(ForeignKey("relying_parties.id", ondelete="RESTRICT"), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    elements: Mapped[list[list[str]]] = mapped_column(JSON)
+    """The requested data elements as [namespace, identifier] pairs (the DCQL query's claim paths)."""
+    nonce: Mapped[str] = mapped_column(String(64))
+    client_id: Mapped[str] = mapped_column(String(600))
+    response_uri: Mapped[str] = mapped_column(String(512))
+    response_mode: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    state: Mapped[str] = mapped_column(String(16))
+    """pending, answered (a verified response, valid or not) or refused (a response that could not be verified)."""
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    verification_id: Mapped[int | None] = mapped_column(BigInteger)
+    response_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
