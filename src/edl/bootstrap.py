@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from edl.notifications.worker import OutboxWorker
     from edl.verification.online import OnlineVerifier
     from edl.verification.parties import PartyKeys
+    from edl.verification.presentations import PresentationService
     from edl.verification.ratelimit import RateLimiter
     from edl.worker_pool import WorkerPool
 
@@ -168,6 +169,16 @@ class Container:
             durable_log=self.settings.verification_durable_log,
             leeway=timedelta(seconds=self.settings.clock_skew_seconds),
             replica_url=self.settings.database_replica_url,
+        )
+
+    @cached_property
+    def presentations(self) -> PresentationService:
+        """OpenID4VP presentation requests of relying parties (issue 15): secret `openid4vp` derives each request's
+        response encryption key."""
+        from edl.verification.presentations import PresentationService
+
+        return PresentationService(
+            self.sessions, self.online_verifier, self.secret("openid4vp"), base_url=self.settings.base_url
         )
 
     @cached_property

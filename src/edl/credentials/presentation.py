@@ -7,7 +7,7 @@ fixtures and `edl credential present`. The private key is the caller's: nothing 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import cbor2
 from cbor2 import CBORTag
@@ -30,10 +30,14 @@ def present(
     transcript: Transcript,
     *,
     device_namespaces: Mapping[str, Mapping[str, object]] | None = None,
+    disclose: Collection[tuple[str, str]] | None = None,
 ) -> bytes:
-    """A DeviceResponse of one document: `issuer_signed` byte for byte, and `deviceSigned` signed by `device_key`
-    (which must be the MSO's device key for any verifier to accept it) for `transcript`."""
+    """A DeviceResponse of one document: `issuer_signed` (byte for byte, or with only the `disclose` elements:
+    (namespace, identifier) pairs, selective disclosure), and `deviceSigned` signed by `device_key` (which must be
+    the MSO's device key for any verifier to accept it) for `transcript`."""
     check_issuer_signed(issuer_signed)
+    if disclose is not None:
+        issuer_signed = disclosed(issuer_signed, disclose)
     algorithm = _BY_CURVE.get(device_key.curve.name)
     if algorithm is None or algorithm.cose_id not in ALGORITHMS_BY_ID:
         raise IssuanceError(f"device keys on {device_key.curve.name} are not supported for signing")
@@ -53,3 +57,27 @@ def present(
     }
     response = {"version": DEVICE_RESPONSE_VERSION, "documents": [document], "status": 0}
     return cbor2.dumps(response, encoders={EncodedCbor: write_encoded})
+
+
+def disclosed(issuer_signed: bytes, elements: Collection[tuple[str, str]]) -> bytes:
+    """`issuer_signed` with only the IssuerSignedItems of `elements`: each kept item's tag-24 bytes and the
+    issuerAuth are written byte for byte (their digests and the MSO signature still hold); a namespace left with
+    no item is dropped (18013-5: nameSpaces holds only namespaces with returned elements)."""
+    check_issuer_signed(issuer_signed)
+    decoded = cbor2.loads(issuer_signed)
+    wanted = set(elements)
+    namespaces: dict[str, list[EncodedCbor]] = {}
+    for namespace, items in (decoded.get("nameSpaces") or {}).items():
+        kept = []
+        for item in items:
+            if not isinstance(item, CBORTag) or item.tag != cbor.ENCODED_CBOR or not isinstance(item.value, bytes):
+                raise IssuanceError("an IssuerSignedItem is not tag-24 bytes")
+            inner = cbor2.loads(item.value)
+            if (namespace, inner.get("elementIdentifier")) in wanted:
+                kept.append(EncodedCbor(cbor2.dumps(item)))
+        if kept:
+            namespaces[namespace] = kept
+    out: dict[str, object] = {"issuerAuth": decoded["issuerAuth"]}
+    if namespaces:
+        out = {"nameSpaces": namespaces, **out}
+    return cbor2.dumps(out, encoders={EncodedCbor: write_encoded})

@@ -531,3 +531,5 @@ class PresentationRequestRow(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     verification_id: Mapped[int | None] = mapped_column(BigInteger)
     response_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    """Responses that did not verify; at `MAX_FAILED_ATTEMPTS` the request is closed as refused."""

@@ -53,11 +53,12 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 from cryptography import x509
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
 from sqlalchemy.engine import Connection
 
 from edl.credentials.barcode import BarcodeRefused, BarcodeScheme
 from edl.credentials.livecode import CodeResult, verify_code
+from edl.db.models import ElicenceRow
 from edl.db.session import make_verification_engine
 from edl.domain.credential_status import CredentialStatus
 from edl.pki.trust import TrustStore, trust_store
@@ -68,8 +69,10 @@ from edl.verification.online_pg import PgVerificationPath, VerificationUnavailab
 from edl.verification.result import (
     BARCODE_WARNING,
     CHANNELS,
+    DEVICE_NOT_CURRENT,
     METHOD_BARCODE,
     METHOD_CODE,
+    METHOD_OPENID4VP,
     OnlineResult,
     Problem,
 )
@@ -303,6 +306,42 @@ class OnlineVerifier:
             return _result(party, prep, verdict, verification_id)
         call = partial(self.verify, party, code=code, barcode=barcode, channel=channel, client=client, at=at)
         return await anyio.to_thread.run_sync(call, limiter=self._limiter())
+
+    def verify_presented(
+        self,
+        party: Party,
+        *,
+        licence_number: str,
+        device_key: bytes,
+        channel: str = "api",
+        client: str | None = None,
+        at: datetime,
+    ) -> OnlineResult:
+        """The live judgement of an mdoc whose issuer and device signatures verified (OpenID4VP): its e-licence is
+        the one of `licence_number` bound to `device_key` (the COSE_Key bytes `elicences.device_key` holds), judged
+        and logged like a code. A key the licence's e-licences never had answers `device_key_not_current`."""
+        if at.tzinfo is None:
+            raise ValueError("`at` must be timezone-aware")
+        sqlite = self._engine.dialect.name != "postgresql"
+        read = self._engine if sqlite else self.replica_engine()
+        with read.connect() as conn:
+            elicence_id = conn.execute(
+                select(ElicenceRow.id)
+                .where(ElicenceRow.licence_number == licence_number, ElicenceRow.device_key == device_key)
+                .order_by(ElicenceRow.issued_at.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            prep = _Prepared(METHOD_OPENID4VP, None, elicence_id, at)
+            if elicence_id is None:
+                verdict = Verdict(
+                    False, CredentialStatus.UNKNOWN, (DEVICE_NOT_CURRENT,), (), {}, None, None, licence_number
+                )
+            else:
+                verdict = self._judge(conn, party, prep)
+        write = self._engine.begin() if sqlite else self.verification_engine().connect()
+        with write as conn:
+            verification_id = insert_row(conn, _log_values(party, prep, verdict, channel, client))
+        return _result(party, prep, verdict, verification_id)
 
     def prepare(self, code: str | None, barcode: str | None, channel: str, at: datetime) -> _Prepared:
         """Check the arguments and verify the code (signature, chain, time): CPU only, no I/O."""

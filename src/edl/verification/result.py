@@ -17,6 +17,8 @@ from edl.verification.purposes import Purpose
 
 METHOD_CODE: Final = "code"
 METHOD_BARCODE: Final = "barcode"
+METHOD_OPENID4VP: Final = "openid4vp"
+"""A device-signed mdoc presented to an OpenID4VP request (`edl.verification.presentations`)."""
 CHANNELS: Final = frozenset({"api", "web"})
 ELICENCE_NOT_FOUND: Final = "elicence_not_found"
 OUTSIDE_SCOPE: Final = "outside_scope"
@@ -49,6 +51,12 @@ class Problem:
 
 
 NOT_FOUND: Final = Problem(ELICENCE_NOT_FOUND, "登记库中没有此电子驾驶证 / the registry has no such e-licence")
+DEVICE_NOT_CURRENT: Final = Problem(
+    "device_key_not_current",
+    "出示的电子驾驶证绑定的设备密钥不是该证当前绑定的密钥（已在其他设备领取或已重新签发） / "
+    "the presented mdoc is bound to a device key that is not its e-licence's current one (taken to another "
+    "device, or the e-licence was issued again)",
+)
 OUTSIDE: Final = Problem(
     OUTSIDE_SCOPE,
     "此驾驶证的发证机关不在本核验方的管辖范围内，不提供信息 / "
@@ -114,6 +122,7 @@ __all__ = [
     "ELICENCE_NOT_FOUND",
     "METHOD_BARCODE",
     "METHOD_CODE",
+    "METHOD_OPENID4VP",
     "NOT_FOUND",
     "OUTSIDE",
     "OUTSIDE_SCOPE",

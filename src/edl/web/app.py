@@ -34,6 +34,7 @@ from edl.web.staff import registry, review
 from edl.web.staff import sanctions as staff_sanctions
 from edl.web.verifier import api as api_verify
 from edl.web.verifier import pages as verifier
+from edl.web.verifier import presentations
 from edl.web.verifier.fastlane import VerificationFastLane
 
 PLACEHOLDER_PORTRAIT = "portrait-placeholder.svg"
@@ -62,6 +63,7 @@ def create_app(container: Container) -> FastAPI:
     # The throughput paths first: Starlette tries the routers in this order, and each router passed over costs a
     # regex match per route (about 110 µs per verification when the API came eleventh; bench/verify.py).
     app.include_router(api_verify.router)
+    app.include_router(presentations.router)
     api_verify.install_close(app)
     app.include_router(health.router)
     app.include_router(status.router)
@@ -84,7 +86,11 @@ def create_app(container: Container) -> FastAPI:
     install_auth_handlers(app)
     # Last added runs first: observability sees every response, including the security headers.
     upload_limit = container.settings.max_upload_bytes + MULTIPART_SLACK
-    app.add_middleware(BodyLimitMiddleware, limits=dict.fromkeys(UPLOAD_PATHS, upload_limit))
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limits=dict.fromkeys(UPLOAD_PATHS, upload_limit),
+        prefixes={"/openid4vp/responses/": presentations.MAX_RESPONSE_BODY},
+    )
     app.add_middleware(CompressionMiddleware)  # outside the CSRF cookie middleware: sees the token it sets
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)

@@ -68,12 +68,16 @@ PUBLIC_PATHS: Final[frozenset[str]] = frozenset(
         "/dev/sms",
         "/language",
         "/privacy",
+        "/openid4vp/requests/{request_id}",
+        "/openid4vp/responses/{request_id}",
     }
 )
 """The routes anyone may reach: liveness, the trust anchors verifiers fetch, the API's own description, and the
 sign-in pages. `/verify` is the relying party's sign-in form until it signs in; `/app/sw.js` is the holder app's
 service-worker script (static); `/dev/sms` exists only in demo mode; `/privacy` (the privacy notice) is read before
-an account exists. Mounted static files (`/static/…`) are public too. Anything else is guarded."""
+an account exists. `/openid4vp/…` are where any OpenID4VP wallet fetches a request object and posts its response
+(the verification of the response is the guard). Mounted static files (`/static/…`) are public too. Anything else is
+guarded."""
 
 GUARDS: dict[Callable[..., Any], Audience] = {}
 """Every guard dependency and the audience it admits (read by the route-table test and docs)."""

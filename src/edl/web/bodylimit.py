@@ -28,18 +28,33 @@ class BodyTooLarge(HTTPException):
 
 
 class BodyLimitMiddleware:
-    """413 for a body over its route's limit: `limits` by exact path, `default` for every other path."""
+    """413 for a body over its route's limit: `limits` by exact path, `prefixes` by path prefix (paths with an id in
+    them), `default` for every other path."""
 
-    def __init__(self, app: ASGIApp, *, limits: Mapping[str, int], default: int = DEFAULT_LIMIT) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limits: Mapping[str, int],
+        prefixes: Mapping[str, int] | None = None,
+        default: int = DEFAULT_LIMIT,
+    ) -> None:
         self.app = app
         self.limits = dict(limits)
+        self.prefixes = tuple((prefixes or {}).items())
         self.default = default
+
+    def limit_of(self, path: str) -> int:
+        hit = self.limits.get(path)
+        if hit is not None:
+            return hit
+        return next((limit for prefix, limit in self.prefixes if path.startswith(prefix)), self.default)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limits.get(scope["path"], self.default)
+        limit = self.limit_of(scope["path"])
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await _too_large(scope, receive, send, limit)

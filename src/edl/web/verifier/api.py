@@ -129,7 +129,9 @@ async def answer(
     return await _verify(container, client, party, body)
 
 
-async def _verify(container: AppServices, client: str | None, party: Party, body: bytes) -> ApiAnswer:
+async def rate_check(container: AppServices, party: Party) -> tuple[dict[str, str], ApiAnswer | None]:
+    """Count one call against `party`'s per-minute limit: (the RateLimit headers, None) when allowed, else the
+    429 (or 503 when the limiter cannot be reached) to answer instead. Every API route of a party calls this."""
     limiter = container.rate_limiter
     limit = party.limit(container.settings.rate_limit_per_minute)
     hit = partial(limiter.hit, party.id, limit, now=time.time())
@@ -143,11 +145,18 @@ async def _verify(container: AppServices, client: str | None, party: Party, body
             decision = await anyio.to_thread.run_sync(hit)
     except RateLimiterUnavailable as exc:
         log.error("api_unavailable", stage="rate_limit", error=str(exc))
-        return _error(503, "unavailable", {"Retry-After": "5"})
+        return {}, _error(503, "unavailable", {"Retry-After": "5"})
     limits = {"RateLimit-Limit": str(decision.limit), "RateLimit-Remaining": str(decision.remaining)}
     if not decision.allowed:
         log.info("api_rate_limited", party=party.id)
-        return _error(429, "rate_limited", {"Retry-After": decision.retry_after_header, **limits})
+        return limits, _error(429, "rate_limited", {"Retry-After": decision.retry_after_header, **limits})
+    return limits, None
+
+
+async def _verify(container: AppServices, client: str | None, party: Party, body: bytes) -> ApiAnswer:
+    limits, refused = await rate_check(container, party)
+    if refused is not None:
+        return refused
     parsed = parse_body(body)
     if isinstance(parsed, str):
         return _error(400, parsed, limits)

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("result", sa.JSON(), nullable=True),
         sa.Column("verification_id", sa.BigInteger(), nullable=True),
         sa.Column("response_digest", sa.String(length=64), nullable=True),
+        sa.Column("failed_attempts", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["relying_party_id"],
             ["relying_parties.id"],
