@@ -87,12 +87,18 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     data = tmp_path_factory.mktemp("browser") / "data"
     # Every simulated phone of the whole browser suite signs in from 127.0.0.1: the per-address code limit (tested
     # in tests/integration/test_auth.py) would stop the suite once it has more than 20 sign-ins in an hour.
-    settings = Settings(data_dir=data, face_provider="dlib", demo=False, otp_per_client_per_hour=1000)
+    port = _free_port()  # the public URL is the server's own: OpenID4VP response URIs are built from it
+    settings = Settings(
+        data_dir=data,
+        face_provider="dlib",
+        demo=False,
+        otp_per_client_per_hour=1000,
+        public_url=f"http://127.0.0.1:{port}",
+    )
     container = bootstrap(settings, migrate=True)
     container.sms = LogSmsSender(dev_inbox=True)
     now = datetime.now(UTC)
     container.authority.init(at=now - timedelta(minutes=5))
-    port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning", access_log=False)
     )

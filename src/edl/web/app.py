@@ -21,6 +21,7 @@ from edl.web.holder import checks as holder_checks
 from edl.web.holder import inbox
 from edl.web.holder import pages as holder
 from edl.web.holder import sign_in as holder_sign_in
+from edl.web.holder import wallet as holder_wallet
 from edl.web.holder.common import MULTIPART_SLACK
 from edl.web.observability import ObservabilityMiddleware, RequestMetrics, configure_logging
 from edl.web.party_auth import install_party_handlers
@@ -73,6 +74,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(holder_sign_in.router)
     app.include_router(inbox.router)
     app.include_router(holder.router)
+    app.include_router(holder_wallet.router)
     app.include_router(review.router)
     app.include_router(staff_sanctions.router)
     app.include_router(api_docs.router)

@@ -18,7 +18,14 @@ from edl.domain.classes import VehicleClass
 from edl.domain.credential_status import CredentialStatus
 from edl.domain.glossary import GLOSSARY
 from edl.verification.purposes import Field, Purpose
-from edl.verification.result import ELICENCE_NOT_FOUND, METHOD_BARCODE, METHOD_CODE, OUTSIDE_SCOPE
+from edl.verification.result import (
+    DEVICE_NOT_CURRENT,
+    ELICENCE_NOT_FOUND,
+    METHOD_BARCODE,
+    METHOD_CODE,
+    METHOD_OPENID4VP,
+    OUTSIDE_SCOPE,
+)
 from edl.web.verifier.api import MAX_BODY, MAX_TEXT, PATH
 
 DOCUMENT_PATH: Final = "/api/v1/openapi.json"
@@ -33,8 +40,14 @@ REFUSALS: Final[dict[int, tuple[str, ...]]] = {
 }
 """The `error` codes each refusal status may carry (every key of `api_verify.MESSAGES` appears once)."""
 
-RESULT_ERROR_CODES: Final[tuple[str, ...]] = (*(c.value for c in ErrorCode), ELICENCE_NOT_FOUND, OUTSIDE_SCOPE)
-"""What `errors[].code` of a 200 answer may be: the credential error codes, the registry's own and the scope's."""
+RESULT_ERROR_CODES: Final[tuple[str, ...]] = (
+    *(c.value for c in ErrorCode),
+    ELICENCE_NOT_FOUND,
+    OUTSIDE_SCOPE,
+    DEVICE_NOT_CURRENT.code,
+)
+"""What `errors[].code` of a 200 answer may be: the credential error codes, the registry's own and the scope's, and
+(for an OpenID4VP presentation) a device key that is no longer the e-licence's."""
 
 PYTHON_WHITESPACE: Final = (
     "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
@@ -150,7 +163,7 @@ def _schemas() -> dict[str, Any]:
                 "status": {"type": "string", "enum": statuses},
                 "registry_status": _nullable(_ref("RegistryStatus")),
                 "purpose": {"type": "string", "enum": [p.value for p in Purpose]},
-                "method": {"type": "string", "enum": [METHOD_CODE, METHOD_BARCODE]},
+                "method": {"type": "string", "enum": [METHOD_CODE, METHOD_BARCODE, METHOD_OPENID4VP]},
                 "fields": _ref("Fields"),
                 "errors": {"type": "array", "items": _ref("Problem")},
                 "warnings": {"type": "array", "items": {"type": "string"}},

@@ -55,7 +55,11 @@ def test_every_refusal_code_of_the_handler_is_documented_under_one_status() -> N
 
 def test_result_enumerations_are_the_codes_own() -> None:
     doc = relying_party_openapi()["components"]["schemas"]
-    assert set(RESULT_ERROR_CODES) == {c.value for c in ErrorCode} | {ELICENCE_NOT_FOUND, OUTSIDE_SCOPE}
+    assert set(RESULT_ERROR_CODES) == {c.value for c in ErrorCode} | {
+        ELICENCE_NOT_FOUND,
+        OUTSIDE_SCOPE,
+        "device_key_not_current",
+    }
     assert doc["Problem"]["properties"]["code"]["enum"] == list(RESULT_ERROR_CODES)
     assert set(doc["Fields"]["properties"]) == {f.value for f in Field}
     assert doc["VerificationResult"]["properties"]["purpose"]["enum"] == [p.value for p in Purpose]

@@ -79,3 +79,27 @@ def test_each_file_names_its_licence_and_the_licence_ships_beside_it(name: str, 
 def test_the_page_serves_it_with_a_cache_busting_version() -> None:
     assert f"vendor/{BUNDLE}" in static_versions()
     assert f"vendor/{WASM}" in static_versions()
+
+
+WALLET = "wallet.min.js"
+
+
+def test_the_wallet_bundle_is_the_recorded_build_of_the_pinned_libraries() -> None:
+    """static/vendor/wallet.min.js (the driver app's wallet, issue 15) is web-src/src/wallet-*.js with cbor-x and
+    jose as the lock file pins them, built by `bash scripts/build-vendor`."""
+    data = (VENDOR / WALLET).read_bytes()
+    entry = _versions()[WALLET]
+    assert entry["sha256"] == hashlib.sha256(data).hexdigest(), "rebuild with `bash scripts/build-vendor`"
+    text = data.decode()
+    assert text.startswith("(()=>{") and "EDLWallet" in text and "sourceMappingURL" not in text
+    lock = json.loads((WEB_SRC / "package-lock.json").read_text())
+    manifest = json.loads((WEB_SRC / "package.json").read_text())
+    versions = []
+    for name in ("cbor-x", "jose"):
+        pinned = lock["packages"][f"node_modules/{name}"]
+        assert manifest["dependencies"][name] == pinned["version"], "installed with --save-exact"
+        assert pinned["integrity"].startswith("sha512-")
+        versions.append(pinned["version"])
+    assert entry["version"] == "+".join(versions)
+    licence = (VENDOR / entry["license"]).read_text()
+    assert licence.count("Permission is hereby granted") == 2, "both MIT licences ship beside the bundle"
