@@ -141,6 +141,7 @@ def test_the_app_presents_with_a_webcrypto_key_and_a_replay_is_refused(live_serv
 
     page.goto(f"{live_server.url}/app/checks")
     assert "某某租车 出示测试" in page.content(), "the holder sees who checked the licence"
+    assert "您在手机上同意出示" in page.content(), "and that it was a presentation they approved"
     with c.sessions() as s:
         rows = s.scalars(select(PresentationRequestRow.state).where(PresentationRequestRow.id == made["id"])).all()
     assert rows == ["answered"]

@@ -100,6 +100,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "checks.method_code": ("扫描亮码", "scanned the live code"),
     "checks.method_barcode": ("条码编号", "barcode number"),
     "checks.method_page": ("核验页面", "verifier page"),
+    "checks.method_openid4vp": ("您在手机上同意出示", "you presented it from your phone"),
     "checks.channel_api": ("系统接口", "API"),
     "checks.channel_web": ("网页", "web page"),
 }

@@ -33,7 +33,12 @@ STATUS_KEYS = {
     "revoked": "checks.status_revoked",
     "unknown": "checks.status_unknown",
 }
-METHOD_KEYS = {"code": "checks.method_code", "barcode": "checks.method_barcode", "page": "checks.method_page"}
+METHOD_KEYS = {
+    "code": "checks.method_code",
+    "barcode": "checks.method_barcode",
+    "page": "checks.method_page",
+    "openid4vp": "checks.method_openid4vp",
+}
 CHANNEL_KEYS = {"api": "checks.channel_api", "web": "checks.channel_web"}
 
 
