@@ -35,7 +35,7 @@ from edl.web.staff import registry, review
 from edl.web.staff import sanctions as staff_sanctions
 from edl.web.verifier import api as api_verify
 from edl.web.verifier import pages as verifier
-from edl.web.verifier import presentations
+from edl.web.verifier import present_pages, presentations
 from edl.web.verifier.fastlane import VerificationFastLane
 
 PLACEHOLDER_PORTRAIT = "portrait-placeholder.svg"
@@ -81,6 +81,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(parties_admin.router)
     app.include_router(holder_checks.router)
     app.include_router(verifier.router)
+    app.include_router(present_pages.router)
     app.include_router(language.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)

@@ -166,6 +166,7 @@ def _check_page(
             "typed": typed,
             "check_url": root + "/verify/check",
             "upload_action": root + "/verify/upload",
+            "present_action": root + "/verify/present",
             "sign_out_action": root + "/verify/sign-out",
             "home_url": root + HOME,
         },

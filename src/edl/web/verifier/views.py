@@ -197,6 +197,9 @@ def allowed_text(fields: Sequence[Field], t: Translator) -> str:
     return sep.join(t(FIELD_LABELS[f]) for f in FIELDS if f in fields)
 
 
+METHOD_KEYS = {"code": "verify.method_code", "barcode": "verify.method_barcode", "openid4vp": "verify.method_openid4vp"}
+
+
 def result_view(answer: Mapping[str, Any], t: Translator, *, method: str, allowed: Sequence[Field] = ()) -> ResultView:
     """The page's reading of an online result (`OnlineResult.to_json_dict()`): verdict, reasons, allowed fields.
 
@@ -226,7 +229,7 @@ def result_view(answer: Mapping[str, Any], t: Translator, *, method: str, allowe
         warnings=warnings_,
         registry_status=_plain(registry, t) if registry else "",
         fields=field_views(fields if isinstance(fields, Mapping) else {}, t),
-        method=t("verify.method_code") if answer.get("method", method) == "code" else t("verify.method_barcode"),
+        method=t(METHOD_KEYS.get(str(answer.get("method", method)), "verify.method_barcode")),
         checked_at=_time(answer.get("checked_at")),
         record_id=str(answer.get("verification_id") or ""),
         allowed=allowed_text(allowed, t),
