@@ -71,8 +71,12 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("staff", "/review/relying-parties"),
     ("staff", "/review/sanctions"),
     ("verifier", "/verify"),
+    ("driver", "{present}"),
+    ("verifier", "{request}"),
 )
-"""(audience, path) of every page checked; `{application}` and `{number}` are the seeded ones."""
+"""(audience, path) of every page checked; `{application}` and `{number}` are the seeded ones; `{present}` (the
+app's consent page) and `{request}` (the verifier's request page) belong to a fresh OpenID4VP request of the
+world's relying party."""
 
 KNOWN: dict[tuple[str, str], str] = {}
 """(audience, path) → the violation still there on a page another engineer is editing: xfail(strict=True)."""
@@ -181,6 +185,16 @@ def pages(live_server: LiveServer, chromium: Any, world: World) -> Iterator[dict
         context.close()
 
 
+def _presentation_request(server: LiveServer, world: World) -> dict[str, Any]:
+    """A fresh OpenID4VP request of the world's relying party (its JSON, as the API answers it)."""
+    c = server.container
+    party = c.party_keys.authenticate(world.party_key, at=c.clock())
+    assert party is not None
+    made = c.presentations.create(party, at=c.clock())
+    found: dict[str, Any] = made.to_json_dict(c.presentations.base_url)
+    return found
+
+
 RESULTS: dict[str, dict[str, Any]] = {}
 
 
@@ -264,8 +278,12 @@ def test_page_is_accessible_and_fits(
 ) -> None:
     page = pages[audience]
     page.set_viewport_size({"width": width, "height": 812 if width < 800 else 900})
-    url = live_server.url + path.format(application=world.application, number=world.number)
-    response = page.goto(f"{url}?lang={lang}")
+    if path in ("{present}", "{request}"):
+        made = _presentation_request(live_server, world)
+        url = made["app_uri"] if path == "{present}" else f"{live_server.url}/verify/present/{made['id']}"
+    else:
+        url = live_server.url + path.format(application=world.application, number=world.number)
+    response = page.goto(f"{url}{'&' if '?' in url else '?'}lang={lang}")
     assert response is not None and response.status == 200, f"{path}: {response.status if response else None}"
     assert page.get_attribute("html", "lang") == ("en" if lang == "en" else "zh-CN")
     page.wait_for_load_state("load")

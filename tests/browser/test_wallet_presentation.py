@@ -163,3 +163,33 @@ def test_another_drivers_session_cannot_take_the_request_to_someone_elses_licenc
     assert page.locator("[data-wallet]").count() == 0
     r = page.request.post(f"{live_server.url}/app/wallet/mdoc", data="{}", headers={"Content-Type": "application/json"})
     assert r.status in (400, 403), r.text()
+
+
+def test_the_verifier_page_shows_the_result_once_the_phone_has_presented(
+    live_server: LiveServer, phone: Any, desk: Any
+) -> None:
+    """A desk on /verify makes a request, the driver opens its link on the phone and agrees, and the desk's page
+    turns into the verified result by itself (present.js), with only the rental fields."""
+    c = live_server.container
+    now = datetime.now(UTC)
+    number = seed_licence(c, now, sequence=953, name="柜台出示")
+    issue_elicence(c.sessions, c.issuer, number, actor="test", at=now)
+    mobile = "13700137953"
+    seed_account(c, now, number=number, mobile=mobile)
+    key = _party(live_server, "柜台 出示测试", Purpose.RENTAL)
+    counter = desk.new_page()
+    counter.goto(f"{live_server.url}/verify")
+    counter.fill("input[name=key]", key)
+    counter.click("form button[type=submit]")
+    counter.wait_for_selector("#present-title")
+    counter.click("form[action$='/verify/present'] button[type=submit]")
+    counter.wait_for_selector("[data-present-state=pending] svg")
+    link = counter.locator("a[href*='/app/present?']").get_attribute("href")
+    assert link
+
+    page = phone.new_page()
+    live_server.sign_in(page, mobile)
+    _present(page, {"app_uri": link})
+    counter.wait_for_selector("#result[data-valid=true]", timeout=30_000)
+    shown = counter.locator("[data-field]").evaluate_all("els => els.map(e => e.dataset.field)")
+    assert set(shown) <= RENTAL_FIELDS and "photo" in shown and "address" not in shown

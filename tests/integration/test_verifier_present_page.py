@@ -39,7 +39,8 @@ def test_a_party_on_the_verifier_page_asks_the_phone_and_sees_the_verified_resul
         assert made.status_code == 303
         location = made.headers["location"]
         pending = desk.get(location)
-        assert pending.status_code == 200 and 'http-equiv="refresh"' in pending.text
+        assert pending.status_code == 200 and "present.js" in pending.text
+        assert desk.get(location + "/state").json() == {"state": "pending"}
         assert 'data-present-state="pending"' in pending.text and "<svg" in pending.text
         link = html.unescape(re.search(r'href="(http[^"]*/app/present\?[^"]+)"', pending.text).group(1))  # type: ignore[union-attr]
         query = parse_qs(urlsplit(link).query)
@@ -48,7 +49,8 @@ def test_a_party_on_the_verifier_page_asks_the_phone_and_sees_the_verified_resul
         claims = read_unsecured_jwt(desk.get(path_of(query["request_uri"][0])).text)
         assert respond(desk, claims, wallet_form(claims, issuer_signed, device)).status_code == 200
         done = desk.get(location).text
-        assert 'data-valid="true"' in done and 'http-equiv="refresh"' not in done
+        assert 'data-valid="true"' in done and "present.js" not in done
+        assert desk.get(location + "/state").json() == {"state": "answered"}
         assert 'data-field="photo"' in done and 'data-field="address"' not in done
 
     with TestClient(create_app(ready), follow_redirects=False) as other:

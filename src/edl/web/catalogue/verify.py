@@ -123,10 +123,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "verify.present_again": ("重新生成请求", "Make a new request"),
     "verify.present_back": ("返回扫码核验", "Back to scanning"),
     "verify.present_qr": ("出示请求二维码", "Presentation request QR code"),
-    "verify.present_pending": (
-        "等待驾驶人在手机上同意……本页会自动刷新。",
-        "Waiting for the driver to agree… this page refreshes itself.",
-    ),
+    "verify.present_pending": ("等待驾驶人在手机上同意……", "Waiting for the driver to agree…"),
+    "verify.present_check": ("查看结果", "Check for the result"),
     "verify.present_scan_hint": (
         "请驾驶人用手机扫描此二维码（或打开下方链接）。",
         "Ask the driver to scan this code with their phone (or open the link below).",

@@ -2,8 +2,10 @@
 presentation request, shows it as a QR code (and a link) for the driver's app to open, and sees the verified result.
 
     POST /verify/present           make a request (counts against the party's key limit like a check) → its page
-    GET  /verify/present/{id}      the QR code while pending (the page reloads itself every few seconds; no script
-                                   needed), then the result panel, or why there is none (declined, refused, expired)
+    GET  /verify/present/{id}      the QR code while pending, then the result panel, or why there is none (declined,
+                                   refused, expired); static/present.js asks `…/state` every few seconds and
+                                   reloads the page when it changes (without script: a "check again" link)
+    GET  /verify/present/{id}/state  {"state": …} for that script
 
 The same service as the API (`edl.verification.presentations`); a party sees only its own requests.
 """
@@ -15,7 +17,7 @@ from typing import Any, Final
 from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from edl.rendering.codes import qr_svg
 from edl.verification.parties import Party
@@ -85,8 +87,22 @@ def request_page(
         "wallet_uri": urls["authorization_request_uri"],
         "qr": qr_svg(urls["app_uri"], title=t("verify.present_qr")) if view.state == PENDING else None,
         "expires": t.format_time(view.expires_at),
+        "page_url": f"{_root(request)}/verify/present/{view.id}",
+        "state_url": f"{_root(request)}/verify/present/{view.id}/state",
         "result": None,
     }
     if view.state == ANSWERED and view.result is not None:
         ctx["result"] = result_view(view.result, t, method="openid4vp", allowed=party.fields)
     return pages.render(request, "verifier/present.html", ctx, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/verify/present/{request_id}/state", name="verifier_present_state", dependencies=relying_party())
+def request_state(
+    request_id: str, party: Party = Depends(current_party), container: AppServices = Depends(get_container)
+) -> Response:
+    """The request's state only (what present.js polls)."""
+    try:
+        view = container.presentations.get(party, request_id, at=container.clock())
+    except RequestNotFound:
+        return JSONResponse({"error": "not_found"}, status_code=404, headers={"Cache-Control": "no-store"})
+    return JSONResponse({"state": view.state}, headers={"Cache-Control": "no-store"})
