@@ -26,6 +26,7 @@ from edl.verification.result import (
     METHOD_OPENID4VP,
     OUTSIDE_SCOPE,
 )
+from edl.web.openapi_presentations import PRESENTATION_REFUSALS, presentation_paths, presentation_schemas
 from edl.web.verifier.api import MAX_BODY, MAX_TEXT, PATH
 
 DOCUMENT_PATH: Final = "/api/v1/openapi.json"
@@ -271,6 +272,7 @@ def _schemas() -> dict[str, Any]:
             },
         },
         **{f"Error{status}": _error_schema(codes) for status, codes in REFUSALS.items()},
+        **{f"ErrorPresentation{status}": _error_schema(codes) for status, codes in PRESENTATION_REFUSALS.items()},
     }
 
 
@@ -351,8 +353,9 @@ def relying_party_openapi() -> dict[str, Any]:
         "info": {
             "title": "eDL relying-party API (电子驾驶证在线核验接口)",
             "version": VERSION,
-            "description": "Online verification of a 亮码 or a licence barcode against the live registry, by a "
-            "registered relying party with its API key. The key is checked first (401), then the key's rate limit "
+            "description": "Online verification of a 亮码 or a licence barcode against the live registry, and "
+            "OpenID4VP presentation requests (docs/openid4vp.md), by a registered relying party with its API key. "
+            "The key is checked first (401), then the key's rate limit "
             "(429), then the body (400); a body over the size cap is 413. See docs/verification-api.md.",
         },
         "paths": {
@@ -367,7 +370,8 @@ def relying_party_openapi() -> dict[str, Any]:
                     },
                     "responses": _responses(),
                 }
-            }
+            },
+            **presentation_paths(_answer, _responses()),
         },
         "components": {
             "securitySchemes": {
@@ -377,7 +381,7 @@ def relying_party_openapi() -> dict[str, Any]:
                     "description": "the party's API key: `edl_rp_` and 43 URL-safe Base64 characters",
                 }
             },
-            "schemas": _schemas(),
+            "schemas": {**(schemas := _schemas()), **presentation_schemas(schemas)},
         },
     }
 

@@ -43,7 +43,11 @@ def test_the_document_is_served_in_public_as_json() -> None:
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "application/json"
     assert answer.json() == json.loads(json.dumps(relying_party_openapi()))
-    assert list(answer.json()["paths"]) == [PATH]
+    assert list(answer.json()["paths"]) == [
+        PATH,
+        "/api/v1/presentation-requests",
+        "/api/v1/presentation-requests/{request_id}",
+    ]
 
 
 def test_every_refusal_code_of_the_handler_is_documented_under_one_status() -> None:
