@@ -21,11 +21,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc.jwk import ECKey
 from sqlalchemy import select
 
+from edl.accounts.sessions import SessionKind, open_session
 from edl.db.models import ElicenceRow, PresentationRequestRow
 from edl.db.session import transaction
 from edl.issuance.elicences import issue_elicence
 from edl.verification.parties import register_party
 from edl.verification.purposes import Purpose
+from edl.web.auth_deps import HOLDER_COOKIE
 from tests.browser.conftest import LiveServer
 from tests.workflow import seed_account, seed_licence
 
@@ -193,3 +195,39 @@ def test_the_verifier_page_shows_the_result_once_the_phone_has_presented(
     counter.wait_for_selector("#result[data-valid=true]", timeout=30_000)
     shown = counter.locator("[data-field]").evaluate_all("els => els.map(e => e.dataset.field)")
     assert set(shown) <= RENTAL_FIELDS and "photo" in shown and "address" not in shown
+
+
+def test_the_licence_follows_the_phone_that_presents(live_server: LiveServer, chromium: Any) -> None:
+    """One driver signed in on two phones: each presentation binds the e-licence to the presenting phone's key
+    (the page says which key it is bound to), so taking turns works and every answer is verified."""
+    c = live_server.container
+    now = datetime.now(UTC)
+    number = seed_licence(c, now, sequence=955, name="两部手机")
+    issue_elicence(c.sessions, c.issuer, number, actor="test", at=now)
+    mobile = "13700137955"
+    account_id = seed_account(c, now, number=number, mobile=mobile)
+    police = _party(live_server, "交警 两部手机", Purpose.POLICE)
+    phones = [chromium.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN") for _ in range(2)]
+    try:
+        pages = []
+        live_server.sign_in(first := phones[0].new_page(), mobile)
+        pages.append(first)
+        # the second phone's own session (a second sign-in by SMS would wait for the code's resend interval)
+        with transaction(c.sessions) as s:
+            signed = open_session(s, SessionKind.HOLDER, account_id, at=datetime.now(UTC), hours=1)
+        phones[1].add_cookies([{"name": HOLDER_COOKIE, "value": signed.token, "url": live_server.url}])
+        pages.append(phones[1].new_page())
+        for context in phones:
+            context.set_default_timeout(20_000)
+        keys = []
+        for page in (pages[0], pages[1], pages[0]):
+            made = _create(live_server, police)
+            _present(page, made)
+            result = _state(live_server, police, made["id"])["result"]
+            assert result["valid"] is True, result
+            with c.sessions() as s:
+                keys.append(s.scalars(select(ElicenceRow.device_key).where(ElicenceRow.licence_number == number)).one())
+        assert keys[0] != keys[1] and keys[0] == keys[2], "A, then B, then A again: the same key for A"
+    finally:
+        for context in phones:
+            context.close()

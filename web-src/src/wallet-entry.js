@@ -64,12 +64,15 @@ async function json(response) {
   return body;
 }
 
-/** The IssuerSigned bound to `pair`: the one kept, or a fresh one from the server (proof of the key first). */
+/** The IssuerSigned bound to `pair`: the one kept (while the e-licence is still bound to this key: the page says
+    which key it is bound to now), or a fresh one from the server (proof of the key first). */
 async function boundMdoc(root, holder, pair) {
   const jwk = await core.publicJwk(pair);
   const name = "mdoc:" + holder;
   const held = await stored(name);
-  if (held && held.x === jwk.x && held.y === jwk.y && Date.parse(held.validUntil) - Date.now() > 60000) {
+  const current = held && held.x === jwk.x && held.y === jwk.y;
+  const bound = root.dataset.boundKey === jwk.x + "." + jwk.y; // the e-licence is bound to this phone's key now
+  if (current && bound && Date.parse(held.validUntil) - Date.now() > 60000) {
     return core.fromB64url(held.issuerSigned);
   }
   const headers = { Accept: "application/json" };

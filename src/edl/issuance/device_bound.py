@@ -48,6 +48,16 @@ def device_key_bytes(key: ec.EllipticCurvePublicKey) -> bytes:
     return cbor2.dumps(cose_key(key))
 
 
+def current_device_key(session: Session, number: str) -> bytes | None:
+    """The stored device key (COSE_Key CBOR) of licence `number`'s live e-licence; None without one."""
+    return session.execute(
+        select(ElicenceRow.device_key)
+        .where(ElicenceRow.licence_number == number, ElicenceRow.voided_at.is_(None))
+        .order_by(ElicenceRow.issued_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
 def check_device_key(key: object) -> ec.EllipticCurvePublicKey:
     """`key` when it is an EC P-256 public key; the holder's app and OpenID4VCI wallets are asked for ES256."""
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):

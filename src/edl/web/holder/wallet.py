@@ -21,6 +21,7 @@ import time
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+import cbor2
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -35,7 +36,7 @@ from edl.audit import ActorKind
 from edl.boundedjson import loads
 from edl.credentials.openid4vp import b64decode, b64encode
 from edl.db.session import transaction
-from edl.issuance.device_bound import check_device_key, sign_for_device_key
+from edl.issuance.device_bound import check_device_key, current_device_key, sign_for_device_key
 from edl.issuance.elicences import IssuanceRefused
 from edl.verification.parties import purpose_names
 from edl.verification.presentations import RequestClosed, RequestNotFound
@@ -197,6 +198,13 @@ def present_page(
         raise PageError(400, "wallet.bad_request_title", t("wallet.bad_request"))
     zh, en = purpose_names(view.purpose)
     number = container.applications.bound_licence_number(holder.account_id)
+    bound = ""
+    if number is not None:
+        with container.sessions() as session:
+            stored = current_device_key(session, number)
+        if stored is not None:  # the app re-binds when the e-licence's key is not the one it holds
+            cose = cbor2.loads(stored)
+            bound = b64encode(cose[-2]) + "." + b64encode(cose[-3])
     ctx: dict[str, Any] = {
         **page_context(request, holder.account_id),
         "home_url": app_url(request, "/app"),
@@ -209,6 +217,7 @@ def present_page(
         "challenge_url": app_url(request, "/app/wallet/challenge"),
         "mdoc_url": app_url(request, "/app/wallet/mdoc"),
         "holder_key": hashlib.sha256(holder.account_id.encode()).hexdigest()[:32],
+        "bound_key": bound,
     }
     return pages.render(request, "holder/present.html", ctx)
 
