@@ -14,10 +14,12 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from edl.bootstrap import Container
+from edl.web import openid4vci
 from edl.web.bodylimit import BodyLimitMiddleware
 from edl.web.compression import CompressionMiddleware
 from edl.web.errors import install_error_handlers
 from edl.web.holder import checks as holder_checks
+from edl.web.holder import credential_offer as holder_credential_offer
 from edl.web.holder import inbox
 from edl.web.holder import pages as holder
 from edl.web.holder import sign_in as holder_sign_in
@@ -83,6 +85,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(verifier.router)
     app.include_router(present_pages.router)
     app.include_router(language.router)
+    app.include_router(openid4vci.router)
+    app.include_router(holder_credential_offer.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
     install_party_handlers(app)
