@@ -23,6 +23,7 @@ ALLOWED = {
         "zlib",
         "segno",
         "base45",
+        "joserfc",
     },
 }
 # Pure modules inside packages that also hold services: what they may import.

@@ -13,7 +13,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "vci.face_note": (
         "为保护您的驾驶证，生成添加码前需完成实人认证（{minutes}分钟内有效）。",
-        "To protect your licence, real-person authentication comes first (it counts for {minutes} minutes).",
+        "To protect your licence, real-person authentication comes first (valid for {minutes} min).",
     ),
     "vci.make": ("生成添加码", "Make an offer code"),
     "vci.scan": (
