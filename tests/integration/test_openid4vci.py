@@ -182,6 +182,11 @@ def test_the_offer_needs_a_fresh_real_person_check(
     make_offer(client)
 
 
+def test_the_licence_page_leads_to_the_offer(client: TestClient, number: str) -> None:
+    page = client.get("/app/licence")
+    assert page.status_code == 200 and 'href="/app/wallet-offer"' in page.text
+
+
 def test_the_offer_page_needs_the_csrf_token(client: TestClient, container: Container, number: str) -> None:
     r = client.post("/app/wallet-offer", data={})
     assert r.status_code in (400, 403)

@@ -83,6 +83,7 @@ def test_an_openid4vci_wallet_takes_the_mdl_and_presents_it(
     answer = _wallet(node, shown, tmp_path)
     assert answer["refused"] is False and answer["keyMatches"] is True, answer
     assert answer["docType"] == "org.iso.18013.5.1.mDL" and answer["tokenType"] == "Bearer"
+    assert answer["metadataVersion"] == "V1"  # the client read eDL's metadata as OpenID4VCI 1.0 (final)
 
     response = (tmp_path / "response.cbor").read_bytes()
     root = container.authority.root_certificate()

@@ -11,6 +11,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The wallet makes its own key and the e-licence is bound to it; a device bound before no longer passes "
         "online checks.",
     ),
+    "vci.entry_hint": (
+        "用支持 ISO 移动驾驶证的数字钱包（OpenID4VCI）保存电子驾驶证。",
+        "Keep the e-licence in a wallet that supports the ISO mobile driving licence (OpenID4VCI).",
+    ),
     "vci.face_note": (
         "为保护您的驾驶证，生成添加码前需完成实人认证（{minutes}分钟内有效）。",
         "To protect your licence, real-person authentication comes first (valid for {minutes} min).",
