@@ -186,3 +186,12 @@ def test_codes_and_tokens_are_kept_only_as_digests(alice: TestClient, container:
             for row in conn.execute(sa.text(f"SELECT * FROM {table}"))
         )
     assert shown.code not in dumped and token not in dumped and shown.tx_code not in dumped
+
+
+def test_a_new_offer_supersedes_the_earlier_one(alice: TestClient, container: Container) -> None:
+    driver_with_elicence(alice, container, NOW)
+    first = make_offer(alice)
+    second = make_offer(alice)
+    r = take_token(alice, first.code, first.tx_code)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    assert take_token(alice, second.code, second.tx_code).status_code == 200

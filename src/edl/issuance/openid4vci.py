@@ -4,7 +4,8 @@ The protocol rules are `edl.credentials.openid4vci`; signing is `edl.issuance.de
 (channel ``openid4vci``: eligibility, sanctions, the key recorded on the e-licence, audited).
 
     make_offer        the signed-in holder, after a fresh real-person authentication, for their live e-licence:
-                      a pre-authorized code (and a 6-digit tx_code) for 5 minutes, kept as digests
+                      a pre-authorized code (and a 6-digit tx_code) for 5 minutes, kept as digests; it
+                      supersedes the account's earlier offers
     exchange_code     code (+ tx_code) → access token; the code is spent by a conditional UPDATE, so a replay
                       (even a concurrent one) gets invalid_grant; 3 wrong tx_codes spend it too
     issue_credential  token + a key proof answering an unused c_nonce → the IssuerSigned bound to the proof's key;
@@ -132,6 +133,13 @@ class CredentialIssuance:
                     f"(it counts for {self._face_minutes} minutes)",
                 )
             self._refuse_unless_issuable(session, number, at=at)
+            # a new offer supersedes the account's earlier ones; offers a day past their expiry are dropped
+            session.execute(
+                update(VciOfferRow)
+                .where(VciOfferRow.account_id == account_id, VciOfferRow.used_at.is_(None))
+                .values(used_at=at)
+            )
+            session.execute(delete(VciOfferRow).where(VciOfferRow.expires_at < at - timedelta(days=1)))
             code, tx_code = new_secret(), new_tx_code()
             row = VciOfferRow(
                 id=uuid.uuid4().hex,

@@ -76,7 +76,8 @@ async def token(request: Request) -> Response:
     container: AppServices = request.app.state.container
     if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
         return _error(400, "invalid_request", "请求须为表单编码 / the body must be application/x-www-form-urlencoded")
-    if int(request.headers.get("content-length") or 0) > MAX_TOKEN_BODY:
+    body = await request.body()
+    if len(body) > MAX_TOKEN_BODY:
         return _error(400, "invalid_request", f"请求体过大 / the body is larger than {MAX_TOKEN_BODY} bytes")
     form = await request.form(max_files=0, max_fields=10, max_part_size=MAX_TOKEN_BODY)
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -118,6 +119,12 @@ async def credential(request: Request) -> Response:
             "缺少访问令牌 / send the access token as Authorization: Bearer",
             {"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
+    service = container.openid4vci
+    token = given.strip()
+    try:  # the token first: a request without a valid one learns nothing else
+        await anyio.to_thread.run_sync(lambda: service.token_holder(token, at=container.clock()))
+    except VciRefused as exc:
+        return _error(401, exc.code, str(exc), {"WWW-Authenticate": 'Bearer error="invalid_token"'})
     body = await request.body()
     if len(body) > MAX_CREDENTIAL_BODY:
         return _error(400, "invalid_credential_request", f"请求体过大 / at most {MAX_CREDENTIAL_BODY} bytes")
@@ -125,12 +132,9 @@ async def credential(request: Request) -> Response:
         data: object = loads(body)
     except ValueError:
         data = None
-    service = container.openid4vci
     try:
         proof = read_credential_request(data)
-        bound = await anyio.to_thread.run_sync(
-            lambda: service.issue_credential(given.strip(), proof, at=container.clock())
-        )
+        bound = await anyio.to_thread.run_sync(lambda: service.issue_credential(token, proof, at=container.clock()))
     except VciRefused as exc:
         if exc.code == "invalid_token":
             return _error(401, exc.code, str(exc), {"WWW-Authenticate": 'Bearer error="invalid_token"'})
