@@ -148,7 +148,7 @@ def credential_offer(base_url: str, code: str, *, tx_code: bool = True) -> dict[
         grant["tx_code"] = {
             "input_mode": "numeric",
             "length": TX_CODE_LENGTH,
-            "description": "请输入电子驾驶证页面上显示的6位数字 / enter the 6 digits shown in the eDL app",
+            "description": "见电子驾驶证页面 / shown in the eDL app",
         }
     return {
         "credential_issuer": base_url,
