@@ -254,6 +254,7 @@ class Container:
     @cached_property
     def openid4vci(self) -> CredentialIssuance:
         """OpenID4VCI issuance to a standard wallet (offers, tokens, credentials; issue 15)."""
+        from edl.applications.realperson import face_check_fresh
         from edl.issuance.openid4vci import FACE_CHECK_MINUTES, CredentialIssuance
 
         return CredentialIssuance(
@@ -261,6 +262,7 @@ class Container:
             self.issuer,
             base_url=self.settings.base_url,
             nonce_key=self.secret("openid4vci-nonce"),
+            real_person_checked=face_check_fresh,
             face_check_minutes=min(FACE_CHECK_MINUTES, self.settings.face_check_valid_minutes),
         )
 

@@ -22,14 +22,13 @@ import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from edl import audit
-from edl.applications import realperson
 from edl.audit import Action, ActorKind
 from edl.credentials.openid4vci import (
     NONCE_SECONDS,
@@ -56,6 +55,15 @@ MAX_TX_CODE_FAILURES: Final = 3
 FACE_CHECK_MINUTES: Final = 5
 """An offer needs a real-person authentication passed this recently (or the setting's window, if shorter)."""
 CHANNEL: Final = "openid4vci"
+
+
+class RealPersonCheck(Protocol):
+    """Whether the account passed real-person authentication on licence `number` within `valid_minutes`
+    (`edl.applications.realperson.face_check_fresh`, passed in by the composition root)."""
+
+    def __call__(
+        self, session: Session, account_id: str, number: str | None, *, at: datetime, valid_minutes: int
+    ) -> bool: ...
 
 
 class OfferRefused(Exception):
@@ -99,6 +107,7 @@ class CredentialIssuance:
         *,
         base_url: str,
         nonce_key: bytes,
+        real_person_checked: RealPersonCheck,
         face_check_minutes: int = FACE_CHECK_MINUTES,
     ) -> None:
         self._sessions = sessions
@@ -106,6 +115,7 @@ class CredentialIssuance:
         self.base_url = base_url
         self._nonce_key = nonce_key
         self._face_minutes = face_check_minutes
+        self._checked = real_person_checked
 
     # --- the driver's app ----------------------------------------------------------------------------------------
 
@@ -117,7 +127,7 @@ class CredentialIssuance:
         """Whether the account passed real-person authentication on its bound licence within `face_check_minutes`."""
         with self._sessions() as session:
             number = _bound_number(session, account_id)
-            return realperson.face_check_fresh(session, account_id, number, at=at, valid_minutes=self._face_minutes)
+            return self._checked(session, account_id, number, at=at, valid_minutes=self._face_minutes)
 
     def make_offer(self, account_id: str, *, at: datetime) -> MadeOffer:
         """An offer of the account's own e-licence; refused without a fresh real-person authentication, a live
@@ -126,7 +136,7 @@ class CredentialIssuance:
             number = _bound_number(session, account_id)
             if number is None:
                 raise OfferRefused("not_bound", "请先绑定驾驶证 / bind your licence first")
-            if not realperson.face_check_fresh(session, account_id, number, at=at, valid_minutes=self._face_minutes):
+            if not self._checked(session, account_id, number, at=at, valid_minutes=self._face_minutes):
                 raise OfferRefused(
                     "face_check_required",
                     f"请先完成实人认证（{self._face_minutes}分钟内有效） / complete real-person authentication first "
