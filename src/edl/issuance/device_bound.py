@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import cbor2
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -20,16 +20,11 @@ from sqlalchemy.orm import Session
 
 from edl import audit
 from edl.audit import Action, ActorKind
-from edl.credentials import MDL_DOCTYPE, IssuanceError, issue_mdoc
 from edl.credentials.cose import cose_key
-from edl.credentials.licence_mdl import mdl_namespaces
 from edl.db.models import ElicenceRow
-from edl.domain.dates import china_date
-from edl.issuance.elicences import IssuanceRefused, Issuer, refuse_if_stopped
-from edl.pki import PkiError
+from edl.issuance.elicences import IssuanceRefused, Issuer, sign_licence
 from edl.registry.events import LicenceNotFound, load_for_update
 from edl.registry.mapping import licence_from_row
-from edl.storage.photos import PhotoNotFound
 
 
 class DeviceKeyChanged(IssuanceRefused):
@@ -114,31 +109,7 @@ def sign_for_device_key(
             "电子驾驶证已绑定到其他设备，请重试 / "
             "the e-licence was bound to another key since this request began: try again"
         )
-    lic = licence_from_row(row)
-    verdict = lic.eligibility(china_date(at), issuer.rollout)
-    if not verdict.eligible:
-        raise IssuanceRefused(
-            "；".join(r[1] for r in verdict.reasons) + " / " + " ".join(r[2] for r in verdict.reasons)
-        )
-    refuse_if_stopped(session, number, at=at)
-    try:
-        portrait = issuer.photos.get(elicence.photo_ref)
-        signer = issuer.authority.current_signer(at)
-    except (PhotoNotFound, PkiError) as exc:
-        raise IssuanceRefused(str(exc)) from None
-    valid_until = min(at + timedelta(hours=issuer.mso_validity_hours), signer.certificate.not_valid_after_utc)
-    try:
-        issued = issue_mdoc(
-            MDL_DOCTYPE,
-            mdl_namespaces(lic, portrait=portrait, generated_at=at, valid_from=at),
-            signer,
-            key,
-            valid_from=at,
-            valid_until=valid_until,
-            signed_at=at,
-        )
-    except IssuanceError as exc:
-        raise IssuanceRefused(f"签发失败 / cannot sign: {exc}") from None
+    issued, signer, valid_until = sign_licence(session, issuer, licence_from_row(row), elicence.photo_ref, key, at=at)
     stored = device_key_bytes(key)
     rebound = bytes(elicence.device_key) != stored
     elicence.device_key = stored
