@@ -23,7 +23,8 @@ ALLOWED = {
         "zlib",
         "segno",
         "base45",
-        "joserfc",
+        "joserfc",  # JOSE (JWE, JWK) for OpenID4VP / OpenID4VCI, as cbor2 is for CBOR
+        "edl.boundedjson",  # depth-limited JSON parsing (plain, no I/O)
     },
 }
 # Pure modules inside packages that also hold services: what they may import.

@@ -35,6 +35,8 @@ from joserfc import jwe
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
+from edl.boundedjson import JsonRefused
+from edl.boundedjson import loads as bounded_json
 from edl.credentials.cose import ALGORITHMS_BY_ID
 from edl.credentials.device_auth import Transcript, openid4vp_handover, session_transcript
 from edl.credentials.names import MDL_DOCTYPE
@@ -55,6 +57,17 @@ MAX_PRESENTATION: Final = 1024 * 1024
 _HKDF_INFO: Final = b"edl openid4vp response encryption key v1:"
 
 
+def _jwe_registry() -> jwe.JWERegistry:
+    """ECDH-ES with A128GCM / A256GCM only; ciphertexts up to the size of the largest presentation accepted
+    (joserfc's default, 64 KiB of base64, would refuse a DeviceResponse with a photographic portrait)."""
+    registry = jwe.JWERegistry(algorithms=[KEY_ALG, *ENC_VALUES])
+    registry.max_ciphertext_length = MAX_PRESENTATION * 2
+    return registry
+
+
+_JWE_REGISTRY: Final = _jwe_registry()
+
+
 class ResponseRefused(ValueError):
     """The wallet's response cannot be read; `code` is the OAuth error code (``invalid_request`` ...)."""
 
@@ -65,7 +78,11 @@ class ResponseRefused(ValueError):
 
 
 class HolderDeclined(Exception):
-    """The wallet answered with an error (the holder declined, or it holds no matching credential)."""
+    """The wallet answered with an error (the holder declined, or it holds no matching credential).
+
+    Nothing authenticates an error response: anyone who has seen the request may send one. `error` is one of
+    `WALLET_ERRORS` (anything else reads as ``access_denied``) and no free text is kept, so a stranger can neither
+    close the request (it stays answerable) nor put words in the holder's mouth."""
 
     def __init__(self, error: str, description: str | None) -> None:
         super().__init__(error)
@@ -178,9 +195,9 @@ def read_unsecured_jwt(token: str) -> dict[str, Any]:
     if len(parts) != 3 or parts[2]:
         raise ResponseRefused("invalid_request_object", "not an unsecured JWT")
     try:
-        header = json.loads(b64decode(parts[0]))
-        claims = json.loads(b64decode(parts[1]))
-    except (ValueError, UnicodeDecodeError):
+        header = bounded_json(b64decode(parts[0]))
+        claims = bounded_json(b64decode(parts[1]))
+    except ValueError:
         raise ResponseRefused("invalid_request_object", "the request object is not base64url JSON") from None
     if not isinstance(header, dict) or header.get("alg") != "none" or not isinstance(claims, dict):
         raise ResponseRefused("invalid_request_object", "the request object's header or claims are malformed")
@@ -236,11 +253,7 @@ def read_direct_post(
     request, or an encrypted one with another algorithm.
     """
     if "error" in form:
-        error = form["error"]
-        if not error or len(error) > 64 or not error.isascii():
-            raise ResponseRefused("invalid_request", "the error parameter is malformed")
-        description = form.get("error_description")
-        raise HolderDeclined(error, description[:500] if description else None)
+        raise HolderDeclined(_error_code(form["error"]), None)
     if response_mode == DIRECT_POST_JWT:
         if "vp_token" in form:
             raise ResponseRefused("invalid_request", "this request asked for an encrypted response (direct_post.jwt)")
@@ -251,7 +264,7 @@ def read_direct_post(
             raise ValueError("direct_post.jwt needs the request's decryption key")
         payload = _decrypt(token, decryption_key)
         if "error" in payload:
-            raise HolderDeclined(str(payload["error"])[:64], str(payload.get("error_description") or "")[:500] or None)
+            raise HolderDeclined(_error_code(payload["error"]), None)
         vp_token, state = payload.get("vp_token"), payload.get("state")
     else:
         if "response" in form:
@@ -260,9 +273,9 @@ def read_direct_post(
         if not raw:
             raise ResponseRefused("invalid_request", "the vp_token parameter is missing")
         try:
-            vp_token = json.loads(raw)
-        except ValueError:
-            raise ResponseRefused("invalid_request", "vp_token is not JSON") from None
+            vp_token = bounded_json(raw)
+        except JsonRefused as exc:
+            raise ResponseRefused("invalid_request", f"vp_token is not JSON: {exc}") from None
         state = form.get("state")
     if not isinstance(vp_token, dict):
         raise ResponseRefused("invalid_request", "vp_token must be a JSON object keyed by credential query id")
@@ -290,12 +303,21 @@ def presentations(vp_token: Mapping[str, Any], query_id: str = QUERY_ID) -> list
     return out
 
 
+WALLET_ERRORS: Final = frozenset(
+    {"access_denied", "invalid_request", "invalid_client", "vp_formats_not_supported", "invalid_request_uri_method"}
+)
+
+
+def _error_code(value: object) -> str:
+    return value if isinstance(value, str) and value in WALLET_ERRORS else "access_denied"
+
+
 def _decrypt(token: str, key: ec.EllipticCurvePrivateKey) -> dict[str, Any]:
     if len(token) > MAX_PRESENTATION * 2:
         raise ResponseRefused("invalid_request", "the response JWE is too large")
     try:
-        decrypted = jwe.decrypt_compact(token, ECKey.import_key(key), algorithms=[KEY_ALG, *ENC_VALUES])
-    except (JoseError, ValueError, TypeError, KeyError, binascii.Error):
+        decrypted = jwe.decrypt_compact(token, ECKey.import_key(key), registry=_JWE_REGISTRY)
+    except (JoseError, ValueError, TypeError, KeyError, binascii.Error, RecursionError):
         raise ResponseRefused(
             "invalid_request", "the response JWE cannot be decrypted with this request's key"
         ) from None
@@ -303,9 +325,9 @@ def _decrypt(token: str, key: ec.EllipticCurvePrivateKey) -> dict[str, Any]:
     if header.get("alg") != KEY_ALG or header.get("enc") not in ENC_VALUES or "zip" in header:
         raise ResponseRefused("invalid_request", "the response JWE must use ECDH-ES with A128GCM or A256GCM")
     try:
-        payload = json.loads(decrypted.plaintext or b"")
-    except (ValueError, UnicodeDecodeError):
-        raise ResponseRefused("invalid_request", "the decrypted response is not JSON") from None
+        payload = bounded_json(decrypted.plaintext or b"")
+    except JsonRefused as exc:
+        raise ResponseRefused("invalid_request", f"the decrypted response is not JSON: {exc}") from None
     if not isinstance(payload, dict):
         raise ResponseRefused("invalid_request", "the decrypted response is not a JSON object")
     return payload

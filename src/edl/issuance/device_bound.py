@@ -9,8 +9,9 @@ The private key never reaches the server: callers pass a public key whose posses
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import cbor2
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -19,16 +20,15 @@ from sqlalchemy.orm import Session
 
 from edl import audit
 from edl.audit import Action, ActorKind
-from edl.credentials import MDL_DOCTYPE, IssuanceError, issue_mdoc
 from edl.credentials.cose import cose_key
-from edl.credentials.licence_mdl import mdl_namespaces
 from edl.db.models import ElicenceRow
-from edl.domain.dates import china_date
-from edl.issuance.elicences import IssuanceRefused, Issuer, refuse_if_stopped
-from edl.pki import PkiError
+from edl.issuance.elicences import IssuanceRefused, Issuer, sign_licence
 from edl.registry.events import LicenceNotFound, load_for_update
 from edl.registry.mapping import licence_from_row
-from edl.storage.photos import PhotoNotFound
+
+
+class DeviceKeyChanged(IssuanceRefused):
+    """The e-licence was bound to another key after the caller's challenge was made (a stale or replayed request)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,11 @@ class BoundMdoc:
 def device_key_bytes(key: ec.EllipticCurvePublicKey) -> bytes:
     """The stored form of a device key (`elicences.device_key`): the CBOR of its COSE_Key."""
     return cbor2.dumps(cose_key(key))
+
+
+def key_digest(stored: bytes | None) -> str:
+    """A short digest of a stored device key (or of none), for challenges that must not outlive a re-binding."""
+    return hashlib.sha256(stored or b"").hexdigest()[:24]
 
 
 def current_device_key(session: Session, number: str) -> bytes | None:
@@ -75,11 +80,15 @@ def sign_for_device_key(
     actor_kind: ActorKind,
     channel: str,
     at: datetime,
+    expected_key_digest: str | None = None,
 ) -> BoundMdoc:
     """Sign the live e-licence of licence `number` for device key `key` inside the caller's transaction.
 
     Refused (`IssuanceRefused`, a message a person can act on) when the licence has no live e-licence, is no longer
     eligible (suspended, revoked, expired...), or a sanction stops its e-licence. Audited as `device_key`.
+    `expected_key_digest` (`key_digest` of the key the e-licence had when the caller's challenge was made): refused
+    when the e-licence has been bound to another key since, so a captured binding request cannot be replayed to
+    move the e-licence back.
     """
     check_device_key(key)
     try:
@@ -95,31 +104,12 @@ def sign_for_device_key(
     ).scalar_one_or_none()
     if elicence is None:
         raise IssuanceRefused("没有有效的电子驾驶证，请先申领 / no live e-licence: apply for one first")
-    lic = licence_from_row(row)
-    verdict = lic.eligibility(china_date(at), issuer.rollout)
-    if not verdict.eligible:
-        raise IssuanceRefused(
-            "；".join(r[1] for r in verdict.reasons) + " / " + " ".join(r[2] for r in verdict.reasons)
+    if expected_key_digest is not None and key_digest(bytes(elicence.device_key)) != expected_key_digest:
+        raise DeviceKeyChanged(
+            "电子驾驶证已绑定到其他设备，请重试 / "
+            "the e-licence was bound to another key since this request began: try again"
         )
-    refuse_if_stopped(session, number, at=at)
-    try:
-        portrait = issuer.photos.get(elicence.photo_ref)
-        signer = issuer.authority.current_signer(at)
-    except (PhotoNotFound, PkiError) as exc:
-        raise IssuanceRefused(str(exc)) from None
-    valid_until = min(at + timedelta(hours=issuer.mso_validity_hours), signer.certificate.not_valid_after_utc)
-    try:
-        issued = issue_mdoc(
-            MDL_DOCTYPE,
-            mdl_namespaces(lic, portrait=portrait, generated_at=at, valid_from=at),
-            signer,
-            key,
-            valid_from=at,
-            valid_until=valid_until,
-            signed_at=at,
-        )
-    except IssuanceError as exc:
-        raise IssuanceRefused(f"签发失败 / cannot sign: {exc}") from None
+    issued, signer, valid_until = sign_licence(session, issuer, licence_from_row(row), elicence.photo_ref, key, at=at)
     stored = device_key_bytes(key)
     rebound = bytes(elicence.device_key) != stored
     elicence.device_key = stored

@@ -24,14 +24,14 @@ from edl.credentials.cose import cose_key
 from edl.credentials.licence_mdl import mdl_namespaces
 from edl.db.models import ElicenceRow, SanctionRow
 from edl.db.session import transaction
-from edl.domain import DomainError, Rollout
+from edl.domain import DomainError, Licence, Rollout
 from edl.domain.dates import china_date
 from edl.domain.sanction import SanctionState
 from edl.issuance.status import allocate_index, mark_changed
 from edl.issuance.voiding import REISSUED, void_elicence
 from edl.notifications import messages
 from edl.notifications.outbox import text_registered_mobile
-from edl.pki import Authority, PkiError
+from edl.pki import Authority, PkiError, Signer
 from edl.pki.files import read_at_most
 from edl.registry.events import LicenceNotFound, load_for_update
 from edl.registry.mapping import licence_from_row
@@ -102,6 +102,47 @@ def refuse_if_stopped(session: Session, number: str, *, at: datetime) -> None:
         )
 
 
+def sign_licence(
+    session: Session,
+    issuer: Issuer,
+    lic: Licence,
+    portrait_ref: str | None,
+    device_key: ec.EllipticCurvePublicKey,
+    *,
+    at: datetime,
+) -> tuple[bytes, Signer, datetime]:
+    """(IssuerSigned, signer, validUntil) of an mdoc for `lic` bound to `device_key`, after every check issuing
+    makes: eligibility (status, validity, rollout), no running sanction, a stored portrait, a current signer.
+    Used by issuance and by signing for a holder-held key (`edl.issuance.device_bound`)."""
+    verdict = lic.eligibility(china_date(at), issuer.rollout)
+    if not verdict.eligible:
+        raise IssuanceRefused(
+            "；".join(r[1] for r in verdict.reasons) + " / " + " ".join(r[2] for r in verdict.reasons)
+        )
+    refuse_if_stopped(session, str(lic.number), at=at)
+    if not portrait_ref:
+        raise IssuanceRefused("没有存档照片，请先提交照片 / no stored photo: submit a photo first")
+    try:
+        portrait = issuer.photos.get(portrait_ref)
+        signer = issuer.authority.current_signer(at)
+    except (PhotoNotFound, PkiError) as exc:
+        raise IssuanceRefused(str(exc)) from None
+    valid_until = min(at + timedelta(hours=issuer.mso_validity_hours), signer.certificate.not_valid_after_utc)
+    try:
+        issued = issue_mdoc(
+            MDL_DOCTYPE,
+            mdl_namespaces(lic, portrait=portrait, generated_at=at, valid_from=at),
+            signer,
+            device_key,
+            valid_from=at,
+            valid_until=valid_until,
+            signed_at=at,
+        )
+    except IssuanceError as exc:
+        raise IssuanceRefused(f"签发失败 / cannot sign: {exc}") from None
+    return issued, signer, valid_until
+
+
 def issue_elicence(
     sessions: sessionmaker[Session],
     issuer: Issuer,
@@ -143,40 +184,12 @@ def issue_in_session(
     except LicenceNotFound:
         raise IssuanceRefused(f"登记库中没有此驾驶证 / no licence {number} in the registry") from None
     lic = licence_from_row(row)
-    verdict = lic.eligibility(china_date(now), issuer.rollout)
-    if not verdict.eligible:
-        raise IssuanceRefused(
-            "；".join(r[1] for r in verdict.reasons) + " / " + " ".join(r[2] for r in verdict.reasons)
-        )
-    refuse_if_stopped(session, row.number, at=now)
     portrait_ref = photo_ref or lic.photo_ref
-    if not portrait_ref:
-        raise IssuanceRefused("没有存档照片，请先提交照片 / no stored photo: submit a photo first")
-    try:
-        portrait = issuer.photos.get(portrait_ref)
-        signer = issuer.authority.current_signer(now)
-    except (PhotoNotFound, PkiError) as exc:
-        raise IssuanceRefused(str(exc)) from None
-    valid_until = min(
-        now + timedelta(hours=issuer.mso_validity_hours),
-        signer.certificate.not_valid_after_utc,
-    )
     private_key = None
     if device_key is None:
         private_key = generate_device_key()
         device_key = private_key.public_key()
-    try:
-        issued = issue_mdoc(
-            MDL_DOCTYPE,
-            mdl_namespaces(lic, portrait=portrait, generated_at=now, valid_from=now),
-            signer,
-            device_key,
-            valid_from=now,
-            valid_until=valid_until,
-            signed_at=now,
-        )
-    except IssuanceError as exc:
-        raise IssuanceRefused(f"签发失败 / cannot sign: {exc}") from None
+    issued, signer, valid_until = sign_licence(session, issuer, lic, portrait_ref, device_key, at=now)
     void_elicence(session, row.number, REISSUED, at=now, actor=actor)
     elicence_id = uuid.uuid4().hex
     status_index = allocate_index(session, elicence_id, at=now)  # fresh on every issuance, never reused

@@ -14,7 +14,9 @@
    check is logged like every other verification (method ``openid4vp``), visible to the holder. One answer per
    request; a response accepted once (SHA-256 of its device signature) is refused for every other request. A
    response that does not verify changes only the request's count of failures (the request id is public: a stranger
-   must not be able to close someone's request with junk); at `MAX_FAILED_ATTEMPTS` the request is closed.
+   must not be able to close someone's request with junk); at `MAX_FAILED_ATTEMPTS` the request is closed. An error
+   response (the holder declined) is not authenticated either: the party sees ``declined``, but the request stays
+   open and a verified answer still replaces it until it expires.
 4. `get`: the party that made the request (and only it) reads its state and the verified result.
 """
 
@@ -67,6 +69,9 @@ LIFETIME: Final = timedelta(minutes=5)
 """How long a request may be answered: long enough to scan and approve, short enough that a nonce goes stale."""
 MAX_FAILED_ATTEMPTS: Final = 5
 PENDING, ANSWERED, DECLINED, REFUSED, EXPIRED = "pending", "answered", "declined", "refused", "expired"
+OPEN: Final = (PENDING, DECLINED)
+"""States in which a request still takes an answer: a decline is not authenticated (anyone who saw the request
+can send one), so it is shown to the party but a verified answer from the holder still replaces it."""
 NUMBER: Final = (MDL_NS, "document_number")
 
 ELEMENTS: Final[dict[Field, tuple[tuple[str, str], ...]]] = {
@@ -237,7 +242,7 @@ class PresentationService:
             if row is None:
                 raise RequestNotFound("没有此核验请求 / no such presentation request")
             view = _view(row, at)
-            if view.state != PENDING:
+            if view.state not in OPEN:
                 raise RequestClosed(view.state)
             party = active_party(session, row.relying_party_id)
             if party is None:
@@ -280,7 +285,7 @@ class PresentationService:
             if more:
                 raise ResponseRefused("invalid_request", "one presentation was asked for")
         except HolderDeclined as declined:
-            self._close(view.id, DECLINED, {"declined": declined.error, "description": declined.description}, at)
+            self._decline(view.id, declined.error, at)
             return Answer(True, DECLINED)
         except ResponseRefused as refused:
             return self._failed(view, refused.code, refused.message, at)
@@ -325,20 +330,29 @@ class PresentationService:
             return Answer(False, REFUSED, "invalid_request", "this device response was already used / 此响应已使用过")
         return Answer(True, ANSWERED)
 
+    def _decline(self, request_id: str, error: str, at: datetime) -> None:
+        """Record a decline (unauthenticated: the request stays open for a verified answer until it expires)."""
+        with transaction(self._sessions) as session:
+            session.execute(
+                update(PresentationRequestRow)
+                .where(PresentationRequestRow.id == request_id, PresentationRequestRow.state.in_(OPEN))
+                .values(state=DECLINED, answered_at=at, result={"declined": error})
+            )
+
     def _failed(self, view: PresentationRequest, code: str, message: str, at: datetime) -> Answer:
         """Count a response that did not verify; close the request at `MAX_FAILED_ATTEMPTS`."""
         log.info("presentation_refused", request=view.id, error=code, reason=message[:200])
         with transaction(self._sessions) as session:
             session.execute(
                 update(PresentationRequestRow)
-                .where(PresentationRequestRow.id == view.id, PresentationRequestRow.state == PENDING)
+                .where(PresentationRequestRow.id == view.id, PresentationRequestRow.state.in_(OPEN))
                 .values(failed_attempts=PresentationRequestRow.failed_attempts + 1)
             )
             session.execute(
                 update(PresentationRequestRow)
                 .where(
                     PresentationRequestRow.id == view.id,
-                    PresentationRequestRow.state == PENDING,
+                    PresentationRequestRow.state.in_(OPEN),
                     PresentationRequestRow.failed_attempts >= MAX_FAILED_ATTEMPTS,
                 )
                 .values(state=REFUSED, answered_at=at, result={"error": code, "message": message[:500]})
@@ -355,12 +369,12 @@ class PresentationService:
         digest: str | None = None,
         verification_id: int | None = None,
     ) -> bool:
-        """Move a pending request to `state` (False when it was not pending, or `digest` was used before)."""
+        """Move an open request to `state` (False when it was not open, or `digest` was used before)."""
         try:
             with transaction(self._sessions) as session:
                 done = session.execute(
                     update(PresentationRequestRow)
-                    .where(PresentationRequestRow.id == request_id, PresentationRequestRow.state == PENDING)
+                    .where(PresentationRequestRow.id == request_id, PresentationRequestRow.state.in_(OPEN))
                     .values(
                         state=state,
                         answered_at=at,
@@ -382,7 +396,7 @@ def _device_auth(data: bytes) -> bytes:
 
 def _view(row: PresentationRequestRow, at: datetime) -> PresentationRequest:
     state = row.state
-    if state == PENDING and at >= row.expires_at:
+    if state in OPEN and at >= row.expires_at:
         state = EXPIRED
     return PresentationRequest(
         id=row.id,

@@ -57,7 +57,7 @@ def presentation_schemas(schemas: dict[str, Any]) -> dict[str, Any]:
             "type": "object",
             "required": ["declined"],
             "additionalProperties": False,
-            "properties": {"declined": {"type": "string"}, "description": {"type": ["string", "null"]}},
+            "properties": {"declined": {"type": "string", "description": "the wallet's OAuth error code"}},
         },
         "PresentationClosed": {
             "type": "object",

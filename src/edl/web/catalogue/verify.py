@@ -132,7 +132,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "verify.present_link": ("在电子驾驶证应用中打开", "Open in the e-licence app"),
     "verify.present_wallet_link": ("其他 OpenID4VP 钱包", "another OpenID4VP wallet"),
     "verify.present_expires": ("请求有效至 {at}（北京时间）", "Open until {at} (Beijing time)"),
-    "verify.present_declined": ("驾驶人拒绝了出示请求。", "The driver declined the request."),
+    "verify.present_declined": (
+        "收到拒绝出示的答复（未经验证，可能并非驾驶人本人发送）。驾驶人仍可在有效期内同意出示。",
+        "A decline was received (not authenticated: it may not come from the driver). The driver can still agree "
+        "until the request expires.",
+    ),
     "verify.present_refused": (
         "收到的出示无法核验，请求已关闭。请重新生成。",
         "The responses received did not verify; the request is closed. Make a new one.",

@@ -36,7 +36,13 @@ from edl.audit import ActorKind
 from edl.boundedjson import loads
 from edl.credentials.openid4vp import b64decode, b64encode
 from edl.db.session import transaction
-from edl.issuance.device_bound import check_device_key, current_device_key, sign_for_device_key
+from edl.issuance.device_bound import (
+    DeviceKeyChanged,
+    check_device_key,
+    current_device_key,
+    key_digest,
+    sign_for_device_key,
+)
 from edl.issuance.elicences import IssuanceRefused
 from edl.verification.parties import purpose_names
 from edl.verification.presentations import RequestClosed, RequestNotFound
@@ -55,26 +61,37 @@ NO_STORE: Final = {"Cache-Control": "no-store"}
 REQUEST_PATH: Final = "/openid4vp/requests/"
 
 
-def _challenge_mac(container: AppServices, account_id: str, issued: int, salt: str) -> str:
+def _challenge_mac(container: AppServices, account_id: str, issued: int, salt: str, bound: str) -> str:
     key = container.secret("wallet-challenge")
-    mac = hmac.new(key, f"{account_id}|{issued}|{salt}".encode(), hashlib.sha256).digest()
+    mac = hmac.new(key, f"{account_id}|{issued}|{salt}|{bound}".encode(), hashlib.sha256).digest()
     return b64encode(mac[:18])
 
 
-def make_challenge(container: AppServices, account_id: str, now: float) -> str:
+def make_challenge(container: AppServices, account_id: str, bound: str, now: float) -> str:
+    """A challenge for `account_id` while its e-licence's device key has digest `bound` (`key_digest`)."""
     issued, salt = int(now), secrets.token_urlsafe(12)
-    return f"{issued}.{salt}.{_challenge_mac(container, account_id, issued, salt)}"
+    return f"{issued}.{salt}.{bound}.{_challenge_mac(container, account_id, issued, salt, bound)}"
 
 
-def check_challenge(container: AppServices, account_id: str, challenge: str, now: float) -> bool:
-    """True for a challenge made for `account_id` in the last `CHALLENGE_SECONDS`."""
-    parts = challenge.split(".") if isinstance(challenge, str) and len(challenge) < 128 else []
-    if len(parts) != 3 or not parts[0].isdigit():
-        return False
+def check_challenge(container: AppServices, account_id: str, challenge: object, now: float) -> str | None:
+    """The key digest a challenge was made under, when it was made for `account_id` in the last
+    `CHALLENGE_SECONDS`; None otherwise."""
+    parts = challenge.split(".") if isinstance(challenge, str) and len(challenge) < 160 else []
+    if len(parts) != 4 or not parts[0].isdigit() or len(parts[0]) > 12:
+        return None
     issued = int(parts[0])
     if not 0 <= now - issued <= CHALLENGE_SECONDS:
-        return False
-    return hmac.compare_digest(parts[2], _challenge_mac(container, account_id, issued, parts[1]))
+        return None
+    expected = _challenge_mac(container, account_id, issued, parts[1], parts[2])
+    return parts[2] if hmac.compare_digest(parts[3], expected) else None
+
+
+def _bound_digest(container: AppServices, account_id: str) -> str:
+    number = container.applications.bound_licence_number(account_id)
+    if number is None:
+        return key_digest(None)
+    with container.sessions() as session:
+        return key_digest(current_device_key(session, number))
 
 
 def _refuse(status: int, code: str, message: str) -> JSONResponse:
@@ -86,8 +103,12 @@ def wallet_challenge(
     holder: HolderSession = Depends(current_holder), container: AppServices = Depends(get_container)
 ) -> Response:
     """A challenge the app signs with its device key before an mdoc is signed for that key."""
+    bound = _bound_digest(container, holder.account_id)
     return JSONResponse(
-        {"challenge": make_challenge(container, holder.account_id, time.time()), "expires_in": CHALLENGE_SECONDS},
+        {
+            "challenge": make_challenge(container, holder.account_id, bound, time.time()),
+            "expires_in": CHALLENGE_SECONDS,
+        },
         headers=NO_STORE,
     )
 
@@ -109,6 +130,8 @@ async def wallet_mdoc(
 ) -> Response:
     """The holder's mdoc signed for the app's device key (JSON `{jwk, challenge, proof}`; see the module doc)."""
     lang = negotiate(request)
+    if request.headers.get("content-type", "").split(";", 1)[0].strip().lower() != "application/json":
+        return _refuse(400, "invalid_request", "请求体须为 JSON / the body must be application/json")
     try:
         body = loads(await request.body())
     except ValueError:
@@ -121,7 +144,8 @@ async def wallet_mdoc(
         key = _public_key(body["jwk"])
     except (ValueError, JoseError, IssuanceRefused, TypeError, KeyError):
         return _refuse(400, "invalid_key", "设备密钥须为 P-256 公钥 / jwk must be an EC P-256 public key")
-    if not check_challenge(container, holder.account_id, body["challenge"], time.time()):
+    bound = check_challenge(container, holder.account_id, body["challenge"], time.time())
+    if bound is None:
         return _refuse(
             400, "invalid_challenge", "验证码已过期，请重试 / the challenge is stale or not yours: try again"
         )
@@ -149,7 +173,10 @@ async def wallet_mdoc(
                 actor_kind=ActorKind.HOLDER,
                 channel="app",
                 at=container.clock(),
+                expected_key_digest=bound,
             )
+    except DeviceKeyChanged as exc:
+        return _refuse(400, "invalid_challenge", localise(str(exc), lang))
     except IssuanceRefused as exc:
         return _refuse(409, "refused", localise(str(exc), lang))
     return JSONResponse(

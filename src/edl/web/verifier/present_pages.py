@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from edl.rendering.codes import qr_svg
 from edl.verification.parties import Party
-from edl.verification.presentations import ANSWERED, PENDING, RequestNotFound
+from edl.verification.presentations import ANSWERED, OPEN, PENDING, RequestNotFound
 from edl.web.audience import relying_party
 from edl.web.csrf import csrf_token
 from edl.web.deps import AppServices, get_container, get_pages
@@ -82,10 +82,10 @@ def request_page(
         "home_url": _root(request) + HOME,
         "again_action": _root(request) + "/verify/present",
         "csrf": csrf_token(request),
-        "refresh": REFRESH_SECONDS if view.state == PENDING else None,
+        "refresh": REFRESH_SECONDS if view.state in OPEN else None,
         "app_uri": urls["app_uri"],
         "wallet_uri": urls["authorization_request_uri"],
-        "qr": qr_svg(urls["app_uri"], title=t("verify.present_qr")) if view.state == PENDING else None,
+        "qr": qr_svg(urls["app_uri"], title=t("verify.present_qr")) if view.state in OPEN else None,
         "expires": t.format_time(view.expires_at),
         "page_url": f"{_root(request)}/verify/present/{view.id}",
         "state_url": f"{_root(request)}/verify/present/{view.id}/state",

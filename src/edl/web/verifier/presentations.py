@@ -127,7 +127,8 @@ async def post_response(request: Request, request_id: str) -> Response:
     (the party reads the verdict: a verified mdoc of a suspended licence is recorded, not valid) or declined;
     400 with an OAuth error for a response that does not verify, 404 for no such request."""
     container: AppServices = request.app.state.container
-    if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/x-www-form-urlencoded":
         return _oauth_error(400, "invalid_request", "the response must be application/x-www-form-urlencoded")
     form = await request.form(max_files=0, max_fields=8, max_part_size=MAX_RESPONSE_BODY)
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
