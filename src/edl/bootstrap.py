@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from edl.issuance.bundle import TrustBundlePublisher
     from edl.issuance.elicences import Issuer
     from edl.issuance.livecodes import CodeMaker
+    from edl.issuance.openid4vci import CredentialIssuance
     from edl.issuance.status import StatusListPublisher
     from edl.notifications.push import Notifier
     from edl.notifications.worker import OutboxWorker
@@ -249,6 +250,21 @@ class Container:
         from edl.issuance.elicences import Issuer
 
         return Issuer(self.authority, self.photos, self.rollout, self.settings.mso_validity_hours)
+
+    @cached_property
+    def openid4vci(self) -> CredentialIssuance:
+        """OpenID4VCI issuance to a standard wallet (offers, tokens, credentials; issue 15)."""
+        from edl.applications.realperson import face_check_fresh
+        from edl.issuance.openid4vci import FACE_CHECK_MINUTES, CredentialIssuance
+
+        return CredentialIssuance(
+            self.sessions,
+            self.issuer,
+            base_url=self.settings.base_url,
+            nonce_key=self.secret("openid4vci-nonce"),
+            real_person_checked=face_check_fresh,
+            face_check_minutes=min(FACE_CHECK_MINUTES, self.settings.face_check_valid_minutes),
+        )
 
     @cached_property
     def code_maker(self) -> CodeMaker:

@@ -74,6 +74,11 @@ EXPECTED_PUBLIC = {
     "/privacy",
     "/openid4vp/requests/{request_id}",
     "/openid4vp/responses/{request_id}",
+    "/.well-known/openid-credential-issuer",
+    "/.well-known/oauth-authorization-server",
+    "/openid4vci/token",
+    "/openid4vci/nonce",
+    "/openid4vci/credential",
 }
 """Written out again here on purpose: widening the public list must change this test too."""
 

@@ -492,3 +492,6 @@ class VerificationRow(Base):
 # The rows of OpenID4VP and OpenID4VCI (issue 15) live in their own module; imported here so that every model is
 # on `Base.metadata` once this module is (the migrations check, the tests' truncation).
 from edl.db.openid_models import PresentationRequestRow as PresentationRequestRow  # noqa: E402
+from edl.db.openid_models import VciNonceRow as VciNonceRow  # noqa: E402
+from edl.db.openid_models import VciOfferRow as VciOfferRow  # noqa: E402
+from edl.db.openid_models import VciTokenRow as VciTokenRow  # noqa: E402

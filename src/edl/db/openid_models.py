@@ -43,3 +43,53 @@ class PresentationRequestRow(Base):
     response_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     """Responses that did not verify; at `MAX_FAILED_ATTEMPTS` the request is closed as refused."""
+
+
+# --- OpenID4VCI (issue 15) -------------------------------------------------------------------------------------------
+
+
+class VciOfferRow(Base):
+    """A credential offer made in the driver's app (`edl.issuance.openid4vci`): a pre-authorized code for the mDL of
+    `licence_number`, after a fresh real-person authentication of `account_id`.
+
+    Only digests are kept (`code_hash`, `tx_code_hash`); the code is single use (`used_at`, set by a conditional
+    UPDATE) and short-lived; `failed_tx_codes` wrong transaction codes end it.
+    """
+
+    __tablename__ = "vci_offers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    tx_code_hash: Mapped[str | None] = mapped_column(String(64))
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    licence_number: Mapped[str] = mapped_column(String(18))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    failed_tx_codes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class VciTokenRow(Base):
+    """An access token for the credential endpoint, from one offer's code: single use (one wallet key bound per
+    offer), short-lived, kept as its SHA-256."""
+
+    __tablename__ = "vci_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    offer_id: Mapped[str] = mapped_column(ForeignKey("vci_offers.id", ondelete="CASCADE"), unique=True)
+    account_id: Mapped[str] = mapped_column(String(32))
+    licence_number: Mapped[str] = mapped_column(String(18))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class VciNonceRow(Base):
+    """A c_nonce a key proof answered (the nonces themselves are stateless HMACs): the primary key makes each
+    accepted once. Rows past `expires_at` may be deleted (the nonce is refused as stale by then)."""
+
+    __tablename__ = "vci_nonces"
+
+    nonce_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

@@ -18,12 +18,14 @@ from edl.web.bodylimit import BodyLimitMiddleware
 from edl.web.compression import CompressionMiddleware
 from edl.web.errors import install_error_handlers
 from edl.web.holder import checks as holder_checks
+from edl.web.holder import credential_offer as holder_credential_offer
 from edl.web.holder import inbox
 from edl.web.holder import pages as holder
 from edl.web.holder import sign_in as holder_sign_in
 from edl.web.holder import wallet as holder_wallet
 from edl.web.holder.common import MULTIPART_SLACK
 from edl.web.observability import ObservabilityMiddleware, RequestMetrics, configure_logging
+from edl.web.openid4vci import router as openid4vci_router
 from edl.web.party_auth import install_party_handlers
 from edl.web.public import api_docs, health, landing, language, status
 from edl.web.rendering import STATIC_DIR, Pages
@@ -83,6 +85,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(verifier.router)
     app.include_router(present_pages.router)
     app.include_router(language.router)
+    app.include_router(openid4vci_router)
+    app.include_router(holder_credential_offer.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
     install_party_handlers(app)

@@ -70,14 +70,20 @@ PUBLIC_PATHS: Final[frozenset[str]] = frozenset(
         "/privacy",
         "/openid4vp/requests/{request_id}",
         "/openid4vp/responses/{request_id}",
+        "/.well-known/openid-credential-issuer",
+        "/.well-known/oauth-authorization-server",
+        "/openid4vci/token",
+        "/openid4vci/nonce",
+        "/openid4vci/credential",
     }
 )
 """The routes anyone may reach: liveness, the trust anchors verifiers fetch, the API's own description, and the
 sign-in pages. `/verify` is the relying party's sign-in form until it signs in; `/app/sw.js` is the holder app's
 service-worker script (static); `/dev/sms` exists only in demo mode; `/privacy` (the privacy notice) is read before
 an account exists. `/openid4vp/…` are where any OpenID4VP wallet fetches a request object and posts its response
-(the verification of the response is the guard). Mounted static files (`/static/…`) are public too. Anything else is
-guarded."""
+(the verification of the response is the guard). The OpenID4VCI metadata and `/openid4vci/…` are where any
+wallet takes an offered mDL (the pre-authorized code, the access token and the key proof are the guards). Mounted
+static files (`/static/…`) are public too. Anything else is guarded."""
 
 GUARDS: dict[Callable[..., Any], Audience] = {}
 """Every guard dependency and the audience it admits (read by the route-table test and docs)."""

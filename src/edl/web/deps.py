@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from edl.issuance.bundle import TrustBundlePublisher
     from edl.issuance.elicences import Issuer
     from edl.issuance.livecodes import CodeMaker
+    from edl.issuance.openid4vci import CredentialIssuance
     from edl.issuance.status import StatusListPublisher
     from edl.notifications.push import Notifier
     from edl.notifications.worker import OutboxWorker
@@ -91,6 +92,8 @@ class AppServices(Protocol):
     def sanctions(self) -> Sanctions: ...
     @property
     def code_maker(self) -> CodeMaker: ...
+    @property
+    def openid4vci(self) -> CredentialIssuance: ...
     @property
     def status_list(self) -> StatusListPublisher: ...
     @property

@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 from starlette.requests import Request
 
 from edl.domain.glossary import field_messages, format_date, format_datetime
-from edl.web.catalogue import account, auth, holder, inbox, landing, parties, review, show, verify, wallet
+from edl.web.catalogue import account, auth, holder, inbox, landing, openid4vci, parties, review, show, verify, wallet
 
 
 class Lang(StrEnum):
@@ -196,6 +196,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = _merge(
     verify.MESSAGES,
     landing.MESSAGES,
     wallet.MESSAGES,
+    openid4vci.MESSAGES,
 )
 
 

@@ -146,6 +146,7 @@ def licence_page(
                 "pdf": app_url(request, "/app/licence.pdf"),
             },
             "code_minutes": max(1, round(settings.code_lifetime_seconds / 60)),
+            "wallet_offer_url": app_url(request, "/app/wallet-offer"),
             "pending": pending,
             "change_photo_url": app_url(request, "/app/apply/photo?source=camera") if eligible and not pending else "",
         }
