@@ -19,6 +19,7 @@ from edl.accounts.sessions import SessionKind, live_session, open_session, revok
 from edl.bootstrap import Container
 from edl.cli.accounts import accounts_app
 from edl.db.models import LivenessChallengeRow, OtpChallengeRow, WebSessionRow
+from edl.db.openid_models import PresentationRequestRow
 from edl.db.session import transaction
 from edl.web import create_app
 from edl.web.housekeeping import install_purge
@@ -147,7 +148,10 @@ def test_edl_accounts_purge_deletes_and_says_how_many(container: Container) -> N
     edl.add_typer(accounts_app, name="accounts")
     result = CliRunner().invoke(edl, ["accounts", "purge"], env=env)
     assert result.exit_code == 0, result.output
-    assert result.stdout == "deleted 1 expired sign-in codes, 1 ended sessions and 0 expired liveness challenges\n"
+    assert result.stdout == (
+        "deleted 1 expired sign-in codes, 1 ended sessions, 0 expired liveness challenges and 0 expired presentation "
+        "requests and wallet offers\n"
+    )
     assert code_ids(container) == set() and session_count(container) == 1
 
 
@@ -181,3 +185,24 @@ def test_a_served_app_freezes_what_start_up_made_out_of_the_garbage_collectors_w
             assert client.get("/healthz").json() == {"status": "ok"}
     finally:
         gc.unfreeze()  # the rest of the test run collects as usual
+
+
+def test_presentation_requests_go_a_day_after_they_expire_and_their_check_stays_in_the_log(
+    container: Container,
+) -> None:
+    """A request's result holds what the party was shown (a portrait among it): kept a day past expiry for the party
+    to read, then deleted; the verification log is not touched."""
+    from edl.verification.parties import register_party
+    from edl.verification.purposes import Purpose
+
+    with transaction(container.sessions) as s:
+        party, _key = register_party(s, name="purge desk", purpose=Purpose.RENTAL, actor="test", at=NOW)
+    service = container.presentations
+    old = service.create(party, at=NOW - timedelta(days=2))
+    recent = service.create(party, at=NOW - timedelta(hours=20))  # expired, but within the day's grace
+    with transaction(container.sessions) as s:
+        done = purge_expired(s, at=NOW)
+    assert done.wallet == 1
+    with container.sessions() as s:
+        assert s.get(PresentationRequestRow, old.id) is None
+        assert s.get(PresentationRequestRow, recent.id) is not None

@@ -1,5 +1,8 @@
 """Deleting what sign-in no longer needs: expired codes (`otp_challenges`), ended sessions (`web_sessions`) and
-expired liveness challenges (`liveness_challenges`; kept for the hour their per-account limit counts them).
+expired liveness challenges (`liveness_challenges`; kept for the hour their per-account limit counts them); and
+what OpenID4VP and OpenID4VCI (issue 15) no longer need: presentation requests a day after they expired (their
+results hold the fields shown to the party, a portrait among them: the verification log keeps the record of the
+check), and expired wallet offers, access tokens and spent nonces.
 
 A code row is kept while it is live and for the hour the per-number and per-address limits count it; a session
 row for a day after it expired or was revoked. The audit log keeps the record of every sign-in either way.
@@ -15,8 +18,11 @@ from sqlalchemy.orm import Session
 
 from edl.accounts.otp import HOUR
 from edl.db.models import LivenessChallengeRow, OtpChallengeRow, WebSessionRow
+from edl.db.openid_models import PresentationRequestRow, VciNonceRow, VciOfferRow, VciTokenRow
 
 SESSION_GRACE = timedelta(days=1)
+PRESENTATION_GRACE = timedelta(days=1)
+"""How long after it expired a presentation request (and its result) is kept for the party to read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +33,13 @@ class Purged:
     """Session rows deleted."""
     challenges: int = 0
     """Liveness challenge rows deleted."""
+    wallet: int = 0
+    """OpenID4VP presentation requests and OpenID4VCI offers, tokens and nonces deleted."""
 
     def summary(self) -> str:
         return (
-            f"deleted {self.codes} expired sign-in codes, {self.sessions} ended sessions and {self.challenges} "
-            "expired liveness challenges"
+            f"deleted {self.codes} expired sign-in codes, {self.sessions} ended sessions, {self.challenges} "
+            f"expired liveness challenges and {self.wallet} expired presentation requests and wallet offers"
         )
 
 
@@ -54,8 +62,20 @@ def purge_expired(session: Session, *, at: datetime, session_grace: timedelta = 
         .where(LivenessChallengeRow.expires_at <= at - HOUR)
         .execution_options(synchronize_session=False)
     )
+    wallet = 0
+    for table, kept in (
+        (PresentationRequestRow, PRESENTATION_GRACE),
+        (VciTokenRow, HOUR),
+        (VciOfferRow, HOUR),
+        (VciNonceRow, timedelta(0)),
+    ):
+        done = session.execute(
+            delete(table).where(table.expires_at <= at - kept).execution_options(synchronize_session=False)
+        )
+        wallet += int(done.rowcount)  # type: ignore[attr-defined]
     return Purged(
         int(codes.rowcount),  # type: ignore[attr-defined]
         int(sessions.rowcount),  # type: ignore[attr-defined]
         int(challenges.rowcount),  # type: ignore[attr-defined]
+        wallet,
     )
