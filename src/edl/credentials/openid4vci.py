@@ -19,6 +19,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
+from edl.boundedjson import JsonRefused
+from edl.boundedjson import loads as bounded_json
 from edl.credentials.names import MDL_DOCTYPE, MDL_NAMESPACE
 
 CONFIGURATION_ID: Final = MDL_DOCTYPE
@@ -191,12 +194,19 @@ def make_nonce(key: bytes, at: datetime) -> str:
     return f"{_NONCE_PREFIX}.{issued}.{salt}.{_nonce_mac(key, issued, salt)}"
 
 
+_LATEST_IAT: Final = 2**40
+"""No NumericDate reaches this (year 36812); larger ones, NaN and infinities are refused before any arithmetic."""
+_UNIX_TIME: Final = re.compile(r"[1-9][0-9]{0,11}", re.ASCII)
+
+
 def nonce_issued_at(key: bytes, nonce: object, at: datetime) -> int | None:
     """The issue time (unix) of a c_nonce this server made that is still fresh at `at`; None for any other value."""
     if not isinstance(nonce, str) or len(nonce) > 120:
         return None
     parts = nonce.split(".")
-    if len(parts) != 4 or parts[0] != _NONCE_PREFIX or not parts[1].isdigit():
+    # the time exactly as `new_nonce` writes it (ASCII, no leading zero): another spelling of the same number would
+    # be another string with a valid MAC, and single use is kept per string
+    if len(parts) != 4 or parts[0] != _NONCE_PREFIX or not _UNIX_TIME.fullmatch(parts[1]):
         return None
     issued = int(parts[1])
     if not 0 <= at.timestamp() - issued <= NONCE_SECONDS:
@@ -209,8 +219,8 @@ def nonce_issued_at(key: bytes, nonce: object, at: datetime) -> int | None:
 def _header(token: str) -> dict[str, Any]:
     try:
         head = token.split(".", 1)[0]
-        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        header = bounded_json(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    except (ValueError, binascii.Error):
         raise ProofRefused("invalid_proof", "证明不是JWT / the proof is not a compact JWT") from None
     if not isinstance(header, dict):
         raise ProofRefused("invalid_proof", "证明不是JWT / the proof is not a compact JWT")
@@ -260,8 +270,10 @@ def check_proof(token: object, *, audience: str, at: datetime) -> Proof:
     key, public = _proof_key(header)
     try:
         signed = jws.deserialize_compact(token, ECKey.import_key(key), algorithms=list(PROOF_ALGORITHMS))
-        claims = json.loads(signed.payload)
-    except (JoseError, ValueError, TypeError):
+        claims = bounded_json(signed.payload)
+    except JsonRefused:
+        raise ProofRefused("invalid_proof", "证明内容不是JSON对象 / the proof's claims are not JSON") from None
+    except (JoseError, ValueError, TypeError, RecursionError):
         raise ProofRefused(
             "invalid_proof", "证明签名无效 / the proof's signature does not verify with its jwk"
         ) from None
@@ -271,7 +283,7 @@ def check_proof(token: object, *, audience: str, at: datetime) -> Proof:
     if not (aud == audience or (isinstance(aud, list) and aud == [audience])):
         raise ProofRefused("invalid_proof", f"证明的aud须为{audience} / the proof's aud must be {audience}")
     iat = claims.get("iat")
-    if isinstance(iat, bool) or not isinstance(iat, int | float):
+    if isinstance(iat, bool) or not isinstance(iat, int | float) or not 0 < iat < _LATEST_IAT:  # (False for NaN)
         raise ProofRefused("invalid_proof", "证明缺少iat / the proof has no numeric iat")
     age = at.timestamp() - iat
     if age > IAT_MAX_AGE or age < -IAT_MAX_SKEW:

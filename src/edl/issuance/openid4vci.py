@@ -149,6 +149,13 @@ class CredentialIssuance:
                 .where(VciOfferRow.account_id == account_id, VciOfferRow.used_at.is_(None))
                 .values(used_at=at)
             )
+            # and so does any access token already taken from them: a driver who suspects the code was seen makes
+            # a new offer, and a thief's unspent token stops working at once
+            session.execute(
+                update(VciTokenRow)
+                .where(VciTokenRow.account_id == account_id, VciTokenRow.used_at.is_(None))
+                .values(used_at=at)
+            )
             session.execute(delete(VciOfferRow).where(VciOfferRow.expires_at < at - timedelta(days=1)))
             code, tx_code = new_secret(), new_tx_code()
             row = VciOfferRow(

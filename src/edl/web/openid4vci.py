@@ -17,6 +17,7 @@ from typing import Final
 import anyio.to_thread
 import orjson
 from fastapi import APIRouter
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -74,12 +75,16 @@ async def token(request: Request) -> Response:
     """RFC 6749 §5 answers: 200 with a Bearer token, or 400 ``invalid_request`` / ``unsupported_grant_type`` /
     ``invalid_grant`` (an unknown, used or expired code, a wrong tx_code)."""
     container: AppServices = request.app.state.container
-    if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/x-www-form-urlencoded":
         return _error(400, "invalid_request", "请求须为表单编码 / the body must be application/x-www-form-urlencoded")
     body = await request.body()
     if len(body) > MAX_TOKEN_BODY:
         return _error(400, "invalid_request", f"请求体过大 / the body is larger than {MAX_TOKEN_BODY} bytes")
-    form = await request.form(max_files=0, max_fields=10, max_part_size=MAX_TOKEN_BODY)
+    try:
+        form = await request.form(max_files=0, max_fields=10, max_part_size=MAX_TOKEN_BODY)
+    except (HTTPException, ValueError):  # too many fields, or a body the form parser cannot read
+        return _error(400, "invalid_request", "表单字段过多或无法解析 / too many form fields, or an unreadable form")
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     if fields.get("grant_type") != PRE_AUTHORIZED_GRANT:
         return _error(
