@@ -22,7 +22,7 @@ from edl.credentials.openid4vci import PRE_AUTHORIZED_GRANT, digest
 from edl.credentials.openid4vp import b64encode
 from edl.credentials.presentation import present
 from edl.credentials.verify import verify_mdoc
-from edl.db.models import AuditRow, ElicenceRow, VciOfferRow, VciTokenRow
+from edl.db.models import AuditRow, ElicenceRow, OutboxRow, VciOfferRow, VciTokenRow
 from edl.db.session import transaction
 from edl.domain import Status
 from edl.issuance.device_bound import device_key_bytes
@@ -160,6 +160,9 @@ def test_a_wallet_takes_the_mdl_bound_to_its_proof_key_and_it_verifies(
         audits = s.scalars(sa.select(AuditRow).where(AuditRow.action == "device_key")).all()
     channels = [(a.outcome, (a.detail or {}).get("channel")) for a in audits]
     assert ("offered", "openid4vci") in channels and ("rebound", "openid4vci") in channels
+    with container.sessions() as s:
+        texts = [str(r.payload["text"]) for r in s.scalars(sa.select(OutboxRow).where(OutboxRow.kind == "sms"))]
+    assert any("数字钱包" in t and "wallet" in t for t in texts), "the registered mobile learns of the new wallet"
 
 
 # --- the offer in the app --------------------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ from edl.audit import Action, ActorKind
 from edl.credentials.cose import cose_key
 from edl.db.models import ElicenceRow
 from edl.issuance.elicences import IssuanceRefused, Issuer, sign_licence
+from edl.notifications import messages
+from edl.notifications.outbox import text_registered_mobile
 from edl.registry.events import LicenceNotFound, load_for_update
 from edl.registry.mapping import licence_from_row
 
@@ -115,6 +117,8 @@ def sign_for_device_key(
     elicence.device_key = stored
     elicence.valid_until = max(elicence.valid_until, valid_until)
     elicence.signer_serial = format(signer.certificate.serial_number, "x")
+    if rebound and channel == "openid4vci":  # the driver's own app re-binding as it presents stays quiet
+        text_registered_mobile(session, number, messages.sms_added_to_wallet(number), at=at)
     audit.record(
         session,
         at=at,

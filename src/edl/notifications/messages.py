@@ -41,6 +41,17 @@ def sms_unbound(number: str, *, by_staff: bool) -> str:
     )
 
 
+def sms_added_to_wallet(number: str) -> str:
+    """To the registered mobile: the e-licence was added to a digital wallet (OpenID4VCI): it moves there from any
+    phone it was on, so a driver who did not do it must learn at once."""
+    tail = _tail(number)
+    return (
+        f"{_SMS_SIGN}您的电子驾驶证（证号尾号{tail}）已添加到一个数字钱包，原设备上的电子驾驶证需重新领取。"
+        f" / Your e-licence (…{tail}) was added to a digital wallet; the device it was on must fetch it again. "
+        f"{_NOT_YOU}"
+    )
+
+
 def sms_issued(number: str, *, photo_change: bool) -> str:
     """To the registered mobile: an e-licence was issued, or its photo changed."""
     if photo_change:
