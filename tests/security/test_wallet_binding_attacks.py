@@ -8,7 +8,6 @@ the licence may not have one, or another driver's licence signed for its own key
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -31,7 +30,7 @@ from edl.domain import Status
 from edl.issuance.elicences import issue_elicence
 from edl.registry.events import set_status
 from edl.web import create_app
-from edl.web.holder.wallet import CHALLENGE_SECONDS, _bound_digest, make_challenge
+from edl.web.holder.wallet import CHALLENGE_SECONDS, make_challenge
 from tests.auth_helpers import sign_in_holder
 from tests.workflow import prepare, seed_account, seed_licence
 
@@ -171,16 +170,21 @@ def test_a_challenge_of_another_account_or_stale_or_forged_is_refused(ready: Con
         other_account, _ = driver(ready, theirs, OTHER_MOBILE, sequence=16)
         key = ec.generate_private_key(ec.SECP256R1())
         before = stored_key(ready, number)
-        now = time.time()
+        now = ready.clock()
         services = cast(Any, ready)
+        fresh = challenge(mine)
+        prefix, issued, salt, mac = fresh.split(".")
         bad = {
             "another account's": challenge(theirs),
-            "stale": make_challenge(services, account, _bound_digest(services, account), now - CHALLENGE_SECONDS - 5),
-            "from the future": make_challenge(services, account, _bound_digest(services, account), now + 3600),
-            "forged mac": challenge(mine)[:-4] + "AAAA",
-            "another salt": ".".join([*challenge(mine).split(".")[:1], "salt", challenge(mine).split(".")[2]]),
-            "made for the other account id": make_challenge(
-                services, other_account, _bound_digest(services, account), now
+            "stale": make_challenge(services, account, now - timedelta(seconds=CHALLENGE_SECONDS + 5)),
+            "from the future": make_challenge(services, account, now + timedelta(hours=1)),
+            "forged mac": fresh[:-4] + "AAAA",
+            "another salt": ".".join([prefix, issued, "salt", mac]),
+            "made for the other account id": make_challenge(services, other_account, now),
+            "time with a leading zero": ".".join([prefix, "0" + issued, salt, mac]),
+            "time in superscript digits": ".".join([prefix, "²" * len(issued), salt, mac]),
+            "time in Arabic-Indic digits": ".".join(
+                [prefix, issued.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")), salt, mac]
             ),
             "empty": "",
             "long": "1" * 200,
@@ -388,3 +392,23 @@ def test_a_driver_whose_licence_may_not_have_an_mdoc_is_refused(
     assert "issuer_signed" not in r.text
     if number:
         assert stored_key(ready, number) == before
+
+
+@pytest.mark.parametrize(
+    "request_uri",
+    [
+        "http://[",
+        "http://[::1",
+        "https://other.example/openid4vp/requests/" + "0" * 32,
+        "javascript:alert(1)",
+        "\x00",
+        "",
+    ],
+)
+def test_a_present_link_naming_no_request_of_this_server_is_a_400_not_a_500(
+    ready: Container, client: TestClient, request_uri: str
+) -> None:
+    """The consent page parses a link anyone can craft: an unparsable or foreign request_uri answers 400."""
+    driver(ready, client)
+    r = client.get("/app/present", params={"client_id": "x", "request_uri": request_uri})
+    assert r.status_code == 400, r.text

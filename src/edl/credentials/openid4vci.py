@@ -35,6 +35,7 @@ from joserfc.jwk import ECKey
 from edl.boundedjson import JsonRefused
 from edl.boundedjson import loads as bounded_json
 from edl.credentials.names import MDL_DOCTYPE, MDL_NAMESPACE
+from edl.credentials.openid4vp import b64encode
 
 CONFIGURATION_ID: Final = MDL_DOCTYPE
 """The one credential configuration eDL offers (named by its doctype, as ISO wallets expect)."""
@@ -180,17 +181,13 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _nonce_mac(key: bytes, issued: int, salt: str) -> str:
-    return _b64(hmac.new(key, f"{_NONCE_PREFIX}|{issued}|{salt}".encode(), hashlib.sha256).digest()[:16])
+    return b64encode(hmac.new(key, f"{_NONCE_PREFIX}|{issued}|{salt}".encode(), hashlib.sha256).digest()[:16])
 
 
 def make_nonce(key: bytes, at: datetime) -> str:
     """A fresh c_nonce issued at `at`: ``n1.<unix time>.<128 random bits>.<HMAC>``."""
-    issued, salt = int(at.timestamp()), _b64(secrets.token_bytes(16))
+    issued, salt = int(at.timestamp()), b64encode(secrets.token_bytes(16))
     return f"{_NONCE_PREFIX}.{issued}.{salt}.{_nonce_mac(key, issued, salt)}"
 
 
@@ -233,7 +230,12 @@ def _proof_key(header: Mapping[str, Any]) -> tuple[ec.EllipticCurvePublicKey, di
             "invalid_proof",
             "密钥须放在jwk头部 / name the key in the jwk header (kid, x5c and attestations are not supported)",
         )
-    jwk = header.get("jwk")
+    return read_public_jwk(header.get("jwk"))
+
+
+def read_public_jwk(jwk: object) -> tuple[ec.EllipticCurvePublicKey, dict[str, str]]:
+    """(key, its kty/crv/x/y) of a holder's public EC P-256 JWK (an OpenID4VCI proof's, the driver app's); a
+    private ``d``, another curve, members beyond the public ones or a point off the curve raise `ProofRefused`."""
     if not isinstance(jwk, dict):
         raise ProofRefused("invalid_proof", "证明缺少jwk头部 / the proof header has no jwk")
     if "d" in jwk:

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
-import time
+from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -27,18 +26,16 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from fastapi import APIRouter, Depends
-from joserfc.errors import JoseError
-from joserfc.jwk import ECKey
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from edl.audit import ActorKind
 from edl.boundedjson import loads
+from edl.credentials.openid4vci import NONCE_SECONDS, ProofRefused, make_nonce, nonce_issued_at, read_public_jwk
 from edl.credentials.openid4vp import b64decode, b64encode
 from edl.db.session import transaction
 from edl.issuance.device_bound import (
     DeviceKeyChanged,
-    check_device_key,
     current_device_key,
     key_digest,
     sign_for_device_key,
@@ -56,34 +53,15 @@ from edl.web.rendering import Pages
 
 router = APIRouter(tags=["holder"])
 
-CHALLENGE_SECONDS: Final = 300
+CHALLENGE_SECONDS: Final = NONCE_SECONDS
 NO_STORE: Final = {"Cache-Control": "no-store"}
 REQUEST_PATH: Final = "/openid4vp/requests/"
 
 
-def _challenge_mac(container: AppServices, account_id: str, issued: int, salt: str, bound: str) -> str:
-    key = container.secret("wallet-challenge")
-    mac = hmac.new(key, f"{account_id}|{issued}|{salt}|{bound}".encode(), hashlib.sha256).digest()
-    return b64encode(mac[:18])
-
-
-def make_challenge(container: AppServices, account_id: str, bound: str, now: float) -> str:
-    """A challenge for `account_id` while its e-licence's device key has digest `bound` (`key_digest`)."""
-    issued, salt = int(now), secrets.token_urlsafe(12)
-    return f"{issued}.{salt}.{bound}.{_challenge_mac(container, account_id, issued, salt, bound)}"
-
-
-def check_challenge(container: AppServices, account_id: str, challenge: object, now: float) -> str | None:
-    """The key digest a challenge was made under, when it was made for `account_id` in the last
-    `CHALLENGE_SECONDS`; None otherwise."""
-    parts = challenge.split(".") if isinstance(challenge, str) and len(challenge) < 160 else []
-    if len(parts) != 4 or not parts[0].isdigit() or len(parts[0]) > 12:
-        return None
-    issued = int(parts[0])
-    if not 0 <= now - issued <= CHALLENGE_SECONDS:
-        return None
-    expected = _challenge_mac(container, account_id, issued, parts[1], parts[2])
-    return parts[2] if hmac.compare_digest(parts[3], expected) else None
+def _challenge_key(container: AppServices, account_id: str, bound: str) -> bytes:
+    """The HMAC key of `account_id`'s challenges while its e-licence's device key has digest `bound`: a challenge
+    made before a re-binding no longer verifies after it (a captured binding request cannot be replayed)."""
+    return hmac.new(container.secret("wallet-challenge"), f"{account_id}|{bound}".encode(), hashlib.sha256).digest()
 
 
 def _bound_digest(container: AppServices, account_id: str) -> str:
@@ -92,6 +70,19 @@ def _bound_digest(container: AppServices, account_id: str) -> str:
         return key_digest(None)
     with container.sessions() as session:
         return key_digest(current_device_key(session, number))
+
+
+def make_challenge(container: AppServices, account_id: str, at: datetime) -> str:
+    """A challenge for `account_id` (the same stateless, HMAC-checked form as an OpenID4VCI c_nonce)."""
+    return make_nonce(_challenge_key(container, account_id, _bound_digest(container, account_id)), at)
+
+
+def check_challenge(container: AppServices, account_id: str, challenge: object, at: datetime) -> str | None:
+    """The e-licence's device-key digest, when `challenge` was made for `account_id` in the last `NONCE_SECONDS`
+    and the e-licence has not been bound to another key since; None otherwise."""
+    bound = _bound_digest(container, account_id)
+    fresh = nonce_issued_at(_challenge_key(container, account_id, bound), challenge, at)
+    return bound if fresh is not None else None
 
 
 def _refuse(status: int, code: str, message: str) -> JSONResponse:
@@ -103,23 +94,13 @@ def wallet_challenge(
     holder: HolderSession = Depends(current_holder), container: AppServices = Depends(get_container)
 ) -> Response:
     """A challenge the app signs with its device key before an mdoc is signed for that key."""
-    bound = _bound_digest(container, holder.account_id)
     return JSONResponse(
         {
-            "challenge": make_challenge(container, holder.account_id, bound, time.time()),
+            "challenge": make_challenge(container, holder.account_id, container.clock()),
             "expires_in": CHALLENGE_SECONDS,
         },
         headers=NO_STORE,
     )
-
-
-def _public_key(jwk: object) -> ec.EllipticCurvePublicKey:
-    if not isinstance(jwk, dict) or set(jwk) - {"kty", "crv", "x", "y", "kid", "alg", "use", "key_ops", "ext"}:
-        raise ValueError("jwk: an EC P-256 public key (kty, crv, x, y) and nothing private")
-    if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256":
-        raise ValueError("jwk: an EC P-256 public key")
-    key = ECKey.import_key({k: jwk[k] for k in ("kty", "crv", "x", "y")}).get_op_key("verify")
-    return check_device_key(key)
 
 
 @router.post("/app/wallet/mdoc", name="holder_wallet_mdoc", dependencies=[*driver(), Depends(require_csrf)])
@@ -141,10 +122,10 @@ async def wallet_mdoc(
             400, "invalid_request", "请求体应为 {jwk, challenge, proof} / the body must be {jwk, challenge, proof}"
         )
     try:
-        key = _public_key(body["jwk"])
-    except (ValueError, JoseError, IssuanceRefused, TypeError, KeyError):
+        key, _ = read_public_jwk(body["jwk"])
+    except ProofRefused:
         return _refuse(400, "invalid_key", "设备密钥须为 P-256 公钥 / jwk must be an EC P-256 public key")
-    bound = check_challenge(container, holder.account_id, body["challenge"], time.time())
+    bound = check_challenge(container, holder.account_id, body["challenge"], container.clock())
     if bound is None:
         return _refuse(
             400, "invalid_challenge", "验证码已过期，请重试 / the challenge is stale or not yours: try again"
@@ -192,7 +173,10 @@ async def wallet_mdoc(
 def request_id_of(request: Request, base_url: str, request_uri: str) -> str | None:
     """The id of one of this server's requests named by `request_uri` (the app presents only to eDL's own
     response URIs: the page's Content-Security-Policy allows no other connection anyway)."""
-    parts = urlsplit(request_uri)
+    try:
+        parts = urlsplit(request_uri)
+    except ValueError:  # e.g. "http://[": not a URL at all
+        return None
     origins = {urlsplit(base_url)._replace(path="", query="", fragment="").geturl(), str(request.base_url).rstrip("/")}
     origin = f"{parts.scheme}://{parts.netloc}"
     if origin not in origins or not parts.path.startswith(REQUEST_PATH) or parts.query or parts.fragment:

@@ -29,7 +29,7 @@ from edl.web.errors import PageError
 from edl.web.i18n import Translator, negotiate
 from edl.web.party_auth import current_party
 from edl.web.rendering import Pages
-from edl.web.verifier.pages import CSRF, HOME, Refused, count_check
+from edl.web.verifier.pages import CSRF, HOME, Refused, _root, count_check
 from edl.web.verifier.views import result_view
 
 router = APIRouter(tags=["verifier"])
@@ -41,10 +41,6 @@ STATE_KEYS: Final = {
     "refused": "verify.present_refused",
     "expired": "verify.present_expired",
 }
-
-
-def _root(request: Request) -> str:
-    return str(request.scope.get("root_path", ""))
 
 
 @router.post("/verify/present", name="verifier_present", dependencies=[*relying_party(), *CSRF])
