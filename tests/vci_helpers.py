@@ -6,12 +6,15 @@ from __future__ import annotations
 import html
 import json
 import re
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 from joserfc import jws
@@ -19,6 +22,7 @@ from joserfc.jwk import ECKey
 
 from edl.bootstrap import Container
 from edl.credentials.openid4vci import PRE_AUTHORIZED_GRANT, PROOF_TYPE
+from edl.db.models import ElicenceRow
 from edl.issuance.elicences import issue_elicence
 from tests.auth_helpers import csrf_of, post_burst, sign_in_holder
 from tests.workflow import seed_licence
@@ -106,3 +110,29 @@ def proof_jwt(
 def ask_credential(client: TestClient, token: str, proofs: list[str], **extra: Any) -> Any:
     body = {"credential_configuration_id": "org.iso.18013.5.1.mDL", "proofs": {"jwt": proofs}, **extra}
     return client.post("/openid4vci/credential", json=body, headers={"Authorization": f"Bearer {token}"})
+
+
+def device_key_of(container: Container, number: str) -> bytes:
+    """The device key (COSE_Key bytes) recorded on licence `number`'s e-licence."""
+    with container.sessions() as s:
+        return bytes(s.scalars(sa.select(ElicenceRow.device_key).where(ElicenceRow.licence_number == number)).one())
+
+
+def race(n: int, call: Callable[[int], Any]) -> list[Any]:
+    """`call(i)` in n threads released together; each result or the exception it raised."""
+    barrier = threading.Barrier(n)
+    results: list[Any] = [None] * n
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = call(i)
+        except Exception as exc:  # collected for the assertion
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results

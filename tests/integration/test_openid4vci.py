@@ -22,7 +22,7 @@ from edl.credentials.openid4vci import PRE_AUTHORIZED_GRANT, digest
 from edl.credentials.openid4vp import b64encode
 from edl.credentials.presentation import present
 from edl.credentials.verify import verify_mdoc
-from edl.db.models import AuditRow, ElicenceRow, OutboxRow, VciOfferRow, VciTokenRow
+from edl.db.models import AuditRow, OutboxRow, VciOfferRow, VciTokenRow
 from edl.db.session import transaction
 from edl.domain import Status
 from edl.issuance.device_bound import device_key_bytes
@@ -34,6 +34,7 @@ from tests.vci_helpers import (
     access_token,
     ask_credential,
     c_nonce,
+    device_key_of,
     driver_with_elicence,
     make_offer,
     proof_jwt,
@@ -64,11 +65,6 @@ def client(container: Container, clock: Clock) -> Iterator[TestClient]:
 @pytest.fixture
 def number(client: TestClient, container: Container) -> str:
     return driver_with_elicence(client, container, NOW)
-
-
-def _device_key(container: Container, number: str) -> bytes:
-    with container.sessions() as s:
-        return bytes(s.scalars(sa.select(ElicenceRow.device_key).where(ElicenceRow.licence_number == number)).one())
 
 
 def _issued(client: TestClient, container: Container, key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -143,7 +139,7 @@ def test_a_wallet_takes_the_mdl_bound_to_its_proof_key_and_it_verifies(
     credential = r.json()["credentials"][0]["credential"]
     assert "=" not in credential
     issuer_signed = base64.urlsafe_b64decode(credential + "=" * (-len(credential) % 4))
-    assert _device_key(container, number) == device_key_bytes(key.public_key())
+    assert device_key_of(container, number) == device_key_bytes(key.public_key())
 
     root = [container.authority.root_certificate()]
     transcript = session_transcript(
@@ -221,13 +217,13 @@ def test_a_licence_suspended_after_the_offer_gets_no_credential_and_the_token_is
     client: TestClient, container: Container, number: str
 ) -> None:
     token = access_token(client, make_offer(client))
-    before = _device_key(container, number)
+    before = device_key_of(container, number)
     with transaction(container.sessions) as s:
         set_status(s, number, Status.SUSPENDED, actor="test", at=NOW)
     key = ec.generate_private_key(ec.SECP256R1())
     r = ask_credential(client, token, [proof_jwt(key, c_nonce(client), at=NOW)])
     assert r.status_code == 400 and r.json()["error"] == "credential_request_denied", r.text
-    assert _device_key(container, number) == before
+    assert device_key_of(container, number) == before
     with container.sessions() as s:
         assert s.scalars(sa.select(VciTokenRow.used_at)).one() is None
 
@@ -299,18 +295,18 @@ def test_a_token_binds_one_wallet_only(client: TestClient, container: Container,
     assert ask_credential(client, token, [proof_jwt(first, c_nonce(client), at=NOW)]).status_code == 200
     r = ask_credential(client, token, [proof_jwt(second, c_nonce(client), at=NOW)])
     assert r.status_code == 401 and r.json()["error"] == "invalid_token"
-    assert _device_key(container, number) == device_key_bytes(first.public_key())
+    assert device_key_of(container, number) == device_key_bytes(first.public_key())
 
 
 def _refused(
     client: TestClient, container: Container, number: str, proof: str, code: str, token: str | None = None
 ) -> None:
-    before = _device_key(container, number)
+    before = device_key_of(container, number)
     token = token or access_token(client, make_offer(client))
     r = ask_credential(client, token, [proof])
     assert r.status_code == 400, r.text
     assert r.json()["error"] == code, r.text
-    assert _device_key(container, number) == before
+    assert device_key_of(container, number) == before
     with container.sessions() as s:  # nothing spent: the wallet may try again with a good proof
         assert s.scalar(sa.select(VciTokenRow.used_at).where(VciTokenRow.token_hash == digest(token))) is None
 

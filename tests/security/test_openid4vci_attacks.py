@@ -10,10 +10,8 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -23,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from edl.applications.binding import unbind_licence
 from edl.bootstrap import Container
-from edl.db.models import ElicenceRow, VciOfferRow, VciTokenRow
+from edl.db.models import VciOfferRow, VciTokenRow
 from edl.issuance.device_bound import device_key_bytes
 from edl.issuance.openid4vci import VciRefused
 from edl.web import create_app
@@ -33,9 +31,11 @@ from tests.vci_helpers import (
     access_token,
     ask_credential,
     c_nonce,
+    device_key_of,
     driver_with_elicence,
     make_offer,
     proof_jwt,
+    race,
     take_token,
 )
 from tests.workflow import prepare
@@ -64,44 +64,19 @@ def bob(app: FastAPI) -> Iterator[TestClient]:
         yield c
 
 
-def _device_key(container: Container, number: str) -> bytes:
-    with container.sessions() as s:
-        return bytes(s.scalars(sa.select(ElicenceRow.device_key).where(ElicenceRow.licence_number == number)).one())
-
-
-def _race(n: int, call: Callable[[int], Any]) -> list[Any]:
-    """`call(i)` in n threads released together; each result or the exception it raised."""
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = call(i)
-        except Exception as exc:  # collected for the assertion
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
-
-
 def test_a_drivers_token_gets_only_that_drivers_licence(
     alice: TestClient, bob: TestClient, container: Container
 ) -> None:
     a = driver_with_elicence(alice, container, NOW)
     b = driver_with_elicence(bob, container, NOW, sequence=124, name="李四", mobile="13900139000")
-    b_key = _device_key(container, b)
+    b_key = device_key_of(container, b)
     token = access_token(alice, make_offer(alice))
     key = ec.generate_private_key(ec.SECP256R1())
     # a wallet that tries to name Bob's licence in the request: the field means nothing, Alice's licence is bound
     r = ask_credential(alice, token, [proof_jwt(key, c_nonce(alice), at=NOW)], licence_number=b, document_number=b)
     assert r.status_code == 200, r.text
-    assert _device_key(container, a) == device_key_bytes(key.public_key())
-    assert _device_key(container, b) == b_key
+    assert device_key_of(container, a) == device_key_bytes(key.public_key())
+    assert device_key_of(container, b) == b_key
     with container.sessions() as s:
         assert {row.licence_number for row in s.scalars(sa.select(VciTokenRow))} == {a}
 
@@ -110,7 +85,7 @@ def test_a_code_redeemed_concurrently_gives_one_token(alice: TestClient, contain
     driver_with_elicence(alice, container, NOW)
     shown = make_offer(alice)
     service = container.openid4vci
-    results = _race(6, lambda i: service.exchange_code(shown.code, shown.tx_code, at=NOW))
+    results = race(6, lambda i: service.exchange_code(shown.code, shown.tx_code, at=NOW))
     tokens = [r for r in results if not isinstance(r, Exception)]
     refused = [r for r in results if isinstance(r, VciRefused)]
     assert len(tokens) == 1, results
@@ -125,12 +100,12 @@ def test_a_token_used_concurrently_binds_one_wallet(alice: TestClient, container
     keys = [ec.generate_private_key(ec.SECP256R1()) for _ in range(4)]
     proofs = [proof_jwt(k, c_nonce(alice), at=NOW) for k in keys]
     service = container.openid4vci
-    results = _race(4, lambda i: service.issue_credential(token, proofs[i], at=NOW))
+    results = race(4, lambda i: service.issue_credential(token, proofs[i], at=NOW))
     issued = [(i, r) for i, r in enumerate(results) if not isinstance(r, Exception)]
     assert len(issued) == 1, results
     assert all(isinstance(r, VciRefused) and r.code == "invalid_token" for r in results if r is not issued[0][1])
     winner = keys[issued[0][0]]
-    assert _device_key(container, number) == device_key_bytes(winner.public_key())
+    assert device_key_of(container, number) == device_key_bytes(winner.public_key())
 
 
 def test_a_nonce_used_by_one_wallet_is_refused_to_another(
@@ -144,10 +119,10 @@ def test_a_nonce_used_by_one_wallet_is_refused_to_another(
         ask_credential(alice, a_token, [proof_jwt(ec.generate_private_key(ec.SECP256R1()), nonce, at=NOW)]).status_code
         == 200
     )
-    before = _device_key(container, b)
+    before = device_key_of(container, b)
     r = ask_credential(bob, b_token, [proof_jwt(ec.generate_private_key(ec.SECP256R1()), nonce, at=NOW)])
     assert r.status_code == 400 and r.json()["error"] == "invalid_nonce"
-    assert _device_key(container, b) == before
+    assert device_key_of(container, b) == before
 
 
 def test_the_tx_code_cannot_be_guessed(alice: TestClient, container: Container) -> None:
@@ -165,11 +140,11 @@ def test_a_token_is_worthless_once_the_licence_is_unbound(alice: TestClient, con
     with container.sessions() as s:
         account_id = s.scalars(sa.select(VciOfferRow.account_id)).first()
     assert account_id
-    before = _device_key(container, number)
+    before = device_key_of(container, number)
     unbind_licence(container.sessions, account_id, at=NOW)
     r = ask_credential(alice, token, [proof_jwt(ec.generate_private_key(ec.SECP256R1()), c_nonce(alice), at=NOW)])
     assert r.status_code == 400 and r.json()["error"] == "credential_request_denied"
-    assert _device_key(container, number) == before
+    assert device_key_of(container, number) == before
 
 
 def test_an_unredeemed_code_is_worthless_once_the_licence_is_unbound(alice: TestClient, container: Container) -> None:
@@ -178,11 +153,11 @@ def test_an_unredeemed_code_is_worthless_once_the_licence_is_unbound(alice: Test
     with container.sessions() as s:
         account_id = s.scalars(sa.select(VciOfferRow.account_id)).first()
     assert account_id
-    before = _device_key(container, number)
+    before = device_key_of(container, number)
     unbind_licence(container.sessions, account_id, at=NOW)
     r = take_token(alice, shown.code, shown.tx_code)
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
-    assert _device_key(container, number) == before
+    assert device_key_of(container, number) == before
 
 
 def test_codes_and_tokens_are_kept_only_as_digests(alice: TestClient, container: Container) -> None:

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -49,10 +48,12 @@ from tests.vci_helpers import (
     access_token,
     ask_credential,
     c_nonce,
+    device_key_of,
     driver_with_elicence,
     make_offer,
     proof_jwt,
     public_jwk,
+    race,
     take_token,
 )
 from tests.workflow import prepare, seed_licence
@@ -96,11 +97,6 @@ def number(client: TestClient, container: Container) -> str:
     return driver_with_elicence(client, container, NOW)
 
 
-def _device_key(container: Container, number: str) -> bytes:
-    with container.sessions() as s:
-        return bytes(s.scalars(sa.select(ElicenceRow.device_key).where(ElicenceRow.licence_number == number)).one())
-
-
 def _token_used(container: Container, token: str) -> bool:
     with container.sessions() as s:
         return s.scalar(sa.select(VciTokenRow.used_at).where(VciTokenRow.token_hash == digest(token))) is not None
@@ -120,25 +116,6 @@ def _raw_jws(key: ec.EllipticCurvePrivateKey, header: bytes, payload: bytes) -> 
 
 def _header_bytes(key: ec.EllipticCurvePrivateKey, **extra: Any) -> bytes:
     return json.dumps({"alg": "ES256", "typ": PROOF_TYPE, "jwk": public_jwk(key), **extra}).encode()
-
-
-def _race(n: int, call: Callable[[int], Any]) -> list[Any]:
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = call(i)
-        except Exception as exc:  # collected for the assertion
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
 
 
 def _assert_oauth_error(r: Any, status: int, code: str) -> None:
@@ -236,7 +213,7 @@ def test_wrong_tx_codes_sent_concurrently_do_not_outlast_the_limit_and_are_refus
     shown = make_offer(client)
     service = container.openid4vci
     wrong = [f"{i:06d}" for i in range(40) if f"{i:06d}" != shown.tx_code][:12]
-    results = _race(12, lambda i: service.exchange_code(shown.code, wrong[i], at=NOW))
+    results = race(12, lambda i: service.exchange_code(shown.code, wrong[i], at=NOW))
     assert all(isinstance(r, VciRefused) and r.code == "invalid_grant" for r in results), results
     with container.sessions() as s:
         offer = s.scalars(sa.select(VciOfferRow)).one()
@@ -265,15 +242,15 @@ def test_another_drivers_code_with_my_tx_code_is_refused(
 ) -> None:
     b = driver_with_elicence(other, container, NOW, sequence=124, name="李四", mobile="13900139000")
     mine, theirs = make_offer(client), make_offer(other)
-    before = _device_key(container, b)
+    before = device_key_of(container, b)
     if mine.tx_code != theirs.tx_code:
         _assert_oauth_error(take_token(client, theirs.code, mine.tx_code), 400, "invalid_grant")
     # the tx_code belongs to one offer: my tx_code is no key to any other code, and my code gets my licence only
     token = access_token(client, mine)
     key = ec.generate_private_key(ec.SECP256R1())
     assert ask_credential(client, token, [proof_jwt(key, c_nonce(client), at=NOW)]).status_code == 200
-    assert _device_key(container, b) == before
-    assert _device_key(container, number) == device_key_bytes(key.public_key())
+    assert device_key_of(container, b) == before
+    assert device_key_of(container, number) == device_key_bytes(key.public_key())
 
 
 def test_offers_the_attacker_makes_do_not_reset_the_victims_tries_and_are_refused(
@@ -303,13 +280,13 @@ def test_a_code_and_token_of_an_account_rebound_to_another_licence_are_refused(
     r = post_burst(client, "/app/bind", {"number": second, "name": "张三"}, "bind")
     assert r.status_code == 303, r.text
     issue_elicence(container.sessions, container.issuer, second, actor="test", at=NOW)
-    first_key, second_key = _device_key(container, number), _device_key(container, second)
+    first_key, second_key = device_key_of(container, number), device_key_of(container, second)
     _assert_oauth_error(take_token(client, code_after.code, code_after.tx_code), 400, "invalid_grant")
     _assert_oauth_error(take_token(client, shown.code, shown.tx_code), 400, "invalid_grant")
     key = ec.generate_private_key(ec.SECP256R1())
     r = ask_credential(client, token, [proof_jwt(key, c_nonce(client), at=NOW)])
     _assert_oauth_error(r, 400, "credential_request_denied")
-    assert _device_key(container, number) == first_key and _device_key(container, second) == second_key
+    assert device_key_of(container, number) == first_key and device_key_of(container, second) == second_key
 
 
 # --- the credential endpoint: the access token -----------------------------------------------------------------------
@@ -353,7 +330,7 @@ def _refusal(client: TestClient, container: Container, token: str, proof: str, c
 
 
 def test_proofs_with_odd_aud_typ_alg_or_iat_are_refused(client: TestClient, container: Container, number: str) -> None:
-    before = _device_key(container, number)
+    before = device_key_of(container, number)
     token = access_token(client, make_offer(client))
     key = ec.generate_private_key(ec.SECP256R1())
     n = c_nonce(client)
@@ -380,13 +357,13 @@ def test_proofs_with_odd_aud_typ_alg_or_iat_are_refused(client: TestClient, cont
         _raw_jws(key, _header_bytes(key, alg="EdDSA"), json.dumps({"aud": BASE, "iat": ts, "nonce": n}).encode()),
     ):
         _refusal(client, container, token, proof)
-    assert _device_key(container, number) == before
+    assert device_key_of(container, number) == before
     r = ask_credential(client, token, [proof_jwt(key, n, at=NOW)])  # the nonce was never spent by a refusal
     assert r.status_code == 200, r.text
 
 
 def test_proofs_with_odd_keys_or_headers_are_refused(client: TestClient, container: Container, number: str) -> None:
-    before = _device_key(container, number)
+    before = device_key_of(container, number)
     token = access_token(client, make_offer(client))
     key = ec.generate_private_key(ec.SECP256R1())
     stranger = ec.generate_private_key(ec.SECP256R1())
@@ -426,7 +403,7 @@ def test_proofs_with_odd_keys_or_headers_are_refused(client: TestClient, contain
         "a" * 5000,
     ):
         _refusal(client, container, token, proof)
-    assert _device_key(container, number) == before
+    assert device_key_of(container, number) == before
     assert ask_credential(client, token, [proof_jwt(key, n, at=NOW)]).status_code == 200
 
 
@@ -445,10 +422,10 @@ def test_duplicate_header_members_bind_only_the_key_that_signed(
     head = f'{{"alg":"none","typ":"JWT","jwk":{theirs},"alg":"ES256","typ":"{PROOF_TYPE}","jwk":{mine}}}'.encode()
     r = ask_credential(client, token, [_raw_jws(signer, head, claims)])
     if r.status_code == 200:
-        assert _device_key(container, number) == device_key_bytes(signer.public_key())
+        assert device_key_of(container, number) == device_key_bytes(signer.public_key())
     else:
         _assert_oauth_error(r, 400, "invalid_proof")
-    assert _device_key(container, number) != device_key_bytes(victim.public_key())
+    assert device_key_of(container, number) != device_key_bytes(victim.public_key())
 
 
 def test_a_nonce_made_with_another_server_secret_is_refused(
@@ -502,7 +479,7 @@ def test_a_spent_nonce_respelt_with_leading_zeros_or_other_digits_is_refused(
         token = access_token(client, make_offer(client))
         r = ask_credential(client, token, [proof_jwt(key, respelt, at=NOW)])
         assert r.status_code == 400 and r.json()["error"] == "invalid_nonce", r.text
-    assert _device_key(container, number) == device_key_bytes(first.public_key())
+    assert device_key_of(container, number) == device_key_bytes(first.public_key())
 
 
 def test_a_proof_with_iat_nan_is_refused(client: TestClient, container: Container, number: str) -> None:
@@ -628,7 +605,7 @@ def test_the_wallet_chooses_nothing_but_its_key(client: TestClient, container: C
     }
     assert elements["document_number"] == number
     assert "age_over_18" not in elements or elements["age_over_18"] is True  # the licence's own value
-    assert _device_key(container, number) == device_key_bytes(key.public_key())
+    assert device_key_of(container, number) == device_key_bytes(key.public_key())
 
 
 # --- the driver's page -----------------------------------------------------------------------------------------------
@@ -666,7 +643,7 @@ def test_an_offer_for_a_revoked_licence_is_refused_and_its_token_gets_nothing(
     client: TestClient, container: Container, number: str
 ) -> None:
     token = access_token(client, make_offer(client))
-    before = _device_key(container, number)
+    before = device_key_of(container, number)
     with transaction(container.sessions) as s:
         set_status(s, number, Status.REVOKED, actor="test", at=NOW)
     r = client.post("/app/wallet-offer", data={"csrf": csrf_of(client)})
@@ -674,7 +651,7 @@ def test_an_offer_for_a_revoked_licence_is_refused_and_its_token_gets_nothing(
     key = ec.generate_private_key(ec.SECP256R1())
     r = ask_credential(client, token, [proof_jwt(key, c_nonce(client), at=NOW)])
     _assert_oauth_error(r, 400, "credential_request_denied")
-    assert _device_key(container, number) == before
+    assert device_key_of(container, number) == before
 
 
 def test_an_offer_of_a_voided_elicence_gets_no_credential_and_is_refused(
@@ -765,14 +742,14 @@ def test_an_offer_and_a_credential_for_a_sanctioned_licence_are_refused(
     client: TestClient, container: Container, number: str
 ) -> None:
     token = access_token(client, make_offer(client))
-    before = _device_key(container, number)
+    before = device_key_of(container, number)
     _sanction(container, number)
     r = client.post("/app/wallet-offer", data={"csrf": csrf_of(client)})
     assert r.status_code == 409 and "openid-credential-offer" not in r.text
     key = ec.generate_private_key(ec.SECP256R1())
     r = ask_credential(client, token, [proof_jwt(key, c_nonce(client), at=NOW)])
     _assert_oauth_error(r, 400, "credential_request_denied")
-    assert _device_key(container, number) == before
+    assert device_key_of(container, number) == before
 
 
 def test_a_token_from_an_offer_the_driver_replaced_is_refused(
@@ -781,11 +758,11 @@ def test_a_token_from_an_offer_the_driver_replaced_is_refused(
     stolen = make_offer(client)
     token = access_token(other, stolen)  # a thief with the QR and the shoulder-surfed tx_code
     make_offer(client)  # the driver makes a new offer: the earlier one is superseded
-    before = _device_key(container, number)
+    before = device_key_of(container, number)
     thief = ec.generate_private_key(ec.SECP256R1())
     r = ask_credential(other, token, [proof_jwt(thief, c_nonce(other), at=NOW)])
     assert r.status_code in (400, 401), r.text
-    assert _device_key(container, number) == before
+    assert device_key_of(container, number) == before
 
 
 def test_a_nonce_with_a_superscript_digit_is_refused_not_a_500(
@@ -820,7 +797,7 @@ def test_one_nonce_raced_by_two_drivers_wallets_binds_one_and_the_other_is_refus
     keys = [ec.generate_private_key(ec.SECP256R1()) for _ in range(2)]
     proofs = [proof_jwt(k, nonce, at=NOW) for k in keys]
     service = container.openid4vci
-    results = _race(2, lambda i: service.issue_credential(tokens[i], proofs[i], at=NOW))
+    results = race(2, lambda i: service.issue_credential(tokens[i], proofs[i], at=NOW))
     issued = [i for i, r in enumerate(results) if not isinstance(r, Exception)]
     assert len(issued) == 1, results
     loser = 1 - issued[0]
@@ -828,7 +805,7 @@ def test_one_nonce_raced_by_two_drivers_wallets_binds_one_and_the_other_is_refus
     assert not _token_used(container, tokens[loser])
     bound = {number: keys[0], b: keys[1]}
     for lic, key in bound.items():
-        assert (_device_key(container, lic) == device_key_bytes(key.public_key())) == (key is keys[issued[0]])
+        assert (device_key_of(container, lic) == device_key_bytes(key.public_key())) == (key is keys[issued[0]])
 
 
 def test_naming_another_licence_on_the_offer_form_is_refused(
