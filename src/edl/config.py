@@ -141,9 +141,10 @@ class Settings(BaseSettings):
         "no overflow, no pre-ping); the API waits for a free one rather than opening more",
     )
     verification_durable_log: bool = Field(
-        default=False,
-        description="false: verification-log rows commit with synchronous_commit=off on PostgreSQL (a database "
-        "crash may lose the last fraction of a second of them; see docs/verification-api.md); true: wait for the WAL",
+        default=True,
+        description="true: a verification is answered only once its log row's WAL is on disk (PostgreSQL; with the "
+        "group commit one flush per batch); false: the log commits with synchronous_commit=off (a database crash may "
+        "lose the last fraction of a second of log rows whose answers were given; see docs/verification-api.md)",
     )
     api_fast_lane: bool = Field(
         default=True,

@@ -19,13 +19,14 @@ from fastapi.testclient import TestClient
 from edl.bootstrap import Container
 from edl.credentials.livecode import CodeClaims, make_code
 from edl.db.models import AuditRow, RecordRow, VerificationRow
-from edl.db.session import transaction
+from edl.db.session import make_verification_engine, transaction
 from edl.domain import Status
 from edl.issuance.elicences import issue_elicence
 from edl.issuance.livecodes import make_live_code
 from edl.registry.events import set_status
 from edl.registry.importer import import_file
 from edl.registry.portraits import render_portrait
+from edl.verification.online_pg import PgVerificationPath
 from edl.verification.parties import register_party, revoke_party
 from edl.verification.purposes import FIELDS, RULES, Purpose
 from edl.verification.ratelimit import MemoryRateLimiter
@@ -516,19 +517,37 @@ def test_a_verification_costs_one_select_and_one_insert_and_nothing_else(
         ]
 
 
-def test_the_verification_engine_on_postgresql_commits_asynchronously_in_autocommit(ready: Container) -> None:
+def test_the_verification_engine_on_postgresql_commits_durably_in_autocommit(ready: Container) -> None:
     if ready.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only: SQLite writes the log row in the read's transaction")
+    assert ready.settings.verification_durable_log  # the default: no answer before its log row is on disk
     engine = ready.online_verifier.verification_engine()
     assert engine is not ready.engine and isinstance(engine.pool, sa.QueuePool)
     assert engine.pool.size() == ready.settings.verification_pool_size
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "off"
-        assert getattr(conn.connection.driver_connection, "autocommit", None) is True
-    with ready.engine.connect() as conn:  # registry writes keep the server's durable default
         assert conn.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "on"
+        assert getattr(conn.connection.driver_connection, "autocommit", None) is True
     ready.engine.dispose()  # Container.dispose: the verification engines go with the main one
     assert ready.online_verifier.verification_engine() is not engine
+
+
+def test_a_deployment_may_trade_the_logs_durability_on_its_own_connections_only(ready: Container) -> None:
+    if ready.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite writes the log row in the read's transaction")
+    url = ready.engine.url.render_as_string(hide_password=False)
+    fast = make_verification_engine(url, pool_size=1, durable=False)
+    try:
+        with fast.connect() as conn:
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "off"
+    finally:
+        fast.dispose()
+    with ready.engine.connect() as conn:  # registry writes keep the server's durable default
+        assert conn.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "on"
+    # The group-commit writer (asyncpg): the same choice, as a server setting of its connections.
+    durable = PgVerificationPath(url, replica_url=None, pool_size=1, durable_log=True)
+    relaxed = PgVerificationPath(url, replica_url=None, pool_size=1, durable_log=False)
+    assert "synchronous_commit" not in durable._write["server_settings"]
+    assert relaxed._write["server_settings"]["synchronous_commit"] == "off"
 
 
 def test_access_lines_of_successful_api_calls_can_be_sampled_but_refusals_are_always_logged(

@@ -28,10 +28,11 @@ page call; the composition root builds one per container (`Container.online_veri
    together (`edl.verification.groupcommit`: one insert per batch of at most 2 ms or 200 rows; a failed batch
    refuses all its verifications). The blocking path (`verify`: the verifier page, the CLI; and the API on SQLite)
    writes its row on SQLite in the same transaction as the read, on PostgreSQL on a dedicated verification engine
-   (`edl.db.session.verification_engine_options`: autocommit, no BEGIN/COMMIT, no pre-ping). On PostgreSQL both
-   commit the log with ``synchronous_commit=off`` unless `EDL_VERIFICATION_DURABLE_LOG=true`: the commit returns
-   before the WAL reaches disk, so a database crash can lose the last fraction of a second of verification-log rows
-   (never registry data: only the log's connections have the setting, and the database stays consistent).
+   (`edl.db.session.verification_engine_options`: autocommit, no BEGIN/COMMIT, no pre-ping). On PostgreSQL the log
+   is durable: the answer waits for its row's WAL flush (one per batch on the group-commit path). A deployment may
+   set `EDL_VERIFICATION_DURABLE_LOG=false` (``synchronous_commit=off`` on the log's connections only): the commit
+   then returns before the WAL reaches disk, so a database crash can lose the last fraction of a second of
+   verification-log rows whose answers were given (never registry data; the database stays consistent).
 
 The verifier keeps, for its lifetime: the trust anchors (root and DS certificates, rebuilt when the signer index
 changes: `Authority.signers()` re-reads on change), the portraits (`edl.verification.lookup.Portraits`), the
