@@ -18,6 +18,7 @@ from edl.domain.events import EventKind
 from edl.registry.formats import ImportRefused, RowParser
 from edl.registry.importer import BatchWriter, ImportAborted, ImportReport, import_file
 from edl.registry.mapping import licence_from_row, row_values
+from tests.conftest import _truncate
 from tests.unit.registry.factories import TODAY, row, rows, write_csv, write_jsonl
 
 pytestmark = pytest.mark.integration
@@ -305,3 +306,78 @@ def test_a_cleared_status_and_a_renewal_by_import_are_events(container: Containe
     kinds = sorted(k for _, k, *_ in events(container))
     assert kinds == ["record_corrected", "renewed", "status_cleared"]
     assert EventKind.RENEWED.voids_elicence
+
+
+def snapshot(container: Container, *reports: ImportReport) -> object:
+    """Everything an import leaves: every stored column, the events, the runs' counts, the reports' counts."""
+    with container.sessions() as s:
+        table = [
+            {c.key: getattr(r, c.key) for c in sa.inspect(LicenceRow).column_attrs}
+            for r in s.scalars(sa.select(LicenceRow).order_by(LicenceRow.number))
+        ]
+        runs = sorted((r.accepted, r.rejected, r.finished_at is not None) for r in s.scalars(sa.select(ImportRun)))
+    counts = [(r.rows, r.inserted, r.updated, r.unchanged, r.rejected) for r in reports]
+    return table, [(n, k, a, v, p) for n, k, a, v, p in events(container)], runs, counts
+
+
+def test_batches_of_new_numbers_and_batches_with_changes_give_the_same_table_as_the_upsert_alone(
+    container: Container, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch none of whose numbers is stored takes a plain INSERT (`batches._FRESH`). The same files imported
+    with every batch forced through the general upsert leave exactly the same table, events, counts and rejects."""
+    from edl.registry import batches
+
+    looked_up = {"batches": 0}
+    real_changes = BatchWriter._changes
+
+    def counting(self: BatchWriter, cur: object) -> object:
+        looked_up["batches"] += 1
+        return real_changes(self, cur)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(BatchWriter, "_changes", counting)
+    container.clock = lambda: datetime(2026, 11, 25, 4, tzinfo=UTC)
+    taken = row(9, file_number=row(0)["file_number"])
+    data = [
+        row(4),  # batch 1: new numbers only
+        row(5),
+        row(1, statuses="D", address="成都市青羊区西大街2号"),  # batch 2: a changed row and a new one
+        row(6),
+        row(2),  # batch 3: an unchanged row, and a number first seen in batch 1
+        row(4, name="李四"),
+        taken,  # batch 4: new numbers, one with a file number that another licence holds
+        row(7),
+        row(8),  # batch 5: a new number, and one seen in batch 1
+        row(5, name="王五"),
+    ]
+
+    def scenario(tag: str) -> tuple[object, list[tuple[int, str]], int]:
+        looked_up["batches"] = 0
+        first = run(container, write_csv(tmp_path / f"{tag}-a.csv", rows(4)), batch_size=2)
+        path = write_csv(tmp_path / f"{tag}-b.csv", data)
+        second = run(container, path, batch_size=2)
+        return snapshot(container, first, second), rejects(path), looked_up["batches"]
+
+    with monkeypatch.context() as forced:
+        forced.setattr(batches, "_FRESH", "SELECT 0")  # never fresh: every batch takes the upsert
+        upserted, upsert_rejects, upsert_lookups = scenario("upsert")
+    _truncate(container)
+    fresh, fresh_rejects, fresh_lookups = scenario("fresh")
+
+    assert fresh == upserted
+    assert (
+        fresh_rejects
+        == upsert_rejects
+        == [
+            (7, "duplicate licence number, first at line 2 / 证号重复"),
+            (8, f"file_number already belongs to licence {row(0)['number']} / 档案编号已被其他证号占用"),
+            (11, "duplicate licence number, first at line 3 / 证号重复"),
+        ]
+    )
+    table, found, _, counts = fresh  # type: ignore[misc]
+    assert counts == [(4, 4, 0, 0, 0), (10, 5, 1, 1, 3)]
+    assert sorted(k for _, k, *_ in found) == ["address_changed", "status_set"]
+    assert len(table) == 9
+    # Old values are looked up once a batch by the upsert (7), once more after the taken file number (8). With
+    # fresh batches: not in a.csv's two nor in b.csv's first; batch 4 is fresh but its INSERT hits the taken file
+    # number and falls back to the upsert (b.csv's batches 2, 3, 4 and 5: 4).
+    assert (upsert_lookups, fresh_lookups) == (8, 4)
