@@ -168,6 +168,7 @@ class Container:
             self.photos,
             pool_size=self.settings.verification_pool_size,
             durable_log=self.settings.verification_durable_log,
+            log_window=self.settings.verification_log_window_ms / 1000,
             leeway=timedelta(seconds=self.settings.clock_skew_seconds),
             replica_url=self.settings.database_replica_url,
         )

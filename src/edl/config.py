@@ -146,6 +146,14 @@ class Settings(BaseSettings):
         "group commit one flush per batch); false: the log commits with synchronous_commit=off (a database crash may "
         "lose the last fraction of a second of log rows whose answers were given; see docs/verification-api.md)",
     )
+    verification_log_window_ms: float = Field(
+        default=2.0,
+        ge=0,
+        le=100,
+        description="PostgreSQL group commit: how long the verification-log writer waits after a batch's first row "
+        "for more before it inserts them (at most 200 rows a batch); 0: it writes what is waiting at once, and rows "
+        "arriving while a batch is written form the next one. Each answer waits for its batch's commit",
+    )
     api_fast_lane: bool = Field(
         default=True,
         description="answer POST /api/v1/verifications in an ASGI layer in front of FastAPI's router (same checks and "

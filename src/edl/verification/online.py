@@ -64,6 +64,7 @@ from edl.db.session import make_verification_engine
 from edl.domain.credential_status import CredentialStatus
 from edl.pki.trust import TrustStore, trust_store
 from edl.storage.photos import PhotoStore
+from edl.verification.groupcommit import WINDOW_SECONDS
 from edl.verification.log import insert_row, log_values
 from edl.verification.lookup import PORTRAIT_CACHE_SIZE, Portraits, Verdict, judge, judge_row
 from edl.verification.online_pg import PgVerificationPath, VerificationUnavailable
@@ -122,8 +123,9 @@ class OnlineVerifier:
 
     Takes the main database engine (the registry and the verification log), the issuing authority (trust anchors),
     the barcode scheme, the photo store (portraits), the verification engine's `pool_size` (also the most worker
-    threads verifying at once per event loop), `durable_log` (wait for the WAL on every log insert) and the
-    clock-skew `leeway` a code's times are given.
+    threads verifying at once per event loop), `durable_log` (wait for the WAL on every log insert), the group
+    commit's `log_window` (seconds; `edl.verification.groupcommit`) and the clock-skew `leeway` a code's times are
+    given.
     """
 
     def __init__(
@@ -136,6 +138,7 @@ class OnlineVerifier:
         pool_size: int,
         durable_log: bool,
         leeway: timedelta,
+        log_window: float = WINDOW_SECONDS,
         portrait_cache_size: int = PORTRAIT_CACHE_SIZE,
         replica_url: str | None = None,
         lean: bool = True,
@@ -146,6 +149,7 @@ class OnlineVerifier:
         self._barcodes = barcodes
         self._pool_size = pool_size
         self._durable_log = durable_log
+        self._log_window = log_window
         self._leeway = leeway
         self._anchors = TrustAnchors(authority)
         self._portraits = Portraits(photos, portrait_cache_size)
@@ -208,6 +212,7 @@ class OnlineVerifier:
                     replica_url=self._replica_url,
                     pool_size=self._pool_size,
                     durable_log=self._durable_log,
+                    window=self._log_window,
                 )
             return self._pg
 
