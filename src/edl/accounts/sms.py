@@ -35,7 +35,8 @@ WEBHOOK_KEY_NAME = "sms-webhook"
 """The name of the gateway's shared secret: `<data_dir>/secrets/sms-webhook.key`."""
 MAX_URL_CHARS = 2048
 MAX_TIMEOUT_SECONDS = 30.0
-_DIGIT_RUN = re.compile(r"\d{4,}")
+_DIGIT_RUN = re.compile(r"\d[\dXx]{3,}")
+"""Four or more digits, a licence number's check character X among them (a tail such as 598X is as private as 5981)."""
 _LOOPBACK_NAMES = frozenset({"localhost"})
 
 
@@ -87,7 +88,8 @@ def mask_mobile(mobile: str) -> str:
 
 
 def mask_digits(text: str) -> str:
-    """Every run of 4 or more digits hidden: '验证码为 042042' → '验证码为 ******' (codes never reach a log)."""
+    """Every run of 4 or more digits (or X, after a digit) hidden: '验证码为 042042' → '验证码为 ******', '尾号598X' →
+    '尾号****' (codes and licence-number tails never reach a log)."""
     return _DIGIT_RUN.sub(lambda m: "*" * len(m.group()), text)
 
 

@@ -20,6 +20,12 @@ def test_each_text_is_logged_with_the_number_and_every_code_masked() -> None:
     ]
 
 
+def test_a_licence_tail_with_its_check_character_is_masked_like_any_other() -> None:
+    with structlog.testing.capture_logs() as logs:
+        LogSmsSender(dev_inbox=False).send("13800138000", "您的驾驶证（证号尾号598X）已绑定 / licence …598x, ref 2026")
+    assert logs[0]["text"] == "您的驾驶证（证号尾号****）已绑定 / licence …****, ref ****"
+
+
 def test_the_demo_sender_keeps_the_code_for_the_inbox_but_not_in_the_log() -> None:
     sender = LogSmsSender(dev_inbox=True)
     with structlog.testing.capture_logs() as logs:
