@@ -180,7 +180,7 @@ def bench(sizes: list[int], workdir: Path, *, import_only: bool = False) -> None
             with psycopg.connect(libpq(PG_URL), autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
         line(size, "postgresql", "COPY ceiling", copy_ceiling(path), note="bare table, no validation")
-        note = "typed rows into licences (keys, 5 indexes)"
+        note = "typed rows into licences (keys, indexes)"
         line(size, "postgresql", "COPY licences", copy_into_licences(path, workdir), note=note)
         if import_only:
             path.unlink()

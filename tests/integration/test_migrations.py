@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from edl.db.migrate import current_revision, downgrade, upgrade
+from edl.db.migrate import current_revision, downgrade, include_object, upgrade
 from edl.db.models import Base
 from tests.conftest import BACKENDS
 
@@ -46,5 +46,6 @@ def test_upgrade_downgrade_upgrade_and_models_match(fresh_engine: sa.Engine) -> 
     upgrade(fresh_engine)
     assert current_revision(fresh_engine) == head
     with fresh_engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        opts = {"compare_type": True, "include_object": include_object(conn.dialect.name)}
+        diff = compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata)
     assert diff == [], f"models and migrations differ: {diff}"

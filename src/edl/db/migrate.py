@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -45,3 +46,16 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def include_object(dialect: str) -> Callable[[object, str | None, str, bool, object], bool]:
+    """Alembic's filter when it compares the models with a `dialect` database: an object of the models declared
+    for other databases only (`Index(...).ddl_if(dialect="sqlite")`) is not expected there."""
+
+    def include(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+        only = getattr(obj, "_ddl_if", None)  # SQLAlchemy's record of ddl_if(); Alembic does not read it itself
+        if reflected or only is None or only.dialect is None:
+            return True
+        return dialect in ((only.dialect,) if isinstance(only.dialect, str) else only.dialect)
+
+    return include

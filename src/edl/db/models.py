@@ -48,7 +48,7 @@ class LicenceRow(Base):
     validity_term: Mapped[str] = mapped_column(String(8))
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
-    authority_code: Mapped[str] = mapped_column(String(6), index=True)
+    authority_code: Mapped[str] = mapped_column(String(6))
     authority_name: Mapped[str] = mapped_column(String(64))
     authority_city: Mapped[str] = mapped_column(String(32))
     statuses: Mapped[str] = mapped_column(String(16))
@@ -66,6 +66,10 @@ class LicenceRow(Base):
         # Prefix search (LIKE 'x%') uses these on PostgreSQL whatever the database collation is.
         Index("ix_licences_number_pattern", "number", postgresql_ops={"number": "varchar_pattern_ops"}),
         Index("ix_licences_name_pattern", "name", postgresql_ops={"name": "varchar_pattern_ops"}),
+        # Scope filters are `authority_code LIKE '37%'`. SQLite counts them by scanning this narrow index instead of
+        # the table (3x faster). PostgreSQL cannot use a plain index for LIKE under a non-C collation, so no query
+        # uses it there, and every imported row paid for it: it exists only on SQLite (migration 0012).
+        Index("ix_licences_authority_code", "authority_code").ddl_if(dialect="sqlite"),
     )
 
 
