@@ -323,8 +323,10 @@ def snapshot(container: Container, *reports: ImportReport) -> object:
 def test_batches_of_new_numbers_and_batches_with_changes_give_the_same_table_as_the_upsert_alone(
     container: Container, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A batch none of whose numbers is stored takes a plain INSERT (`batches._FRESH`). The same files imported
-    with every batch forced through the general upsert leave exactly the same table, events, counts and rejects."""
+    """A batch none of whose numbers is stored is copied straight into `licences` on PostgreSQL
+    (`PostgresWriter._copy_fresh`) and takes a plain INSERT from the staging table on SQLite (`batches._FRESH`).
+    The same files imported with every batch forced through the general upsert leave exactly the same table,
+    events, counts and rejects."""
     from edl.registry import batches
 
     looked_up = {"batches": 0}
@@ -359,6 +361,7 @@ def test_batches_of_new_numbers_and_batches_with_changes_give_the_same_table_as_
 
     with monkeypatch.context() as forced:
         forced.setattr(batches, "_FRESH", "SELECT 0")  # never fresh: every batch takes the upsert
+        forced.setattr(batches.PostgresWriter, "_copy_fresh", lambda self, cur, prepared: None)
         upserted, upsert_rejects, upsert_lookups = scenario("upsert")
     _truncate(container)
     fresh, fresh_rejects, fresh_lookups = scenario("fresh")
@@ -378,6 +381,6 @@ def test_batches_of_new_numbers_and_batches_with_changes_give_the_same_table_as_
     assert sorted(k for _, k, *_ in found) == ["address_changed", "status_set"]
     assert len(table) == 9
     # Old values are looked up once a batch by the upsert (7), once more after the taken file number (8). With
-    # fresh batches: not in a.csv's two nor in b.csv's first; batch 4 is fresh but its INSERT hits the taken file
-    # number and falls back to the upsert (b.csv's batches 2, 3, 4 and 5: 4).
+    # fresh batches: not in a.csv's two nor in b.csv's first; batch 4 is fresh but its COPY or INSERT hits the
+    # taken file number and it falls back to the upsert (b.csv's batches 2, 3, 4 and 5: 4).
     assert (upsert_lookups, fresh_lookups) == (8, 4)

@@ -2,7 +2,8 @@
 
 Rows are staged in a TEMP table (COPY on PostgreSQL, executemany on SQLite) and upserted in one statement; the
 registry events that changed rows imply are appended, and the e-licences that a voiding change ends are voided
-with `edl.issuance.voiding.void_elicences`, in the batch's transaction.
+with `edl.issuance.voiding.void_elicences`, in the batch's transaction. A batch of numbers not stored yet (a first
+load) skips the upsert: PostgreSQL copies it straight into `licences`, SQLite inserts it from the staging table.
 """
 
 from __future__ import annotations
@@ -136,8 +137,9 @@ class BatchWriter:
         self._create_tables()
         self.conn.commit()
 
-    def prepare(self, rows: StagedRows) -> object:
-        """Turn a batch into what `_stage` sends (pure Python, no database: runs in the parsing thread)."""
+    def prepare(self, rows: StagedRows, at: datetime) -> object:
+        """Turn a batch written at `at` into what `_stage` (and `_copy_fresh`) send (pure Python, no database:
+        runs in the parsing thread)."""
         raise NotImplementedError
 
     def write(self, rows: StagedRows, prepared: object, at: datetime) -> BatchResult:
@@ -146,25 +148,12 @@ class BatchWriter:
         stamp = self._timestamp(at)
         try:
             self._begin(cur)
-            self._stage(cur, prepared)
-            cur.execute(_FRESH)
-            fresh = bool(cur.fetchone()[0])
-            cur.execute(_REMEMBER_FRESH if fresh else _REMEMBER)
-            repeated = [] if cur.rowcount == rows.height else self._drop(cur, rows, self._repeated, _DUPLICATE)
-            cur.execute("SAVEPOINT edl_upsert")
-            try:
-                if fresh:
-                    changes = []
-                    cur.execute(self._insert_fresh, (stamp,))
-                    inserted = written = cur.rowcount
-                else:
-                    changes = self._changes(cur)
-                    inserted, written = self._write(cur, stamp)
-            except self.integrity_error:  # a file number held by another licence (or a number inserted meanwhile)
-                cur.execute("ROLLBACK TO SAVEPOINT edl_upsert")
-                repeated += self._drop(cur, rows, _TAKEN, _TAKEN_BY, forget=True)
-                changes = self._changes(cur)
-                inserted, written = self._write(cur, stamp)
+            copied = self._copy_fresh(cur, prepared)
+            if copied is not None:
+                inserted = written = copied
+                repeated, changes = [], []
+            else:
+                inserted, written, repeated, changes = self._upsert_staged(cur, rows, prepared, stamp)
             self._record(cur, changes, at)
             self._commit()
         except BaseException:
@@ -174,6 +163,37 @@ class BatchWriter:
             cur.close()
         existing = rows.height - len(repeated) - inserted
         return BatchResult(inserted, written - inserted, existing - (written - inserted), repeated)
+
+    def _upsert_staged(
+        self, cur: Any, rows: StagedRows, prepared: object, stamp: object
+    ) -> tuple[int, int, list[tuple[int, str, str]], list[tuple[int, dict[str, object], dict[str, object]]]]:
+        """Stage the batch, reject numbers seen earlier in the run, upsert the rest: (rows inserted, rows inserted or
+        changed, rejects, the changes to record as events)."""
+        self._stage(cur, prepared)
+        cur.execute(_FRESH)
+        fresh = bool(cur.fetchone()[0])
+        cur.execute(_REMEMBER_FRESH if fresh else _REMEMBER)
+        repeated = [] if cur.rowcount == rows.height else self._drop(cur, rows, self._repeated, _DUPLICATE)
+        cur.execute("SAVEPOINT edl_upsert")
+        try:
+            if fresh:
+                changes = []
+                cur.execute(self._insert_fresh, (stamp,))
+                inserted = written = cur.rowcount
+            else:
+                changes = self._changes(cur)
+                inserted, written = self._write(cur, stamp)
+        except self.integrity_error:  # a file number held by another licence (or a number inserted meanwhile)
+            cur.execute("ROLLBACK TO SAVEPOINT edl_upsert")
+            repeated += self._drop(cur, rows, _TAKEN, _TAKEN_BY, forget=True)
+            changes = self._changes(cur)
+            inserted, written = self._write(cur, stamp)
+        return inserted, written, repeated, changes
+
+    def _copy_fresh(self, cur: Any, prepared: Any) -> int | None:
+        """Write a fresh batch (see `_FRESH`) straight into `licences` if the database can do it in one go: the rows
+        written, or None when the batch must take the staged path."""
+        return None
 
     def _changes(self, cur: Any) -> list[tuple[int, dict[str, object], dict[str, object]]]:
         """(new version, old values, new values) of every stored row the staged batch changes."""
@@ -279,6 +299,15 @@ _DUPLICATE = "duplicate licence number, first at line {} / 证号重复"
 _TAKEN_BY = "file_number already belongs to licence {} / 档案编号已被其他证号占用"
 
 
+@dataclass(frozen=True, slots=True)
+class _Payloads:
+    """A batch as PostgreSQL's COPY reads it: staged (values and line), as `licences` rows, the run's numbers."""
+
+    stage: bytes
+    licences: bytes
+    seen: bytes
+
+
 class PostgresWriter(BatchWriter):
     """PostgreSQL: COPY into the staging table; counts come back aggregated, not row by row."""
 
@@ -318,14 +347,35 @@ class PostgresWriter(BatchWriter):
     def _json(self, payload: dict[str, Any]) -> object:
         return Json(payload)
 
-    def prepare(self, rows: StagedRows) -> bytes:
-        """The batch in COPY's CSV format, written by polars: an unquoted empty field is NULL, `""` is empty text."""
-        return rows.select(*DB_COLUMNS, "line").write_csv(include_header=False).encode()
+    def prepare(self, rows: StagedRows, at: datetime) -> _Payloads:
+        """The batch in COPY's CSV format, written by polars (an unquoted empty field is NULL, `""` is empty text):
+        for the staging table, and for `_copy_fresh` (the rows as `licences` stores them, and the run's numbers)."""
+        stage = rows.select(*DB_COLUMNS, "line").write_csv(include_header=False).encode()
+        new = rows.select(*DB_COLUMNS, pl.lit(1).alias("version"), pl.lit(at.isoformat()).alias("updated_at"))
+        seen = rows.select("number", "line").write_csv(include_header=False).encode()
+        return _Payloads(stage, new.write_csv(include_header=False).encode(), seen)
 
-    def _stage(self, cur: Any, prepared: bytes) -> None:
+    def _stage(self, cur: Any, prepared: _Payloads) -> None:
         cur.execute(f"TRUNCATE {_STAGE}")
         with cur.copy(f"COPY {_STAGE} ({_COLS}, line) FROM STDIN (FORMAT csv)") as copy:
-            copy.write(prepared)
+            copy.write(prepared.stage)
+
+    def _copy_fresh(self, cur: Any, prepared: _Payloads) -> int | None:
+        """COPY the batch straight into `licences`, in a savepoint: it goes through only if the batch is fresh
+        (no number stored, so none seen earlier in this run either) and takes no stored file number; else the
+        first clash undoes it (at the first row for a re-import) and the batch takes the staged path. This saves
+        the staging table's COPY and the INSERT from it, a quarter of a first load's time."""
+        cur.execute("SAVEPOINT edl_fresh")
+        try:
+            with cur.copy(f"COPY licences ({_COLS}, version, updated_at) FROM STDIN (FORMAT csv)") as copy:
+                copy.write(prepared.licences)
+            copied = int(cur.rowcount)
+        except self.integrity_error:
+            cur.execute("ROLLBACK TO SAVEPOINT edl_fresh")
+            return None
+        with cur.copy(f"COPY {_SEEN} (number, line) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(prepared.seen)
+        return copied
 
     def _unstage(self, cur: Any, lines: list[int], *, forget: bool) -> None:
         cur.execute(f"DELETE FROM {_STAGE} WHERE line = ANY(%s)", (lines,))  # noqa: S608
@@ -355,7 +405,7 @@ class SqliteWriter(BatchWriter):
         self.conn.execute(f"CREATE TEMP TABLE {_STAGE} ({_COLS}, line INTEGER PRIMARY KEY)")
         self.conn.execute(f"CREATE TEMP TABLE {_SEEN} (number TEXT PRIMARY KEY, line INTEGER NOT NULL)")
 
-    def prepare(self, rows: StagedRows) -> list[tuple[object, ...]]:
+    def prepare(self, rows: StagedRows, at: datetime) -> list[tuple[object, ...]]:
         convert = [*self._convert, None]
         return [
             tuple(f(v) if f else v for f, v in zip(convert, values, strict=True))

@@ -198,8 +198,9 @@ class _Pipeline:
     def submit(self, batch: _Batch, done: Callable[[_Batch, BatchResult], None]) -> None:
         """Queue `batch`; call `done` for each batch written so far, in file order, waiting only while more than
         `depth` are queued."""
-        prepared = self._writer.prepare(batch.rows)  # in this thread: the worker then only waits on the database
-        self._queue.append((batch, self._pool.submit(self._write, batch.rows, prepared, self._clock())))
+        at = self._clock()
+        prepared = self._writer.prepare(batch.rows, at)  # in this thread: the worker then only waits on the database
+        self._queue.append((batch, self._pool.submit(self._write, batch.rows, prepared, at)))
         while self._queue and (len(self._queue) > self._depth or self._queue[0][1].done()):
             first, future = self._queue.popleft()
             done(first, future.result())
