@@ -6,8 +6,9 @@ SQLite keeps the blocking path in a worker thread. Per request, in the event loo
 1. the code's signature check (`OnlineVerifier.prepare`, CPU only);
 2. ONE registry select on a pooled asyncpg connection to the read replica (`EDL_DATABASE_REPLICA_URL`) or, without
    one, the primary: the statement `edl.verification.lookup.judge` runs, compiled once to SQL text, which asyncpg
-   prepares once per connection and then only binds and executes; the pool's reset on release is a no-op (the
-   connections only ever run that select, in autocommit);
+   prepares once per connection and then only binds and executes, on a connection of `edl.verification.pgpool.
+   SelectPool` (lent for that one statement in autocommit: no reset, no proxy; a connection whose statement fails
+   is terminated, one the server ended while idle is replaced when taken);
 3. the judgement (`edl.verification.lookup.judge_row`: the same code as the blocking path);
 4. the log row, through `edl.verification.groupcommit.GroupCommitLog` on the primary: the answer waits for the
    commit of the row's batch.
@@ -31,6 +32,7 @@ from sqlalchemy import make_url
 
 from edl.verification.groupcommit import MAX_ROWS, WINDOW_SECONDS, GroupCommitLog, LogUnavailable
 from edl.verification.lookup import lookup_statements
+from edl.verification.pgpool import SelectPool
 
 if TYPE_CHECKING:
     from edl.verification.parties import Party
@@ -105,7 +107,7 @@ class _Row:
 class _LoopState:
     """What one event loop owns: the read pool and the log writer."""
 
-    pool: Any
+    pool: SelectPool
     log: GroupCommitLog
 
 
@@ -158,21 +160,7 @@ class PgVerificationPath:
                 self._making.pop(loop, None)
 
     async def _make_state(self, loop: asyncio.AbstractEventLoop) -> _LoopState:
-        import asyncpg
-
-        try:
-            pool = await asyncpg.create_pool(
-                **self._read,
-                min_size=1,
-                max_size=self._pool_size,
-                command_timeout=COMMAND_TIMEOUT,
-                timeout=CONNECT_TIMEOUT,
-                init=_init_connection,
-                reset=_no_reset,
-                max_inactive_connection_lifetime=300,
-            )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-            raise VerificationUnavailable(type(exc).__name__) from exc
+        pool = SelectPool(self._connect_read, self._pool_size)
         log = GroupCommitLog(
             self._connect_primary, max_rows=self._max_rows, window=self._window, on_statement=self._sent
         )
@@ -182,6 +170,17 @@ class PgVerificationPath:
     def _sent(self, sql: str) -> None:
         if self.statements is not None:
             self.statements.append(sql)
+
+    async def _connect_read(self) -> Any:
+        import asyncpg
+
+        conn = await asyncpg.connect(**self._read, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT)
+        try:
+            await _init_connection(conn)
+        except BaseException:
+            conn.terminate()
+            raise
+        return conn
 
     async def _connect_primary(self) -> Any:
         import asyncpg
@@ -196,14 +195,9 @@ class PgVerificationPath:
         state = await self._state()
         if self.statements is not None:
             self.statements.append(sql)
-        try:
-            async with state.pool.acquire() as conn:
-                try:
-                    record = await conn.fetchrow(sql, serial if by_index else elicence_id)
-                except Exception:
-                    conn.terminate()  # cut, timed out or confused: the pool opens a fresh one (no reset checks it)
-                    raise
-        except Exception as exc:  # any driver error: refused (503), never a 500 or a stale answer
+        try:  # (a connection whose statement fails is terminated by the pool, which opens a fresh one)
+            record = await state.pool.fetchrow(sql, serial if by_index else elicence_id)
+        except Exception as exc:  # any driver or connection error: refused (503), never a 500 or a stale answer
             raise VerificationUnavailable(type(exc).__name__) from exc
         return _Row(record) if record is not None else None
 
@@ -244,10 +238,6 @@ async def _init_connection(conn: Any) -> None:
     import json
 
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-
-
-async def _no_reset(conn: Any) -> None:
-    """The pool's reset on release: nothing to reset (autocommit selects only), so no round trip."""
 
 
 __all__ = ["PgVerificationPath", "VerificationUnavailable", "asyncpg_params"]
