@@ -384,3 +384,20 @@ def test_batches_of_new_numbers_and_batches_with_changes_give_the_same_table_as_
     # fresh batches: not in a.csv's two nor in b.csv's first; batch 4 is fresh but its COPY or INSERT hits the
     # taken file number and it falls back to the upsert (b.csv's batches 2, 3, 4 and 5: 4).
     assert (upsert_lookups, fresh_lookups) == (8, 4)
+
+
+def test_a_number_repeated_after_several_fresh_batches_is_still_a_duplicate(
+    container: Container, tmp_path: Path
+) -> None:
+    """Fresh batches' numbers are remembered without an index until a batch needs them (PostgreSQL): they are
+    found then, and so are those of fresh batches after it."""
+    data = [row(0), row(1), row(2), row(3), row(4), row(1, name="李四"), row(5), row(6), row(7), row(6, name="王五")]
+    path = write_csv(tmp_path / "a.csv", data)
+    report = run(container, path, batch_size=2)
+    assert (report.inserted, report.rejected) == (8, 2)
+    assert rejects(path) == [
+        (7, "duplicate licence number, first at line 3 / 证号重复"),
+        (11, "duplicate licence number, first at line 9 / 证号重复"),
+    ]
+    assert stored(container)[row(1)["number"]].name == "张伟"
+    assert stored(container)[row(6)["number"]].name == "张伟"

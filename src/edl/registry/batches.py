@@ -38,6 +38,7 @@ StagedRows = pl.DataFrame
 
 _STAGE = "edl_import_stage"
 _SEEN = "edl_import_seen"
+_SEEN_NEW = "edl_import_seen_new"
 _COLS = ", ".join(DB_COLUMNS)
 _DATA = [c for c in DB_COLUMNS if c != "number"]
 _SET = ", ".join(f"{c} = excluded.{c}" for c in _DATA)
@@ -118,6 +119,7 @@ class BatchWriter:
     distinct = "IS NOT"
     bytewise = ""
     """How the run's numbers are compared (`_SEEN` is keyed that way): byte by byte."""
+    temp_tables: tuple[str, ...] = (_STAGE, _SEEN)
     integrity_error: type[Exception] = Exception
 
     def __init__(self, engine: Engine, *, actor: str = "import", run_id: int = 0) -> None:
@@ -261,8 +263,8 @@ class BatchWriter:
         try:
             self._rollback()
             cur = self.conn.cursor()
-            cur.execute(f"DROP TABLE IF EXISTS {_STAGE}")
-            cur.execute(f"DROP TABLE IF EXISTS {_SEEN}")
+            for table in self.temp_tables:
+                cur.execute(f"DROP TABLE IF EXISTS {table}")
             self._reset(cur)
             cur.close()
             self.conn.commit()
@@ -314,6 +316,9 @@ class PostgresWriter(BatchWriter):
     param = "%s"
     distinct = "IS DISTINCT FROM"
     bytewise = ' COLLATE "C"'
+    temp_tables = (_STAGE, _SEEN, _SEEN_NEW)
+    _unindexed = False
+    """Whether `_SEEN_NEW` may hold numbers not yet moved into `_SEEN`."""
     integrity_error = psycopg.errors.IntegrityError
 
     def _create_tables(self) -> None:
@@ -327,6 +332,10 @@ class PostgresWriter(BatchWriter):
         # The run's numbers are keyed byte by byte: a licence number is ASCII digits and X, so the database's
         # collation could only make every comparison in this index dearer (memcmp instead of strcoll).
         cur.execute(f'CREATE TEMP TABLE {_SEEN} (number varchar(18) COLLATE "C" PRIMARY KEY, line bigint NOT NULL)')
+        # Fresh batches' numbers are appended here, with no index to keep up, and moved into `_SEEN` only when a
+        # batch needs to look them up (`_stage`): never, in a first load. None of them can be in `_SEEN` already,
+        # nor twice here: a number accepted earlier in the run is stored, so its batch would not be fresh.
+        cur.execute(f'CREATE TEMP TABLE {_SEEN_NEW} (number varchar(18) COLLATE "C", line bigint NOT NULL)')
         cur.close()
 
     def _begin(self, cur: Any) -> None:
@@ -356,7 +365,14 @@ class PostgresWriter(BatchWriter):
         return _Payloads(stage, new.write_csv(include_header=False).encode(), seen)
 
     def _stage(self, cur: Any, prepared: _Payloads) -> None:
-        cur.execute(f"TRUNCATE {_STAGE}")
+        if self._unindexed:  # the staged path looks numbers up in `_SEEN`: bring the fresh batches' there first
+            cur.execute(
+                f"TRUNCATE {_STAGE}; INSERT INTO {_SEEN} (number, line) SELECT number, line FROM {_SEEN_NEW}; "  # noqa: S608
+                f"TRUNCATE {_SEEN_NEW}"
+            )
+            self._unindexed = False
+        else:
+            cur.execute(f"TRUNCATE {_STAGE}")
         with cur.copy(f"COPY {_STAGE} ({_COLS}, line) FROM STDIN (FORMAT csv)") as copy:
             copy.write(prepared.stage)
 
@@ -373,9 +389,14 @@ class PostgresWriter(BatchWriter):
         except self.integrity_error:
             cur.execute("ROLLBACK TO SAVEPOINT edl_fresh")
             return None
-        with cur.copy(f"COPY {_SEEN} (number, line) FROM STDIN (FORMAT csv)") as copy:
+        with cur.copy(f"COPY {_SEEN_NEW} (number, line) FROM STDIN (FORMAT csv)") as copy:
             copy.write(prepared.seen)
+        self._unindexed = True
         return copied
+
+    def _rollback(self) -> None:
+        super()._rollback()
+        self._unindexed = True  # a move into `_SEEN` may have been undone
 
     def _unstage(self, cur: Any, lines: list[int], *, forget: bool) -> None:
         cur.execute(f"DELETE FROM {_STAGE} WHERE line = ANY(%s)", (lines,))  # noqa: S608
