@@ -401,3 +401,22 @@ def test_a_number_repeated_after_several_fresh_batches_is_still_a_duplicate(
     ]
     assert stored(container)[row(1)["number"]].name == "张伟"
     assert stored(container)[row(6)["number"]].name == "张伟"
+
+
+def test_an_unchanged_batch_writes_nothing_and_a_new_row_among_unchanged_ones_is_inserted(
+    container: Container, tmp_path: Path
+) -> None:
+    """A staged batch whose rows are all stored and unchanged skips the upsert; one new row among them does not."""
+    container.clock = lambda: datetime(2026, 11, 25, 4, tzinfo=UTC)
+    run(container, write_csv(tmp_path / "a.csv", rows(4)))
+    before = {n: (r.version, r.updated_at) for n, r in stored(container).items()}
+    container.clock = lambda: datetime(2026, 11, 26, 4, tzinfo=UTC)
+    data = [row(0), row(1), row(2), row(5), row(3, points="6"), row(6)]
+    report = run(container, write_csv(tmp_path / "b.csv", data), batch_size=2)
+    assert (report.inserted, report.updated, report.unchanged, report.rejected) == (2, 1, 3, 0)
+    after = stored(container)
+    assert {n: (r.version, r.updated_at) for n, r in after.items() if n in before and n != row(3)["number"]} == {
+        n: v for n, v in before.items() if n != row(3)["number"]
+    }
+    assert after[row(3)["number"]].version == 2
+    assert (after[row(5)["number"]].version, after[row(6)["number"]].version) == (1, 1)

@@ -80,11 +80,12 @@ _REPEATED = " ".join(
 _CHANGED = " ".join(
     (
         f"SELECT l.version, {', '.join(f'l.{c}' for c in DB_COLUMNS)}, {', '.join(f's.{c}' for c in DB_COLUMNS)}",
-        f"FROM {_STAGE} s JOIN licences l ON l.number = s.number",
-        f"WHERE ({', '.join(f'l.{c}' for c in _DATA)}) {{distinct}} ({', '.join(f's.{c}' for c in _DATA)})",
+        f"FROM {_STAGE} s LEFT JOIN licences l ON l.number = s.number WHERE l.number IS NULL OR",
+        f"({', '.join(f'l.{c}' for c in _DATA)}) {{distinct}} ({', '.join(f's.{c}' for c in _DATA)})",
     )
 )
-"""Stored rows that the staged batch changes, old and new values side by side: each becomes registry events."""
+"""Stored rows that the staged batch changes, old and new values side by side: each becomes registry events; and
+the staged rows that are not stored yet (no old values). When there are neither, the upsert would write nothing."""
 _EVENT = "INSERT INTO registry_events (licence_number, kind, payload, actor, at, licence_version) VALUES ({p})"
 _STATUS_KINDS = frozenset({EventKind.STATUS_SET, EventKind.STATUS_CLEARED})
 """Event kinds that change an e-licence's status in the status list (voiding kinds are handled with the voids)."""
@@ -183,13 +184,13 @@ class BatchWriter:
                 cur.execute(self._insert_fresh, (stamp,))
                 inserted = written = cur.rowcount
             else:
-                changes = self._changes(cur)
-                inserted, written = self._write(cur, stamp)
+                changes, new = self._changes(cur)
+                inserted, written = self._write(cur, stamp) if changes or new else (0, 0)
         except self.integrity_error:  # a file number held by another licence (or a number inserted meanwhile)
             cur.execute("ROLLBACK TO SAVEPOINT edl_upsert")
             repeated += self._drop(cur, rows, _TAKEN, _TAKEN_BY, forget=True)
-            changes = self._changes(cur)
-            inserted, written = self._write(cur, stamp)
+            changes, new = self._changes(cur)
+            inserted, written = self._write(cur, stamp) if changes or new else (0, 0)
         return inserted, written, repeated, changes
 
     def _copy_fresh(self, cur: Any, prepared: Any) -> int | None:
@@ -197,18 +198,19 @@ class BatchWriter:
         written, or None when the batch must take the staged path."""
         return None
 
-    def _changes(self, cur: Any) -> list[tuple[int, dict[str, object], dict[str, object]]]:
-        """(new version, old values, new values) of every stored row the staged batch changes."""
+    def _changes(self, cur: Any) -> tuple[list[tuple[int, dict[str, object], dict[str, object]]], int]:
+        """(new version, old values, new values) of every stored row the staged batch changes, and how many staged
+        rows are not stored yet."""
         cur.execute(self._changed)
         n = len(DB_COLUMNS)
-        return [
-            (
-                row[0] + 1,
-                dict(zip(DB_COLUMNS, row[1 : n + 1], strict=True)),
-                dict(zip(DB_COLUMNS, row[n + 1 :], strict=True)),
-            )
-            for row in cur.fetchall()
-        ]
+        changes, new = [], 0
+        for row in cur.fetchall():
+            if row[0] is None:  # no stored row: only the version is read (not null in `licences`)
+                new += 1
+                continue
+            old_values = dict(zip(DB_COLUMNS, row[1 : n + 1], strict=True))
+            changes.append((row[0] + 1, old_values, dict(zip(DB_COLUMNS, row[n + 1 :], strict=True))))
+        return changes, new
 
     def _record(self, cur: Any, changes: list[tuple[int, dict[str, object], dict[str, object]]], at: datetime) -> None:
         """Append the registry events that the changed rows imply, and void the e-licences that a voiding
