@@ -175,8 +175,18 @@ class BatchWriter:
         self._stage(cur, prepared)
         cur.execute(_FRESH)
         fresh = bool(cur.fetchone()[0])
-        cur.execute(_REMEMBER_FRESH if fresh else _REMEMBER)
-        repeated = [] if cur.rowcount == rows.height else self._drop(cur, rows, self._repeated, _DUPLICATE)
+        if fresh:
+            cur.execute(_REMEMBER_FRESH)
+            repeated = []
+        else:  # a number repeated from an earlier batch is rare: try the plain INSERT, which fails on one
+            cur.execute("SAVEPOINT edl_seen")
+            try:
+                cur.execute(_REMEMBER_FRESH)
+                repeated = []
+            except self.integrity_error:
+                cur.execute("ROLLBACK TO SAVEPOINT edl_seen")
+                cur.execute(_REMEMBER)
+                repeated = [] if cur.rowcount == rows.height else self._drop(cur, rows, self._repeated, _DUPLICATE)
         cur.execute("SAVEPOINT edl_upsert")
         try:
             if fresh:
