@@ -126,41 +126,36 @@ def test_a_select_cancelled_mid_statement_never_lends_its_connection_again() -> 
     asyncio.run(main())
 
 
-def test_a_waiter_that_leaves_just_as_it_is_handed_a_connection_passes_it_on() -> None:
-    server = FakeServer(delay=0.01)
-    pool = SelectPool(server.connect, 1)
+def _leave_while_handed(pool: SelectPool, hand: str) -> None:
+    """One connection lent; two callers wait; the lent one is returned (`hand` "release") or dropped ("discard"),
+    which hands the first waiter the connection or the room to open one, and that waiter is cancelled before it
+    runs again: the second waiter must still be served."""
 
     async def main() -> None:
         conn = await pool._acquire()
         leaving = asyncio.create_task(pool.fetchrow("SELECT", 2))
         staying = asyncio.create_task(pool.fetchrow("SELECT", 3))
         await asyncio.sleep(0.005)  # both wait
-        pool._release(conn)  # hands the connection to `leaving` ...
-        leaving.cancel()  # ... which is cancelled before it runs again
+        pool._release(conn) if hand == "release" else pool._discard(conn)
+        leaving.cancel()
         with pytest.raises(asyncio.CancelledError):
             await leaving
         assert (await asyncio.wait_for(staying, 1.0))[2] == (3,)
 
     asyncio.run(main())
+
+
+def test_a_waiter_that_leaves_just_as_it_is_handed_a_connection_passes_it_on() -> None:
+    server = FakeServer(delay=0.01)
+    pool = SelectPool(server.connect, 1)
+    _leave_while_handed(pool, "release")
     assert len(server.made) == 1 and pool.open_connections == 1 and not server.made[0].closed
 
 
 def test_a_waiter_that_leaves_with_the_room_to_open_one_passes_the_room_on() -> None:
     server = FakeServer(delay=0.01)
     pool = SelectPool(server.connect, 1)
-
-    async def main() -> None:
-        conn = await pool._acquire()
-        leaving = asyncio.create_task(pool.fetchrow("SELECT", 2))
-        staying = asyncio.create_task(pool.fetchrow("SELECT", 3))
-        await asyncio.sleep(0.005)  # both wait
-        pool._discard(conn)  # its statement failed: `leaving` is told there is room to open one ...
-        leaving.cancel()  # ... and is cancelled before it runs again
-        with pytest.raises(asyncio.CancelledError):
-            await leaving
-        assert (await asyncio.wait_for(staying, 1.0))[2] == (3,)  # ... so the room went on to `staying`
-
-    asyncio.run(main())
+    _leave_while_handed(pool, "discard")  # (its statement failed: there is room for a new connection)
     assert len(server.made) == 2 and pool.open_connections == 1
 
 
