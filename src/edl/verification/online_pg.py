@@ -130,9 +130,6 @@ class PgVerificationPath:
         self._max_rows = max_rows
         self._window = window
         self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
-        self._making: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[_LoopState]] = (
-            weakref.WeakKeyDictionary()
-        )
         self._sql: dict[int, str] = {}
         self.statements: list[str] | None = None
         """Tests: set to a list to collect the SQL of every statement this path sends (select and batch insert)."""
@@ -145,26 +142,15 @@ class PgVerificationPath:
             hit = self._sql[id(statement)] = _sql(statement)
         return hit
 
-    async def _state(self) -> _LoopState:
+    def _state(self) -> _LoopState:
+        """This event loop's pool and log writer, made on first use (both open their connections lazily)."""
         loop = asyncio.get_running_loop()
-        hit = self._states.get(loop)
-        if hit is not None:
-            return hit
-        making = self._making.get(loop)
-        if making is None:  # the first request of this loop makes the pool; the others wait for it
-            making = self._making[loop] = loop.create_task(self._make_state(loop))
-        try:
-            return await asyncio.shield(making)
-        finally:
-            if making.done():
-                self._making.pop(loop, None)
-
-    async def _make_state(self, loop: asyncio.AbstractEventLoop) -> _LoopState:
-        pool = SelectPool(self._connect_read, self._pool_size)
-        log = GroupCommitLog(
-            self._connect_primary, max_rows=self._max_rows, window=self._window, on_statement=self._sent
-        )
-        state = self._states[loop] = _LoopState(pool, log)
+        state = self._states.get(loop)
+        if state is None:
+            log = GroupCommitLog(
+                self._connect_primary, max_rows=self._max_rows, window=self._window, on_statement=self._sent
+            )
+            state = self._states[loop] = _LoopState(SelectPool(self._connect_read, self._pool_size), log)
         return state
 
     def _sent(self, sql: str) -> None:
@@ -192,7 +178,7 @@ class PgVerificationPath:
         the registry has none."""
         by_index = serial is not None
         sql = self._statement(party, by_index=by_index)
-        state = await self._state()
+        state = self._state()
         if self.statements is not None:
             self.statements.append(sql)
         try:  # (a connection whose statement fails is terminated by the pool, which opens a fresh one)
@@ -203,7 +189,7 @@ class PgVerificationPath:
 
     async def log(self, values: dict[str, Any]) -> int:
         """Append one log row; its id once its batch has committed."""
-        state = await self._state()
+        state = self._state()
         try:
             return await state.log.append(values)
         except LogUnavailable as exc:
