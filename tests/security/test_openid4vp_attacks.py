@@ -90,6 +90,17 @@ def holder(ready: Container, tmp_path: Path, n: int = 0) -> tuple[str, bytes, ec
     return number, bind(ready, number, device), device
 
 
+def scene(
+    ready: Container, client: TestClient, tmp_path: Path, purpose: Purpose, body: dict[str, Any] | None = None
+) -> tuple[bytes, ec.EllipticCurvePrivateKey, str, dict[str, Any], dict[str, Any]]:
+    """A driver's bound mdoc and device key, a party of `purpose` and its key, one request it made (`body`: its
+    options) and the request object's claims: (IssuerSigned, device key, party key, request, claims)."""
+    _, issuer_signed, device = holder(ready, tmp_path)
+    _, key = party_key(ready, purpose)
+    made = create(client, key, body) if body is not None else create(client, key)
+    return issuer_signed, device, key, made, request_claims(client, made)
+
+
 def jwk_of(claims: dict[str, Any]) -> dict[str, Any]:
     jwk: dict[str, Any] = claims["client_metadata"]["jwks"]["keys"][0]
     return jwk
@@ -161,10 +172,7 @@ def mutate_document(data: bytes, change: Any) -> bytes:
 def test_a_captured_response_replayed_to_the_same_request_is_refused(
     ready: Container, client: TestClient, tmp_path: Path, mode: str
 ) -> None:
-    _, issuer_signed, device = holder(ready, tmp_path)
-    _, key = party_key(ready, Purpose.RENTAL)
-    made = create(client, key, {"response_mode": mode})
-    claims = request_claims(client, made)
+    issuer_signed, device, _key, _made, claims = scene(ready, client, tmp_path, Purpose.RENTAL, {"response_mode": mode})
     form = wallet_form(claims, issuer_signed, device)
     assert respond(client, claims, form).status_code == 200
     again = respond(client, claims, form)
@@ -197,10 +205,7 @@ def test_a_response_made_for_a_plain_request_cannot_answer_the_same_partys_encry
 ) -> None:
     """The transcript of an encrypted request has the key's thumbprint: a presentation for a plain request (or with a
     null thumbprint) does not verify there, even with the nonce copied over."""
-    _, issuer_signed, device = holder(ready, tmp_path)
-    _, key = party_key(ready, Purpose.RENTAL)
-    made = create(client, key)
-    claims = request_claims(client, made)
+    issuer_signed, device, key, made, claims = scene(ready, client, tmp_path, Purpose.RENTAL)
     plain = dict(claims, client_metadata={})
     data = present(issuer_signed, MDL_DOCTYPE, device, transcript(plain), disclose=asked(claims))
     refused_as(respond(client, claims, form_for(claims, data)))
@@ -265,9 +270,9 @@ def test_a_device_response_with_two_documents_is_refused(ready: Container, clien
 def test_a_vp_token_with_more_or_other_than_one_presentation_is_refused(
     ready: Container, client: TestClient, tmp_path: Path, shape: str
 ) -> None:
-    _, issuer_signed, device = holder(ready, tmp_path)
-    _, key = party_key(ready, Purpose.RENTAL)
-    claims = request_claims(client, create(client, key, {"response_mode": "direct_post"}))
+    issuer_signed, device, _key, _, claims = scene(
+        ready, client, tmp_path, Purpose.RENTAL, {"response_mode": "direct_post"}
+    )
     one = b64encode(device_response(claims, issuer_signed, device))
     vp_token: Any = {
         "two presentations": {"mdl": [one, one]},
@@ -299,9 +304,7 @@ def test_a_forged_element_value_is_refused(ready: Container, client: TestClient,
 
 
 def test_a_duplicated_element_is_refused(ready: Container, client: TestClient, tmp_path: Path) -> None:
-    _, issuer_signed, device = holder(ready, tmp_path)
-    _, key = party_key(ready, Purpose.POLICE)
-    claims = request_claims(client, create(client, key))
+    issuer_signed, device, _key, _, claims = scene(ready, client, tmp_path, Purpose.POLICE)
     data = device_response(claims, issuer_signed, device)
 
     def duplicate(doc: dict[str, Any]) -> None:
@@ -339,9 +342,7 @@ def test_device_signed_claims_cannot_stand_in_for_issuer_signed_elements(
 def test_a_device_mac_instead_of_a_device_signature_is_refused(
     ready: Container, client: TestClient, tmp_path: Path
 ) -> None:
-    _, issuer_signed, device = holder(ready, tmp_path)
-    _, key = party_key(ready, Purpose.POLICE)
-    claims = request_claims(client, create(client, key))
+    issuer_signed, device, _key, _, claims = scene(ready, client, tmp_path, Purpose.POLICE)
     data = device_response(claims, issuer_signed, device)
 
     def to_mac(doc: dict[str, Any]) -> None:
@@ -389,10 +390,9 @@ def test_an_mdoc_bound_to_the_old_device_after_a_rebind_is_not_valid(
 def test_an_encrypted_response_to_a_plain_request_is_refused(
     ready: Container, client: TestClient, tmp_path: Path
 ) -> None:
-    _, issuer_signed, device = holder(ready, tmp_path)
-    _, key = party_key(ready, Purpose.RENTAL)
-    made = create(client, key, {"response_mode": "direct_post"})
-    claims = request_claims(client, made)
+    issuer_signed, device, key, made, claims = scene(
+        ready, client, tmp_path, Purpose.RENTAL, {"response_mode": "direct_post"}
+    )
     attacker = ECKey.generate_key("P-256", private=True)
     payload = json.dumps(
         {"vp_token": {"mdl": [b64encode(device_response(claims, issuer_signed, device))]}, "state": claims["state"]}
@@ -425,10 +425,7 @@ def test_an_encrypted_response_to_a_plain_request_is_refused(
 def test_a_jwe_with_another_algorithm_or_key_is_refused(
     ready: Container, client: TestClient, tmp_path: Path, variant: str
 ) -> None:
-    _, issuer_signed, device = holder(ready, tmp_path)
-    _, key = party_key(ready, Purpose.RENTAL)
-    made = create(client, key)
-    claims = request_claims(client, made)
+    issuer_signed, device, key, made, claims = scene(ready, client, tmp_path, Purpose.RENTAL)
     payload = json.dumps(
         {"vp_token": {"mdl": [b64encode(device_response(claims, issuer_signed, device))]}, "state": claims["state"]}
     ).encode()
@@ -467,10 +464,7 @@ def test_a_jwe_with_another_algorithm_or_key_is_refused(
 
 
 def test_a_jwe_whose_state_is_another_requests_is_refused(ready: Container, client: TestClient, tmp_path: Path) -> None:
-    _, issuer_signed, device = holder(ready, tmp_path)
-    _, key = party_key(ready, Purpose.RENTAL)
-    made = create(client, key)
-    claims = request_claims(client, made)
+    issuer_signed, device, key, made, claims = scene(ready, client, tmp_path, Purpose.RENTAL)
     other = create(client, key)
     data = device_response(claims, issuer_signed, device)
     for state in (other["id"], None, 7, ""):
@@ -570,10 +564,9 @@ def test_a_genuine_presentation_with_a_photographic_portrait_is_accepted_encrypt
 def test_a_response_that_is_not_form_urlencoded_is_refused(
     ready: Container, client: TestClient, tmp_path: Path
 ) -> None:
-    _, issuer_signed, device = holder(ready, tmp_path)
-    _, key = party_key(ready, Purpose.RENTAL)
-    made = create(client, key, {"response_mode": "direct_post"})
-    claims = request_claims(client, made)
+    issuer_signed, device, key, made, claims = scene(
+        ready, client, tmp_path, Purpose.RENTAL, {"response_mode": "direct_post"}
+    )
     form = wallet_form(claims, issuer_signed, device)
     url = path_of(claims["response_uri"])
     as_json = client.post(url, json=form)
@@ -586,10 +579,9 @@ def test_a_response_that_is_not_form_urlencoded_is_refused(
 def test_a_multipart_body_disguised_by_a_content_type_parameter_is_refused(
     ready: Container, client: TestClient, tmp_path: Path
 ) -> None:
-    _, issuer_signed, device = holder(ready, tmp_path)
-    _, key = party_key(ready, Purpose.RENTAL)
-    made = create(client, key, {"response_mode": "direct_post"})
-    claims = request_claims(client, made)
+    issuer_signed, device, _key, _made, claims = scene(
+        ready, client, tmp_path, Purpose.RENTAL, {"response_mode": "direct_post"}
+    )
     form = wallet_form(claims, issuer_signed, device)
     boundary = "xyzzy"
     body = "".join(
@@ -606,10 +598,9 @@ def test_a_multipart_body_disguised_by_a_content_type_parameter_is_refused(
 
 def test_duplicated_form_fields_give_at_most_one_answer(ready: Container, client: TestClient, tmp_path: Path) -> None:
     """`vp_token=<junk>&vp_token=<valid>&state=<other>&state=<this>`: whichever value is read, no 500, one answer."""
-    _, issuer_signed, device = holder(ready, tmp_path)
-    _, key = party_key(ready, Purpose.RENTAL)
-    made = create(client, key, {"response_mode": "direct_post"})
-    claims = request_claims(client, made)
+    issuer_signed, device, _key, _made, claims = scene(
+        ready, client, tmp_path, Purpose.RENTAL, {"response_mode": "direct_post"}
+    )
     form = wallet_form(claims, issuer_signed, device)
     body = [
         ("vp_token", '{"mdl": ["AAAA"]}'),
@@ -708,10 +699,7 @@ def test_the_public_request_object_reveals_no_holder_data_and_nothing_once_answe
 def test_a_strangers_decline_does_not_stop_the_genuine_holder_answering(
     ready: Container, client: TestClient, tmp_path: Path, mode: str
 ) -> None:
-    _, issuer_signed, device = holder(ready, tmp_path)
-    _, key = party_key(ready, Purpose.RENTAL)
-    made = create(client, key, {"response_mode": mode})
-    claims = request_claims(client, made)
+    issuer_signed, device, key, made, claims = scene(ready, client, tmp_path, Purpose.RENTAL, {"response_mode": mode})
     stranger = respond(
         client, claims, {"error": "access_denied", "error_description": "司机拒绝出示，请改用现场扣押程序"}
     )
@@ -728,10 +716,7 @@ def test_junk_from_a_stranger_closes_a_request_only_at_the_failure_limit(
     """The documented trade-off: MAX_FAILED_ATTEMPTS bad responses close a request (a stranger who knows its id can
     do that; the party makes a new one). Below the limit the genuine answer still goes through, and junk after an
     answer changes nothing."""
-    _, issuer_signed, device = holder(ready, tmp_path)
-    _, key = party_key(ready, Purpose.RENTAL)
-    made = create(client, key)
-    claims = request_claims(client, made)
+    issuer_signed, device, key, made, claims = scene(ready, client, tmp_path, Purpose.RENTAL)
     for _ in range(MAX_FAILED_ATTEMPTS - 1):
         refused_as(respond(client, claims, {"response": "a.b.c.d.e"}), "invalid_request")
     assert respond(client, claims, wallet_form(claims, issuer_signed, device)).status_code == 200
