@@ -496,7 +496,7 @@ def test_a_proof_with_a_huge_integer_iat_is_refused_not_a_500(
     key = ec.generate_private_key(ec.SECP256R1())
     proof = proof_jwt(key, c_nonce(client), claims={"iat": 10**400}, at=NOW)
     r = ask_credential(client, token, [proof])
-    assert r.status_code == 400 and r.json()["error"] == "invalid_proof", (r.status_code, r.text[:200])
+    _assert_oauth_error(r, 400, "invalid_proof")
 
 
 def test_a_proof_with_a_deeply_nested_header_is_refused_not_a_500(
@@ -506,7 +506,7 @@ def test_a_proof_with_a_deeply_nested_header_is_refused_not_a_500(
     proof = f"{_b64(b'[' * 2900)}.e30.AAAA"
     assert len(proof) <= 4096
     r = ask_credential(client, token, [proof])
-    assert r.status_code == 400 and r.json()["error"] == "invalid_proof", (r.status_code, r.text[:200])
+    _assert_oauth_error(r, 400, "invalid_proof")
 
 
 def test_a_proof_with_a_deeply_nested_payload_is_refused_not_a_500(
@@ -517,7 +517,7 @@ def test_a_proof_with_a_deeply_nested_payload_is_refused_not_a_500(
     proof = _raw_jws(key, _header_bytes(key), b"[" * 2500)
     assert len(proof) <= 4096
     r = ask_credential(client, token, [proof])
-    assert r.status_code == 400 and r.json()["error"] == "invalid_proof", (r.status_code, r.text[:200])
+    _assert_oauth_error(r, 400, "invalid_proof")
 
 
 # --- the credential endpoint: the request ----------------------------------------------------------------------------
