@@ -16,7 +16,7 @@ from typing import Any
 from edl.applications.face import FaceOutcome
 from edl.applications.liveness import LivenessResult
 from edl.bootstrap import Container
-from edl.db.models import AccountRow, LicenceRow
+from edl.db.models import AccountRow, LicenceRow, SanctionRow
 from edl.db.session import transaction
 from edl.domain.liveness import Action, Failure, LiveCapture, TimedFrame, Verdict
 from edl.registry.mapping import row_values
@@ -101,3 +101,22 @@ def seed_account(container: Container, now: datetime, *, number: str | None = No
             )
         )
     return account_id
+
+
+def standing_sanction(container: Container, number: str, now: datetime, sanction_id: str = "s" * 32) -> None:
+    """A confirmed (active) 30-day sanction of `number`, proposed and confirmed a day before `now` (issue 16)."""
+    with transaction(container.sessions) as s:
+        s.add(
+            SanctionRow(
+                id=sanction_id,
+                licence_number=number,
+                authority_code="510100",
+                state="active",
+                reason_code="malicious_upload",
+                proposed_by="test",
+                proposed_at=now - timedelta(days=1),
+                confirmed_by="test2",
+                confirmed_at=now - timedelta(days=1),
+                ends_at=now + timedelta(days=30),
+            )
+        )

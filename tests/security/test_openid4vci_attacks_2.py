@@ -33,7 +33,7 @@ from edl.applications.binding import unbind_licence
 from edl.bootstrap import Container
 from edl.credentials import MDL_DOCTYPE
 from edl.credentials.openid4vci import PRE_AUTHORIZED_GRANT, PROOF_TYPE, digest, make_nonce
-from edl.db.models import AuditRow, ElicenceRow, SanctionRow, VciOfferRow, VciTokenRow
+from edl.db.models import AuditRow, ElicenceRow, VciOfferRow, VciTokenRow
 from edl.db.session import transaction
 from edl.domain import Status
 from edl.issuance.device_bound import device_key_bytes
@@ -56,7 +56,7 @@ from tests.vci_helpers import (
     race,
     take_token,
 )
-from tests.workflow import prepare, seed_licence
+from tests.workflow import prepare, seed_licence, standing_sanction
 
 pytestmark = pytest.mark.integration
 
@@ -721,21 +721,7 @@ def test_token_and_credential_errors_are_oauth_shaped_and_no_store(client: TestC
 
 
 def _sanction(container: Container, number: str) -> None:
-    with transaction(container.sessions) as s:
-        s.add(
-            SanctionRow(
-                id="v" * 32,
-                licence_number=number,
-                authority_code="510100",
-                state="active",
-                reason_code="malicious_upload",
-                proposed_by="test",
-                proposed_at=NOW - timedelta(days=1),
-                confirmed_by="test2",
-                confirmed_at=NOW - timedelta(days=1),
-                ends_at=NOW + timedelta(days=30),
-            )
-        )
+    standing_sanction(container, number, NOW, "v" * 32)
 
 
 def test_an_offer_and_a_credential_for_a_sanctioned_licence_are_refused(

@@ -24,7 +24,7 @@ from joserfc.jwk import ECKey, OKPKey, RSAKey
 from edl.bootstrap import Container
 from edl.credentials.cose import cose_key
 from edl.credentials.openid4vp import b64decode, b64encode
-from edl.db.models import ElicenceRow, SanctionRow
+from edl.db.models import ElicenceRow
 from edl.db.session import transaction
 from edl.domain import Status
 from edl.issuance.elicences import issue_elicence
@@ -32,7 +32,7 @@ from edl.registry.events import set_status
 from edl.web import create_app
 from edl.web.holder.wallet import CHALLENGE_SECONDS, make_challenge
 from tests.auth_helpers import sign_in_holder
-from tests.workflow import prepare, seed_account, seed_licence
+from tests.workflow import prepare, seed_account, seed_licence, standing_sanction
 
 pytestmark = pytest.mark.integration
 
@@ -366,21 +366,8 @@ def test_a_driver_whose_licence_may_not_have_an_mdoc_is_refused(
             assert number is not None
             set_status(s, number, status, actor="test", at=NOW)
     elif state == "sanctioned":
-        with transaction(ready.sessions) as s:
-            s.add(
-                SanctionRow(
-                    id="s" * 32,
-                    licence_number=number,
-                    authority_code="510100",
-                    state="active",
-                    reason_code="malicious_upload",
-                    proposed_by="test",
-                    proposed_at=NOW - timedelta(days=1),
-                    confirmed_by="test2",
-                    confirmed_at=NOW - timedelta(days=1),
-                    ends_at=NOW + timedelta(days=30),
-                )
-            )
+        assert number is not None
+        standing_sanction(ready, number, NOW)
     elif state == "voided":
         with transaction(ready.sessions) as s:
             s.execute(sa.update(ElicenceRow).where(ElicenceRow.licence_number == number).values(voided_at=NOW))
