@@ -16,7 +16,9 @@ Online: a dedicated PostgreSQL database (`edl_bench`, never the test database) h
 licences (generated and imported with the registry importer's COPY path; skipped when already loaded),
 `--sample` of them get real e-licences (`issue_in_session`), a relying party is registered, Uvicorn serves the real
 app (`uvicorn --factory edl.asgi:create --workers N`), fresh codes are made just before each load (they live
-3 minutes), and wrk (`bench/verify_wrk.lua`) POSTs `{"code": ...}` cycling through them. Printed per run:
+3 minutes), and wrk (`bench/verify_wrk.lua`) POSTs `{"code": ...}` cycling through them: first `--warmup`
+seconds (3) that are not reported, so each figure is the steady state rather than the first pool connections and
+portrait-cache fills, then `--duration` seconds that are. Printed per run:
 requests/s, p50/p90/p99 latency, the HTTP status counts (anything but 200 means the bench is wrong and is printed
 loudly) and CPU per process group (psutil), which says what limits the figure. A GET /healthz run gives the
 ceiling of the HTTP stack alone.
@@ -827,7 +829,7 @@ def online(args: argparse.Namespace) -> None:
                     f"\nonline: {args.server} --factory {args.factory} --workers {workers} "
                     f"{' '.join(args.server_env)}; "
                     f"wrk -t{args.threads} "
-                    f"-d{args.duration}s; PostgreSQL with {args.licences:,} licences; "
+                    f"-d{args.duration}s after {args.warmup} s of warm-up; PostgreSQL with {args.licences:,} licences; "
                     f"rate limiter {'Redis' if redis_url else 'in memory'}; {machine_load()}"
                 )
                 with serve(
@@ -854,8 +856,19 @@ def online(args: argparse.Namespace) -> None:
                         if not preflight(server, party_key.read_text().strip(), codes[0], httpx):
                             return
                         left = (expires - now_utc()).total_seconds()
-                        if left < args.duration + 5:
+                        if left < args.warmup + args.duration + 5:
                             sys.exit(f"codes would expire during the run ({left:.0f} s left): shorten --duration")
+                        if args.warmup > 0:  # not reported: opens the pools, fills the caches, steadies the loop
+                            run_wrk(
+                                server,
+                                "/api/v1/verifications",
+                                "warm-up",
+                                threads=args.threads,
+                                connections=connections,
+                                duration=args.warmup,
+                                bodies=bodies,
+                                key_file=party_key,
+                            )
                         result = run_wrk(
                             server,
                             "/api/v1/verifications",
@@ -1081,6 +1094,13 @@ def main() -> None:
     )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--duration", type=int, default=30, help="seconds per wrk run (codes live 180 s)")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=3,
+        help="seconds of unreported load before each measured verification run (0: none; the figures then include "
+        "the first connections and cache fills)",
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--purpose", default="police", help="relying party purpose (police sees every field)")
     parser.add_argument("--redis", action="store_true", help="rate limit in the local Redis (EDL_REDIS_URL)")
