@@ -829,7 +829,8 @@ def online(args: argparse.Namespace) -> None:
                     f"\nonline: {args.server} --factory {args.factory} --workers {workers} "
                     f"{' '.join(args.server_env)}; "
                     f"wrk -t{args.threads} "
-                    f"-d{args.duration}s after {args.warmup} s of warm-up; PostgreSQL with {args.licences:,} licences; "
+                    f"-d{args.duration}s (verification runs after {args.warmup} s of unreported warm-up); "
+                    f"PostgreSQL with {args.licences:,} licences; "
                     f"rate limiter {'Redis' if redis_url else 'in memory'}; {machine_load()}"
                 )
                 with serve(
